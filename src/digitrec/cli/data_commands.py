@@ -1,0 +1,127 @@
+"""`digitrec data list | fetch | info | preview`."""
+
+import argparse
+import json
+from pathlib import Path
+
+from digitrec.data.splits import SCHEMES, SPLIT_NAMES, SplitConfig
+
+
+def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    data = commands.add_parser(
+        "data", help="list, fetch, inspect and preview datasets", description=__doc__
+    )
+    verbs = data.add_subparsers(dest="verb", metavar="VERB", required=True)
+
+    listing = verbs.add_parser("list", help="the datasets digitrec knows and what is cached")
+    listing.set_defaults(handler=run_list)
+
+    fetch = verbs.add_parser("fetch", help="get a dataset into the cache, verified by SHA-256")
+    _add_spec(fetch)
+    fetch.set_defaults(handler=run_fetch)
+
+    info = verbs.add_parser("info", help="counts and class balance per split")
+    _add_spec(info)
+    _add_split_options(info)
+    info.add_argument("--json", action="store_true", help="print one JSON object")
+    info.set_defaults(handler=run_info)
+
+    preview = verbs.add_parser("preview", help="save a PNG grid of sample images per class")
+    _add_spec(preview)
+    _add_split_options(preview)
+    preview.add_argument("--split", default="train", choices=SPLIT_NAMES)
+    preview.add_argument("--per-class", type=_positive_int, default=12, metavar="N")
+    preview.add_argument("--out", type=Path, required=True, metavar="FILE.png")
+    preview.set_defaults(handler=run_preview)
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _add_spec(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "spec",
+        metavar="NAME",
+        help="mnist, usps, emnist[:SUBSET], noisy-mnist[:KIND-LEVEL], or folder:PATH",
+    )
+    parser.add_argument(
+        "--source",
+        type=Path,
+        metavar="DIR",
+        help="a folder holding the dataset's files (raw or .gz), tried after the cache",
+    )
+
+
+def _add_split_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--scheme", choices=SCHEMES, default="standard", help="split scheme")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the train/val split")
+
+
+def run_list(args: argparse.Namespace) -> int:
+    from digitrec.data import DATASETS
+    from digitrec.home import dataset_dir
+    from digitrec.output import stdout_console
+
+    width = max(map(len, DATASETS))
+    for entry in DATASETS.values():
+        folder = dataset_dir(entry.name)
+        if entry.name == "folder":
+            state, style = "read in place", "dim"
+        elif entry.name == "noisy-mnist":
+            state, style = "made from mnist", "dim"
+        elif folder.is_dir() and any(folder.iterdir()):
+            state, style = "cached", "green"
+        else:
+            state, style = "not fetched", "yellow"
+        line = f"{entry.name:<{width}}  [{style}]{state:<15}[/]  {entry.summary}"
+        stdout_console.print(line, soft_wrap=True)
+        if entry.variants:
+            indent = " " * (width + 19)
+            stdout_console.print(f"{indent}variants: {', '.join(entry.variants)}", soft_wrap=True)
+    return 0
+
+
+def run_fetch(args: argparse.Namespace) -> int:
+    from digitrec.data import fetch
+    from digitrec.output import print_files, stdout_console
+    from digitrec.progress import stderr_console
+
+    report = fetch(args.spec, args.source)
+    if report is None:
+        stdout_console.print(f"{args.spec}: folders are read in place; nothing to fetch")
+        return 0
+    for warning in report.warnings:
+        stderr_console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+    files = [
+        {"name": name, "sha256": report.checksums[name], "origin": origin}
+        for name, origin in report.origins.items()
+    ]
+    print_files(f"{args.spec}: verified in {report.directory}", files)
+    return 0
+
+
+def run_info(args: argparse.Namespace) -> int:
+    from digitrec.data.summary import summarize
+    from digitrec.output import print_summary
+
+    summary = summarize(args.spec, args.source, SplitConfig(args.scheme, seed=args.seed))
+    if args.json:
+        print(json.dumps(summary, indent=None))
+    else:
+        print_summary(summary)
+    return 0
+
+
+def run_preview(args: argparse.Namespace) -> int:
+    from digitrec.data import load
+    from digitrec.data.preview import save_class_grid
+    from digitrec.output import stdout_console
+
+    digits = load(args.spec, args.split, args.source, SplitConfig(args.scheme, seed=args.seed))
+    save_class_grid(digits, args.out, per_class=args.per_class, seed=args.seed)
+    stdout_console.print(f"wrote {args.out} ({args.split} split of {args.spec})")
+    return 0

@@ -1,0 +1,43 @@
+"""What `digitrec data info` reports: files, checksums, and per-split counts and class balance."""
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+from digitrec.data import fetch, load_splits, parse_spec
+from digitrec.data.splits import SplitConfig
+
+SPLIT_ORDER = ("train", "val", "test", "all")
+
+
+def summarize(spec: str, source: Path | None, splits: SplitConfig) -> dict[str, Any]:
+    """A JSON-ready description of a dataset and each of its splits."""
+    entry, variant = parse_spec(spec)
+    report = fetch(spec, source)
+    loaded = load_splits(spec, source, splits)
+    any_split = next(iter(loaded.values()))
+    return {
+        "dataset": entry.name,
+        "variant": variant or None,
+        "classes": list(any_split.classes),
+        "cache": str(report.directory) if report else None,
+        "files": [
+            {"name": name, "sha256": report.checksums[name], "origin": origin}
+            for name, origin in report.origins.items()
+        ]
+        if report
+        else [],
+        "scheme": splits.scheme,
+        "seed": splits.seed,
+        "splits": {
+            name: {
+                "count": len(loaded[name]),
+                "image_shape": list(loaded[name].image_shape),
+                "class_counts": loaded[name].class_counts().tolist(),
+                # Identifies the exact images and their order: equal hashes, equal split.
+                "images_sha256": hashlib.sha256(loaded[name].images.tobytes()).hexdigest(),
+            }
+            for name in SPLIT_ORDER
+            if name in loaded
+        },
+    }

@@ -1,0 +1,108 @@
+"""Decoding image files into grayscale arrays: the door every user image comes in through.
+
+Formats: whatever OpenCV decodes (PNG, JPEG, BMP, TIFF, WebP, ...), 8- or 16-bit, gray, colour or
+with alpha (a transparent background counts as white paper). Size limits are checked before the
+pixels are decoded in full, so a small file claiming a huge image is refused cheaply.
+"""
+
+from pathlib import Path
+
+import numpy as np
+
+from digitrec.errors import DataError
+
+MAX_FILE_BYTES = 50 * 1024 * 1024
+MAX_PIXELS = 40_000_000  # a 40-megapixel photo is fine; a decompression bomb is not
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm", ".pbm")
+
+
+def read_image_file(path: Path, *, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """Read and decode an image file. Returns (H, W) uint8 grayscale as stored (no inversion)."""
+    if path.is_dir():
+        raise DataError(f"{path}: is a directory, not an image")
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise DataError(f"{path}: file is {size} bytes, over the {MAX_FILE_BYTES}-byte limit")
+        data = path.read_bytes()
+    except OSError as error:
+        raise DataError(f"{path}: cannot read ({error.strerror or error})") from error
+    return decode_image(data, str(path), max_pixels=max_pixels)
+
+
+def decode_image(data: bytes, name: str, *, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """Decode encoded image bytes. Returns (H, W) uint8 grayscale as stored (no inversion)."""
+    import cv2
+
+    if not data:
+        raise DataError(f"{name}: empty file")
+    buffer = np.frombuffer(data, dtype=np.uint8)
+    # OpenCV refuses images over its own pixel limit before decoding; check ours from the header.
+    width_height = _header_size(buffer)
+    if width_height is not None and width_height[0] * width_height[1] > max_pixels:
+        w, h = width_height
+        raise DataError(f"{name}: image is {w}×{h}, over the {max_pixels}-pixel limit")
+    image = cv2.imdecode(buffer, cv2.IMREAD_UNCHANGED)
+    if image is None or image.size == 0:
+        raise DataError(f"{name}: not a readable image (unknown format or corrupt data)")
+    if image.shape[0] * image.shape[1] > max_pixels:
+        raise DataError(
+            f"{name}: image is {image.shape[1]}×{image.shape[0]}, over the {max_pixels}-pixel limit"
+        )
+    return to_gray_uint8(image)
+
+
+def to_gray_uint8(image: np.ndarray) -> np.ndarray:
+    """Any decoded image (gray, BGR, BGRA; uint8, uint16 or float) -> (H, W) uint8 gray, with
+    transparent pixels composited onto white."""
+    import cv2
+
+    if image.dtype == np.uint16:
+        image = (image.astype(np.float32) / 257.0).round().astype(np.uint8)
+    elif image.dtype != np.uint8:
+        scaled = np.clip(image.astype(np.float32), 0.0, 1.0) * 255.0
+        image = scaled.round().astype(np.uint8)
+    if image.ndim == 2:
+        return image
+    channels = image.shape[2]
+    if channels == 1:
+        return image[:, :, 0]
+    if channels == 4:
+        alpha = image[:, :, 3:4].astype(np.float32) / 255.0
+        rgb = image[:, :, :3].astype(np.float32) * alpha + 255.0 * (1.0 - alpha)
+        image = rgb.round().astype(np.uint8)
+    gray: np.ndarray = cv2.cvtColor(image[:, :, :3], cv2.COLOR_BGR2GRAY)
+    return gray
+
+
+def _header_size(buffer: np.ndarray) -> tuple[int, int] | None:
+    """(width, height) from a PNG, GIF, BMP or JPEG header, or None if not recognised."""
+    head = buffer[:32].tobytes()
+    if head.startswith(b"\x89PNG\r\n\x1a\n") and len(head) >= 24:
+        return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+    if head[:2] == b"BM" and len(head) >= 26:
+        width = int.from_bytes(head[18:22], "little", signed=True)
+        height = int.from_bytes(head[22:26], "little", signed=True)
+        return abs(width), abs(height)
+    if head[:2] == b"\xff\xd8":
+        return _jpeg_size(buffer.tobytes())
+    return None
+
+
+def _jpeg_size(data: bytes) -> tuple[int, int] | None:
+    """Walk JPEG markers to the first start-of-frame and read its dimensions."""
+    position = 2
+    while position + 9 < len(data):
+        if data[position] != 0xFF:
+            return None
+        marker = data[position + 1]
+        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
+            position += 2
+            continue
+        length = int.from_bytes(data[position + 2 : position + 4], "big")
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            height = int.from_bytes(data[position + 5 : position + 7], "big")
+            width = int.from_bytes(data[position + 7 : position + 9], "big")
+            return width, height
+        position += 2 + length
+    return None

@@ -1,0 +1,46 @@
+"""Rendering results for people: tables and lines on stdout (machine-readable output is JSON)."""
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+stdout_console = Console(highlight=False)
+
+
+def print_files(title: str, files: list[dict[str, str]]) -> None:
+    """One line per verified file: name, full SHA-256 and where it came from."""
+    stdout_console.print(f"[bold]{title}[/]")
+    width = max(len(row["name"]) for row in files)
+    for row in files:
+        stdout_console.print(
+            f"  [green]✓[/] {row['name']:<{width}}  sha256 {row['sha256']}  [dim]{row['origin']}[/]",
+            soft_wrap=True,
+        )
+
+
+def print_summary(summary: dict[str, Any]) -> None:
+    """Print `digitrec.data.summary.summarize`'s result: files, then a class-by-split table."""
+    title = summary["dataset"] + (f":{summary['variant']}" if summary["variant"] else "")
+    if summary["files"]:
+        print_files(f"{title}: files in {summary['cache']}", summary["files"])
+    splits: dict[str, dict[str, Any]] = summary["splits"]
+    table = Table(
+        title=f"{title}: images per class and split (scheme {summary['scheme']}, "
+        f"seed {summary['seed']})",
+        title_justify="left",
+    )
+    table.add_column("class")
+    for name in splits:
+        table.add_column(name, justify="right")
+    for index, label in enumerate(summary["classes"]):
+        table.add_row(label, *(_count_and_share(split, index) for split in splits.values()))
+    table.add_section()
+    table.add_row("total", *(f"{split['count']:,}" for split in splits.values()))
+    table.add_row("size", *("×".join(map(str, split["image_shape"])) for split in splits.values()))
+    stdout_console.print(table)
+
+
+def _count_and_share(split: dict[str, Any], index: int) -> str:
+    count = split["class_counts"][index]
+    return f"{count:,} ({count / max(split['count'], 1):.1%})"

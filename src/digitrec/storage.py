@@ -1,0 +1,101 @@
+"""How files land on disk: atomic writes and SHA-256 verification.
+
+Every write goes to a temporary file in the destination folder and is renamed over the target only
+once complete (and, for verified files, only once its checksum matches), so an interrupted process
+never leaves a half-written file that a later run would trust.
+"""
+
+import contextlib
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+from digitrec.errors import ChecksumError
+
+CHUNK_BYTES = 1 << 20
+
+
+# (device, inode, size, mtime) -> SHA-256: a file hashed once in a process is not hashed again
+# unless it changed. Atomic replacement gives a new inode, so a rewritten file is always rehashed.
+_hash_memo: dict[tuple[int, int, int, int], str] = {}
+
+
+def sha256_file(path: Path) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    stat = path.stat()
+    key = (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
+    if key not in _hash_memo:
+        digest = hashlib.sha256()
+        with path.open("rb") as handle:
+            while chunk := handle.read(CHUNK_BYTES):
+                digest.update(chunk)
+        _hash_memo[key] = digest.hexdigest()
+    return _hash_memo[key]
+
+
+@contextlib.contextmanager
+def atomic_writer(path: Path) -> Iterator[BinaryIO]:
+    """Open a temporary file beside `path`; on clean exit it is flushed, synced and renamed onto
+    `path`. On any exception the temporary file is removed and `path` is left as it was."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    with atomic_writer(path) as handle:
+        handle.write(data)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def write_hashed(
+    path: Path, chunks: Iterable[bytes], expected_sha256: str | None = None, *, origin: str = ""
+) -> str:
+    """Stream `chunks` into `path` and return their SHA-256.
+
+    With `expected_sha256`, the file is kept only if it matches; otherwise ChecksumError names the
+    file and `origin` (where the bytes came from) and `path` is left as it was."""
+    digest = hashlib.sha256()
+    with atomic_writer(path) as handle:
+        for chunk in chunks:
+            digest.update(chunk)
+            handle.write(chunk)
+        actual = digest.hexdigest()
+        if expected_sha256 is not None and actual != expected_sha256:
+            raise ChecksumError(
+                f"checksum mismatch for {path.name} from {origin}: "
+                f"SHA-256 {actual}, expected {expected_sha256}"
+            )
+    return actual
+
+
+def write_verified(
+    path: Path, chunks: Iterable[bytes], expected_sha256: str, *, origin: str
+) -> None:
+    """Stream `chunks` into `path`, keeping the result only if its SHA-256 is `expected_sha256`."""
+    write_hashed(path, chunks, expected_sha256, origin=origin)
+
+
+class Readable(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
+def read_chunks(handle: Readable) -> Iterator[bytes]:
+    """Yield a binary stream's content in fixed-size pieces."""
+    while chunk := handle.read(CHUNK_BYTES):
+        yield chunk
