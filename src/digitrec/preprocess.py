@@ -74,7 +74,9 @@ def _center_by_mass(digit: np.ndarray) -> np.ndarray:
     rows, cols = np.indices(digit.shape)
     center_y = float((rows * digit).sum()) / total if total else (height - 1) / 2
     center_x = float((cols * digit).sum()) / total if total else (width - 1) / 2
-    top = int(np.clip(round((SIDE - 1) / 2 - center_y), 0, SIDE - height))
-    left = int(np.clip(round((SIDE - 1) / 2 - center_x), 0, SIDE - width))
+    # MNIST's centres of mass sit at (14.0, 14.0) in pixel-index coordinates (measured on its
+    # training set), not at the geometric centre 13.5.
+    top = int(np.clip(round(SIDE / 2 - center_y), 0, SIDE - height))
+    left = int(np.clip(round(SIDE / 2 - center_x), 0, SIDE - width))
     canvas[top : top + height, left : left + width] = digit
     return np.clip(np.rint(canvas), 0, 255).astype(np.uint8)

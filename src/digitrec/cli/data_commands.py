@@ -3,11 +3,12 @@
 import argparse
 import json
 from pathlib import Path
+from typing import Any
 
 from digitrec.data.splits import SCHEMES, SPLIT_NAMES, SplitConfig
 
 
-def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+def register(commands: "argparse._SubParsersAction[Any]") -> None:
     data = commands.add_parser(
         "data", help="list, fetch, inspect and preview datasets", description=__doc__
     )

@@ -1,9 +1,7 @@
 """Datasets: acquisition with verified checksums, parsing, splits, and the `DigitSet` they load into.
 
-    >>> from digitrec import data
-    >>> train = data.load("mnist", "train")     # 55,000 images; "val" holds the other 5,000
-    >>> train.images.shape, train.images.dtype
-    ((55000, 28, 28), dtype('uint8'))
+Usage: `digitrec.data.load("mnist", "train")` gives 55,000 images as a `DigitSet`
+((55000, 28, 28) uint8); "val" holds the other 5,000 of the official training set.
 """
 
 from pathlib import Path

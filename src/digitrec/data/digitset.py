@@ -24,8 +24,9 @@ class DigitSet:
 
     def __post_init__(self) -> None:
         if self.images.dtype != np.uint8 or self.images.ndim != 3:
-            raise ValueError(f"images must be (N, H, W) uint8, got {self.images.dtype} "
-                             f"{self.images.shape}")
+            raise ValueError(
+                f"images must be (N, H, W) uint8, got {self.images.dtype} {self.images.shape}"
+            )
         if self.labels.shape != (len(self.images),):
             raise ValueError(f"{len(self.images)} images but labels of shape {self.labels.shape}")
 

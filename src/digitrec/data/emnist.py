@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from digitrec.data.acquire import FetchReport, FileSpec, ensure_files
+from digitrec.data.acquire import FetchReport, FileSpec, ensure_files, offline
 from digitrec.data.digitset import DIGIT_CLASSES, DigitSet
 from digitrec.data.idx import read_idx
 from digitrec.data.mnist import check_images_and_labels
@@ -54,7 +54,9 @@ class Variant:
 VARIANTS = {
     "digits": Variant(DIGIT_CLASSES, 0, (240_000, 40_000)),
     "mnist": Variant(DIGIT_CLASSES, 0, (60_000, 10_000)),
-    "balanced": Variant(tuple("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabdefghnqrt"), 0, (112_800, 18_800)),
+    "balanced": Variant(
+        tuple("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabdefghnqrt"), 0, (112_800, 18_800)
+    ),
     "letters": Variant(tuple("ABCDEFGHIJKLMNOPQRSTUVWXYZ"), 1, (124_800, 20_800)),
 }
 
@@ -123,7 +125,9 @@ class Manifest:
 def _read_manifest(dest: Path) -> Manifest:
     try:
         raw = json.loads((dest / MANIFEST).read_text())
-        return Manifest(str(raw["archive_sha256"]), {str(k): str(v) for k, v in raw["files"].items()})
+        return Manifest(
+            str(raw["archive_sha256"]), {str(k): str(v) for k, v in raw["files"].items()}
+        )
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return Manifest(None, {})  # no manifest, or an unreadable one: extract afresh
 
@@ -142,8 +146,10 @@ def _locate_archive(source: Path | None, dest: Path, archive_sha256: str) -> Pat
                     )
                 return candidate
     problems = [f"no {ARCHIVE.name} in {source}"] if source is not None else []
+    if offline():
+        problems.append("downloads skipped, DIGITREC_OFFLINE is set")
     target = dest / ARCHIVE.name
-    for url in ARCHIVE_URLS:
+    for url in () if offline() else ARCHIVE_URLS:
         try:
             with urllib.request.urlopen(url, timeout=30) as response:
                 write_verified(target, read_chunks(response), archive_sha256, origin=url)

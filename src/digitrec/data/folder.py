@@ -19,7 +19,7 @@ def image_files(root: Path) -> list[tuple[Path, int]]:
     """(path, label) for every image file under root/0 … root/9, in a stable order."""
     if not root.is_dir():
         raise DataError(f"{root}: not a directory")
-    found = []
+    found: list[tuple[Path, int]] = []
     for label, name in enumerate(DIGIT_CLASSES):
         folder = root / name
         if folder.is_dir():

@@ -30,7 +30,10 @@ TEST_LABELS = FileSpec(
     aliases=("t10k-labels.idx1-ubyte",),
 )
 FILES = (TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS)
-PART_FILES = {"train": (TRAIN_IMAGES, TRAIN_LABELS, 60_000), "test": (TEST_IMAGES, TEST_LABELS, 10_000)}
+PART_FILES = {
+    "train": (TRAIN_IMAGES, TRAIN_LABELS, 60_000),
+    "test": (TEST_IMAGES, TEST_LABELS, 10_000),
+}
 
 REMOTES = (
     HttpsMirror("https://ossci-datasets.s3.amazonaws.com/mnist/", gzipped=True),

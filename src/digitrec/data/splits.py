@@ -6,6 +6,7 @@ official part and splits it 80/10/10, as Tonape & Satarkar did; its test part is
 test set. In both schemes the test part is never used to choose anything.
 """
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -30,7 +31,9 @@ class SplitConfig:
 
     def __post_init__(self) -> None:
         if self.scheme not in SCHEMES:
-            raise UsageError(f"unknown split scheme {self.scheme!r}; choose from {', '.join(SCHEMES)}")
+            raise UsageError(
+                f"unknown split scheme {self.scheme!r}; choose from {', '.join(SCHEMES)}"
+            )
         if not 0.0 < self.val_fraction < 1.0:
             raise UsageError(f"val_fraction must be in (0, 1), got {self.val_fraction}")
 
@@ -61,7 +64,7 @@ def stratified_partition(
     if min(sizes) < 0:
         raise ValueError(f"fractions {fractions} do not fit {n} examples")
     bounds = np.cumsum([0, *sizes])
-    return [np.sort(interleaved[lo:hi]) for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)]
+    return [np.sort(interleaved[lo:hi]) for lo, hi in itertools.pairwise(bounds)]
 
 
 def make_splits(parts: dict[str, DigitSet], config: SplitConfig) -> dict[str, DigitSet]:
