@@ -51,7 +51,7 @@ def test_source_folder_with_gzip_and_alternative_names(
     assert len(parts["test"]) == 10_000
 
 
-def test_checksum_mismatch_names_the_file_and_keeps_nothing(
+def test_checksum_mismatch_names_the_file_and_keeps_no_bad_file(
     home: Path, tmp_path: Path, mnist_dir: Path
 ) -> None:
     source = tmp_path / "tampered"

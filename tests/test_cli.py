@@ -80,7 +80,15 @@ def test_preview_writes_a_png(mnist_dir: Path, tmp_path: Path) -> None:
         (["data", "info", "nope"], 2, "unknown dataset 'nope'"),
         (["data", "info", "emnist:klingon"], 2, "unknown emnist variant 'klingon'"),
         (["data", "frobnicate"], 2, "invalid choice: 'frobnicate'"),
-        (["data", "preview", "mnist", "--out", "x.png", "--per-class", "0"], 2, "at least 1"),
+        (["data", "preview", "mnist", "--out", "x.png", "--per-class", "0"], 2, "from 1 to 100"),
+        (
+            ["data", "preview", "mnist", "--out", "x.png", "--per-class", "10**9"],
+            2,
+            "not an integer",
+        ),
+        (["data", "preview", "mnist", "--out", "grid.jpg"], 2, "must end in .png"),
+        (["data", "info", "mnist", "--seed", "-1"], 2, "must be from 0"),
+        (["data", "info", "folder:/tmp/no[/]such"], 1, "/tmp/no[/]such: not a directory"),
         (["data", "fetch", "usps", "--source", "/no/such/dir"], 1, "/no/such/dir does not exist"),
     ],
 )
@@ -91,6 +99,14 @@ def test_errors_are_one_line(
     err = capsys.readouterr().err
     assert err.startswith("digitrec: error: ") and message in err
     assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_test_only_data_cannot_be_resplit(
+    mnist_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["data", "info", "noisy-mnist", "--source", str(mnist_dir), "--scheme", "80-10-10"]
+    assert main(args) == 2
+    assert "is a test set only" in capsys.readouterr().err
 
 
 def test_verbose_shows_the_traceback(home: Path) -> None:

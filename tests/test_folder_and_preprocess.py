@@ -58,6 +58,17 @@ def test_no_digit_is_refused(image: np.ndarray, reason: str) -> None:
         normalize_digit(image, "sample")
 
 
+def test_a_digit_filling_the_frame() -> None:
+    """Ink over most of the image: the paper level comes from the border, not the median."""
+    page = np.full((50, 50), 255, np.uint8)
+    page[3:47, 8:42] = 0
+    page[12:38, 18:32] = 255  # a thick zero filling the frame
+    digit = normalize_digit(page)
+    assert digit.max() == 255
+    assert digit[14, 14] == 0  # the hole stays empty
+    assert (digit > 128).sum() > 150
+
+
 def write_folder(root: Path, images: np.ndarray, labels: np.ndarray) -> None:
     formats = [".png", ".jpg", ".bmp", ".webp", ".tif"]
     for index, (image, label) in enumerate(zip(images, labels, strict=True)):

@@ -1,8 +1,9 @@
 """Decoding image files into grayscale arrays: the door every user image comes in through.
 
 Formats: whatever OpenCV decodes (PNG, JPEG, BMP, TIFF, WebP, ...), 8- or 16-bit, gray, colour or
-with alpha (a transparent background counts as white paper). Size limits are checked before the
-pixels are decoded in full, so a small file claiming a huge image is refused cheaply.
+with alpha (a transparent background counts as white paper). For PNG, JPEG and BMP the pixel limit
+is checked from the header before decoding, so a small file claiming a huge image is refused
+cheaply; other formats are checked after decoding (OpenCV itself refuses more than 2**30 pixels).
 """
 
 from pathlib import Path

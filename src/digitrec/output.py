@@ -3,6 +3,7 @@
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 stdout_console = Console(highlight=False)
@@ -10,12 +11,12 @@ stdout_console = Console(highlight=False)
 
 def print_files(title: str, files: list[dict[str, str]]) -> None:
     """One line per verified file: name, full SHA-256 and where it came from."""
-    stdout_console.print(f"[bold]{title}[/]")
+    stdout_console.print(f"[bold]{escape(title)}[/]")
     width = max(len(row["name"]) for row in files)
     for row in files:
+        name, origin = escape(f"{row['name']:<{width}}"), escape(row["origin"])
         stdout_console.print(
-            f"  [green]✓[/] {row['name']:<{width}}  sha256 {row['sha256']}  [dim]{row['origin']}[/]",
-            soft_wrap=True,
+            f"  [green]✓[/] {name}  sha256 {row['sha256']}  [dim]{origin}[/]", soft_wrap=True
         )
 
 
@@ -26,15 +27,17 @@ def print_summary(summary: dict[str, Any]) -> None:
         print_files(f"{title}: files in {summary['cache']}", summary["files"])
     splits: dict[str, dict[str, Any]] = summary["splits"]
     table = Table(
-        title=f"{title}: images per class and split (scheme {summary['scheme']}, "
-        f"seed {summary['seed']})",
+        title=escape(
+            f"{title}: images per class and split (scheme {summary['scheme']}, "
+            f"seed {summary['seed']})"
+        ),
         title_justify="left",
     )
     table.add_column("class")
     for name in splits:
         table.add_column(name, justify="right")
     for index, label in enumerate(summary["classes"]):
-        table.add_row(label, *(_count_and_share(split, index) for split in splits.values()))
+        table.add_row(escape(label), *(_count_and_share(split, index) for split in splits.values()))
     table.add_section()
     table.add_row("total", *(f"{split['count']:,}" for split in splits.values()))
     table.add_row("size", *("×".join(map(str, split["image_shape"])) for split in splits.values()))

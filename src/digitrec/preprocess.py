@@ -28,7 +28,7 @@ def normalize_digit(gray: np.ndarray, name: str = "image") -> np.ndarray:
         raise ValueError(f"expected (H, W) uint8, got {gray.dtype} {gray.shape}")
     if min(gray.shape) < 2:
         raise DataError(f"{name}: image is {gray.shape[1]}×{gray.shape[0]}, too small for a digit")
-    ink = _ink_bright(gray)
+    ink, paper = _ink_bright(gray)
     if int(ink.max()) - int(ink.min()) < MIN_CONTRAST:
         raise DataError(f"{name}: no digit found (blank image)")
     _, mask = cv2.threshold(ink, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
@@ -38,8 +38,10 @@ def normalize_digit(gray: np.ndarray, name: str = "image") -> np.ndarray:
         raise DataError(f"{name}: no digit found (too little ink)")
     top, bottom, left, right = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
     # Keep the grey levels of the strokes (anti-aliasing matters to the model), minus the paper.
-    crop = np.clip(ink[top:bottom, left:right].astype(np.float32) - float(np.median(ink)), 0, None)
-    crop *= 255.0 / max(float(crop.max()), 1.0)
+    crop = np.clip(ink[top:bottom, left:right].astype(np.float32) - paper, 0, None)
+    if float(crop.max()) <= 0.0:
+        raise DataError(f"{name}: no digit found (no ink brighter than the paper)")
+    crop *= 255.0 / float(crop.max())
     height, width = crop.shape
     scale = BOX / max(height, width)
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
@@ -47,12 +49,15 @@ def normalize_digit(gray: np.ndarray, name: str = "image") -> np.ndarray:
     return _center_by_mass(scaled)
 
 
-def _ink_bright(gray: np.ndarray) -> np.ndarray:
+def _ink_bright(gray: np.ndarray) -> tuple[np.ndarray, float]:
     """Return the image with ink bright. The border is mostly paper, and ink pulls the image's mean
-    away from the paper's grey level: below it for dark ink, above it for light ink."""
+    away from the paper's grey level: below it for dark ink, above it for light ink.
+    Returns the ink-bright image and its paper level."""
     border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
     paper = float(np.median(border))
-    return 255 - gray if float(gray.mean()) < paper else gray
+    if float(gray.mean()) < paper:
+        return 255 - gray, 255.0 - paper
+    return gray, paper
 
 
 def _drop_specks(mask: np.ndarray) -> np.ndarray:

@@ -44,7 +44,7 @@ def atomic_writer(path: Path) -> Iterator[BinaryIO]:
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     tmp = Path(tmp_name)
     try:
-        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; give the file ordinary permissions
+        os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the file ordinary permissions
         with os.fdopen(fd, "wb") as handle:
             yield handle
             handle.flush()
@@ -55,10 +55,14 @@ def atomic_writer(path: Path) -> Iterator[BinaryIO]:
         raise
 
 
-def _umask() -> int:
+def _read_umask() -> int:
     current = os.umask(0o022)
     os.umask(current)
     return current
+
+
+# Read once at import, before any threads: os.umask can only be read by setting it.
+_UMASK = _read_umask()
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:

@@ -2,6 +2,7 @@
 
 import argparse
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,16 +32,28 @@ def register(commands: "argparse._SubParsersAction[Any]") -> None:
     _add_spec(preview)
     _add_split_options(preview)
     preview.add_argument("--split", default="train", choices=SPLIT_NAMES)
-    preview.add_argument("--per-class", type=_positive_int, default=12, metavar="N")
-    preview.add_argument("--out", type=Path, required=True, metavar="FILE.png")
+    preview.add_argument("--per-class", type=_int_between(1, 100), default=12, metavar="N")
+    preview.add_argument("--out", type=_png_path, required=True, metavar="FILE.png")
     preview.set_defaults(handler=run_preview)
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+def _int_between(low: int, high: int) -> "Callable[[str], int]":
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be from {low} to {high}, got {value}")
+        return value
+
+    return parse
+
+
+def _png_path(text: str) -> Path:
+    if not text.lower().endswith(".png"):
+        raise argparse.ArgumentTypeError(f"must end in .png, got {text!r}")
+    return Path(text)
 
 
 def _add_spec(parser: argparse.ArgumentParser) -> None:
@@ -59,7 +72,9 @@ def _add_spec(parser: argparse.ArgumentParser) -> None:
 
 def _add_split_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scheme", choices=SCHEMES, default="standard", help="split scheme")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the train/val split")
+    parser.add_argument(
+        "--seed", type=_int_between(0, 2**32 - 1), default=0, help="seed of the train/val split"
+    )
 
 
 def run_list(args: argparse.Namespace) -> int:
@@ -87,16 +102,20 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_fetch(args: argparse.Namespace) -> int:
+    from rich.markup import escape
+
     from digitrec.data import fetch
     from digitrec.output import print_files, stdout_console
     from digitrec.progress import stderr_console
 
     report = fetch(args.spec, args.source)
     if report is None:
-        stdout_console.print(f"{args.spec}: folders are read in place; nothing to fetch")
+        stdout_console.print(
+            f"{args.spec}: folders are read in place; nothing to fetch", markup=False
+        )
         return 0
     for warning in report.warnings:
-        stderr_console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+        stderr_console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
     files = [
         {"name": name, "sha256": report.checksums[name], "origin": origin}
         for name, origin in report.origins.items()
@@ -124,5 +143,5 @@ def run_preview(args: argparse.Namespace) -> int:
 
     digits = load(args.spec, args.split, args.source, SplitConfig(args.scheme, seed=args.seed))
     save_class_grid(digits, args.out, per_class=args.per_class, seed=args.seed)
-    stdout_console.print(f"wrote {args.out} ({args.split} split of {args.spec})")
+    stdout_console.print(f"wrote {args.out} ({args.split} split of {args.spec})", markup=False)
     return 0

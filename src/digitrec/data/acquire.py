@@ -8,6 +8,7 @@ still missing at the end the error says what each source answered.
 """
 
 import gzip
+import http.client
 import os
 import shutil
 import subprocess
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Protocol
 
-from digitrec.errors import DataError
+from digitrec.errors import ChecksumError, DataError
 from digitrec.home import dataset_dir
 from digitrec.storage import read_chunks, sha256_file, write_verified
 
@@ -150,19 +151,28 @@ class HttpsMirror:
             total = int(response.headers.get("Content-Length") or 0) or None
             try:
                 with response, download_bar(url.rsplit("/", 1)[-1], total) as advance:
-                    chunks = _counted(read_chunks(response), advance)
+                    chunks = _counted(read_chunks(response), advance, total)
                     if self.gzipped:
                         chunks = gunzip_chunks(chunks, url)
                     write_verified(dest / spec.name, chunks, spec.sha256, origin=url)
-            except (OSError, TimeoutError) as error:
+            except ChecksumError:
+                raise  # complete, well-formed, and wrong: never fall back silently past that
+            except (OSError, http.client.HTTPException, DataError) as error:
+                # Cut off, corrupt in transit: the next source may do better.
                 missing[spec.name] = f"{url}: download failed ({error})"
         return missing
 
 
-def _counted(chunks: Iterator[bytes], advance: Callable[[int], None]) -> Iterator[bytes]:
+def _counted(
+    chunks: Iterator[bytes], advance: Callable[[int], None], expected_bytes: int | None
+) -> Iterator[bytes]:
+    received = 0
     for chunk in chunks:
+        received += len(chunk)
         advance(len(chunk))
         yield chunk
+    if expected_bytes is not None and received != expected_bytes:
+        raise OSError(f"received {received} of {expected_bytes} bytes")
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,8 @@ class DigitSet:
             raise ValueError(
                 f"images must be (N, H, W) uint8, got {self.images.dtype} {self.images.shape}"
             )
+        if self.labels.dtype.kind not in "iu":
+            raise ValueError(f"labels must be integers, got {self.labels.dtype}")
         if self.labels.shape != (len(self.images),):
             raise ValueError(f"{len(self.images)} images but labels of shape {self.labels.shape}")
 

@@ -10,36 +10,28 @@ small archives of the same layout.
 """
 
 import json
-import urllib.error
-import urllib.request
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from digitrec.data.acquire import FetchReport, FileSpec, ensure_files, offline
+from digitrec.data.acquire import FetchReport, FileSpec, HttpsMirror, ensure_files, offline
 from digitrec.data.digitset import DIGIT_CLASSES, DigitSet
 from digitrec.data.idx import read_idx
 from digitrec.data.mnist import check_images_and_labels
 from digitrec.errors import ChecksumError, DataError, UsageError
 from digitrec.home import dataset_dir
-from digitrec.storage import (
-    atomic_write_text,
-    read_chunks,
-    sha256_file,
-    write_hashed,
-    write_verified,
-)
+from digitrec.storage import atomic_write_text, read_chunks, sha256_file, write_hashed
 
 ARCHIVE = FileSpec(
     "gzip.zip",
     "fb9bb67e33772a9cc0b895e4ecf36d2cf35be8b709693c3564cea2a019fcda8e",
     aliases=("emnist-gzip.zip",),
 )
-ARCHIVE_URLS = (
-    "https://biometrics.nist.gov/cs_links/EMNIST/gzip.zip",
-    "https://www.itl.nist.gov/iaui/vip/cs_links/EMNIST/gzip.zip",
+ARCHIVE_MIRRORS = (
+    HttpsMirror("https://biometrics.nist.gov/cs_links/EMNIST/", gzipped=False),
+    HttpsMirror("https://www.itl.nist.gov/iaui/vip/cs_links/EMNIST/", gzipped=False),
 )
 MANIFEST = "manifest.json"
 
@@ -48,16 +40,13 @@ MANIFEST = "manifest.json"
 class Variant:
     classes: tuple[str, ...]
     first_label: int  # `letters` numbers its classes from 1
-    counts: tuple[int, int]  # official (train, test) sizes
 
 
 VARIANTS = {
-    "digits": Variant(DIGIT_CLASSES, 0, (240_000, 40_000)),
-    "mnist": Variant(DIGIT_CLASSES, 0, (60_000, 10_000)),
-    "balanced": Variant(
-        tuple("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabdefghnqrt"), 0, (112_800, 18_800)
-    ),
-    "letters": Variant(tuple("ABCDEFGHIJKLMNOPQRSTUVWXYZ"), 1, (124_800, 20_800)),
+    "digits": Variant(DIGIT_CLASSES, 0),
+    "mnist": Variant(DIGIT_CLASSES, 0),
+    "balanced": Variant(tuple("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabdefghnqrt"), 0),
+    "letters": Variant(tuple("ABCDEFGHIJKLMNOPQRSTUVWXYZ"), 1),
 }
 
 
@@ -133,8 +122,12 @@ def _read_manifest(dest: Path) -> Manifest:
 
 
 def _locate_archive(source: Path | None, dest: Path, archive_sha256: str) -> Path:
-    """The verified archive: the user's copy in `source`, else a download into the cache folder."""
+    """The verified archive: the user's copy in `source` (verified in place, not copied: it is
+    562 MB), else a download into the cache folder."""
     if source is not None:
+        if not source.is_dir():
+            reason = "is not a directory" if source.exists() else "does not exist"
+            raise DataError(f"--source {source} {reason}")
         for name in (ARCHIVE.name, *ARCHIVE.aliases):
             candidate = source / name
             if candidate.is_file():
@@ -146,16 +139,15 @@ def _locate_archive(source: Path | None, dest: Path, archive_sha256: str) -> Pat
                     )
                 return candidate
     problems = [f"no {ARCHIVE.name} in {source}"] if source is not None else []
-    if offline():
-        problems.append("downloads skipped, DIGITREC_OFFLINE is set")
-    target = dest / ARCHIVE.name
-    for url in () if offline() else ARCHIVE_URLS:
-        try:
-            with urllib.request.urlopen(url, timeout=30) as response:
-                write_verified(target, read_chunks(response), archive_sha256, origin=url)
-            return target
-        except (urllib.error.URLError, OSError) as error:
-            problems.append(f"{url}: {getattr(error, 'reason', error)}")
+    archive = FileSpec(ARCHIVE.name, archive_sha256)
+    for mirror in ARCHIVE_MIRRORS:
+        if offline():
+            problems.append(f"{mirror.description}: skipped, DIGITREC_OFFLINE is set")
+            continue
+        problem = mirror.fetch([archive], dest).get(archive.name)
+        if problem is None:
+            return dest / archive.name
+        problems.append(problem)
     raise DataError(
         f"emnist: could not get {ARCHIVE.name} ({'; '.join(problems)}). Download it from NIST's "
         "EMNIST page and pass --source DIR."

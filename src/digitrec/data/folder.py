@@ -36,6 +36,8 @@ def image_files(root: Path) -> list[tuple[Path, int]]:
 def load_parts(root: Path, *, skip_bad: bool = False) -> dict[str, DigitSet]:
     """{"all": every image, normalized to 28×28}. A file that cannot be read or holds no digit is an
     error naming it, unless `skip_bad`, which leaves it out with a warning on stderr."""
+    from rich.markup import escape
+
     from digitrec.progress import count_bar, stderr_console
 
     files = image_files(root)
@@ -51,7 +53,7 @@ def load_parts(root: Path, *, skip_bad: bool = False) -> dict[str, DigitSet]:
                 bad.append(str(error))
             advance(1)
     for message in bad:
-        stderr_console.print(f"[yellow]skipped[/] {message}", highlight=False)
+        stderr_console.print(f"[yellow]skipped[/] {escape(message)}", highlight=False)
     if not images:
         raise DataError(f"{root}: none of the {len(files)} images holds a readable digit")
     stacked = DigitSet(f"folder:{root}", "all", np.stack(images), np.asarray(labels, np.int64))

@@ -6,6 +6,7 @@ so a truncated or corrupt file fails with a message saying what is wrong instead
 """
 
 import gzip
+import math
 import struct
 import zlib
 from pathlib import Path
@@ -44,7 +45,7 @@ def parse_idx(data: bytes, name: str = "IDX data") -> np.ndarray:
         raise DataError(f"{name}: truncated IDX header ({len(data)} of {header_bytes} bytes)")
     dims = struct.unpack(f">{ndim}I", data[4:header_bytes])
     dtype = IDX_DTYPES[code]
-    expected = int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
+    expected = math.prod(dims) * dtype.itemsize  # exact: np.prod could overflow int64
     found = len(data) - header_bytes
     if found < expected:
         raise DataError(

@@ -36,6 +36,8 @@ class SplitConfig:
             )
         if not 0.0 < self.val_fraction < 1.0:
             raise UsageError(f"val_fraction must be in (0, 1), got {self.val_fraction}")
+        if not 0 <= self.seed < 2**32:
+            raise UsageError(f"seed must be from 0 to 2**32 - 1, got {self.seed}")
 
 
 def stratified_partition(
@@ -46,6 +48,8 @@ def stratified_partition(
     Part sizes are round(N * fraction) (the last part takes the remainder), and every class is spread
     over the parts in proportion, within one example. Same labels and seed, same parts."""
     n = len(labels)
+    if n == 0:
+        return [np.zeros(0, dtype=np.int64) for _ in fractions]
     rng = np.random.default_rng(seed)
     # Shuffle, then give each example its relative rank within its class, (rank + 0.5) / count.
     # Sorting by that rank interleaves the classes evenly, so any contiguous run is stratified.
@@ -67,10 +71,21 @@ def stratified_partition(
     return [np.sort(interleaved[lo:hi]) for lo, hi in itertools.pairwise(bounds)]
 
 
+def effective_scheme(parts: dict[str, DigitSet], config: SplitConfig) -> Scheme:
+    """The scheme actually applied: a single pool (a folder) can only be split 80/10/10."""
+    return "80-10-10" if set(parts) == {"all"} else config.scheme
+
+
 def make_splits(parts: dict[str, DigitSet], config: SplitConfig) -> dict[str, DigitSet]:
     """Turn a dataset's official parts ({"train", "test"}, {"test"} or {"all"}) into named splits."""
+    if set(parts) == {"test"}:  # test-only data (noisy MNIST) is for measurement, never training
+        if config.scheme != "standard":
+            raise UsageError(
+                f"{parts['test'].name} is a test set only; it has no {config.scheme} split"
+            )
+        return dict(parts)
     pooled = _concatenate(list(parts.values()), "all")
-    if config.scheme == "80-10-10" or set(parts) == {"all"}:
+    if effective_scheme(parts, config) == "80-10-10":
         train, val, test = stratified_partition(pooled.labels, (0.8, 0.1, 0.1), config.seed)
         return {
             "train": pooled.subset(train, "train"),

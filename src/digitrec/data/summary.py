@@ -4,17 +4,10 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from digitrec.data import DigitSet, fetch, load_splits, parse_spec
+from digitrec.data import fetch, load_splits, parse_spec
 from digitrec.data.splits import SplitConfig
 
 SPLIT_ORDER = ("train", "val", "test", "all")
-
-
-def _all_is_redundant(name: str, loaded: dict[str, DigitSet]) -> bool:
-    """ "all" repeats the only split of a one-part dataset (noisy-mnist's test): leave it out."""
-    return name == "all" and any(
-        len(s) == len(loaded["all"]) for n, s in loaded.items() if n != "all"
-    )
 
 
 def summarize(spec: str, source: Path | None, splits: SplitConfig) -> dict[str, Any]:
@@ -45,6 +38,6 @@ def summarize(spec: str, source: Path | None, splits: SplitConfig) -> dict[str, 
                 "images_sha256": hashlib.sha256(loaded[name].images.tobytes()).hexdigest(),
             }
             for name in SPLIT_ORDER
-            if name in loaded and not _all_is_redundant(name, loaded)
+            if name in loaded
         },
     }
