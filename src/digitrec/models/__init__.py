@@ -1,0 +1,1 @@
+"""The model zoo: the seed papers' networks by name. See `zoo.MODELS`."""
