@@ -80,6 +80,13 @@ def gunzip_chunks(chunks: Iterator[bytes], origin: str) -> Iterator[bytes]:
         raise DataError(f"{origin}: truncated gzip stream")
 
 
+def require_source_dir(root: Path) -> None:
+    """A folder the user named with --source must exist: say so now rather than fall through."""
+    if not root.is_dir():
+        reason = "is not a directory" if root.exists() else "does not exist"
+        raise DataError(f"--source {root} {reason}")
+
+
 @dataclass(frozen=True)
 class DirectorySource:
     """A folder the user names (`--source DIR`), holding the files raw or gzip-compressed."""
@@ -92,9 +99,7 @@ class DirectorySource:
         object.__setattr__(self, "description", f"--source {self.root}")
 
     def fetch(self, files: Sequence[FileSpec], dest: Path) -> dict[str, str]:
-        if not self.root.is_dir():
-            reason = "is not a directory" if self.root.exists() else "does not exist"
-            raise DataError(f"--source {self.root} {reason}")
+        require_source_dir(self.root)
         missing = {}
         for spec in files:
             found = next(

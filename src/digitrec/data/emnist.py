@@ -16,7 +16,14 @@ from pathlib import Path
 
 import numpy as np
 
-from digitrec.data.acquire import FetchReport, FileSpec, HttpsMirror, ensure_files, offline
+from digitrec.data.acquire import (
+    FetchReport,
+    FileSpec,
+    HttpsMirror,
+    ensure_files,
+    offline,
+    require_source_dir,
+)
 from digitrec.data.digitset import DIGIT_CLASSES, DigitSet
 from digitrec.data.idx import read_idx
 from digitrec.data.mnist import check_images_and_labels
@@ -125,9 +132,7 @@ def _locate_archive(source: Path | None, dest: Path, archive_sha256: str) -> Pat
     """The verified archive: the user's copy in `source` (verified in place, not copied: it is
     562 MB), else a download into the cache folder."""
     if source is not None:
-        if not source.is_dir():
-            reason = "is not a directory" if source.exists() else "does not exist"
-            raise DataError(f"--source {source} {reason}")
+        require_source_dir(source)
         for name in (ARCHIVE.name, *ARCHIVE.aliases):
             candidate = source / name
             if candidate.is_file():

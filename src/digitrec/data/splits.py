@@ -46,7 +46,8 @@ def stratified_partition(
     """Split indices 0..N-1 into len(fractions) disjoint parts covering all of them.
 
     Part sizes are round(N * fraction) (the last part takes the remainder), and every class is spread
-    over the parts in proportion, within one example. Same labels and seed, same parts."""
+    over the parts in proportion: within one example when classes are large (MNIST), within two
+    when many classes have only a few examples. Same labels and seed, same parts."""
     n = len(labels)
     if n == 0:
         return [np.zeros(0, dtype=np.int64) for _ in fractions]
