@@ -85,3 +85,15 @@ def _center_by_mass(digit: np.ndarray) -> np.ndarray:
     left = int(np.clip(round(SIDE / 2 - center_x), 0, SIDE - width))
     canvas[top : top + height, left : left + width] = digit
     return np.clip(np.rint(canvas), 0, 255).astype(np.uint8)
+
+
+def to_mnist_format(images: np.ndarray, name: str = "dataset") -> np.ndarray:
+    """Bring a whole dataset's digits to the models' input format.
+
+    images: (N, H, W) uint8, ink bright on black (the `DigitSet` convention), e.g. USPS's 16×16.
+    Returns (N, 28, 28) uint8: unchanged if already 28×28, else each digit through `normalize_digit`
+    after a 2-pixel black margin (digits that touch the frame would otherwise hide the paper)."""
+    if images.shape[1:] == (SIDE, SIDE):
+        return images
+    padded = np.pad(images, ((0, 0), (2, 2), (2, 2)))
+    return np.stack([normalize_digit(image, f"{name}[{i}]") for i, image in enumerate(padded)])

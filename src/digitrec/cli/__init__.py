@@ -22,7 +22,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from digitrec.cli import data_commands, model_commands
+    from digitrec.cli import data_commands, evaluate_commands, model_commands, train_commands
 
     parser = _Parser(
         prog="digitrec",
@@ -35,6 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     data_commands.register(commands)
     model_commands.register(commands)
+    train_commands.register(commands)
+    evaluate_commands.register(commands)
     return parser
 
 

@@ -102,3 +102,19 @@ class CNNDeep(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
+
+
+class PyTorchExampleNet(nn.Module):
+    """The network of PyTorch's official MNIST example (pytorch/examples mnist/main.py): two 3×3
+    convs 32 and 64, max-pool, dropout 0.25, FC128, dropout 0.5. A peer in our benchmark."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv2d(1, 32, 3), nn.ReLU(), nn.Conv2d(32, 64, 3), nn.ReLU(),  # (B, 64, 24, 24)
+            nn.MaxPool2d(2), nn.Dropout(0.25), nn.Flatten(),  # (B, 9216)
+            nn.Linear(9216, 128), nn.ReLU(), nn.Dropout(0.5), nn.Linear(128, 10),
+        )  # fmt: skip
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)

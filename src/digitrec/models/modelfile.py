@@ -1,0 +1,164 @@
+"""Model files: weights in safetensors next to a JSON card that says how to rebuild and use them.
+
+A model is two files with one stem, `NAME.safetensors` and `NAME.json`, written atomically. The
+card is also stored in the safetensors header (metadata key "digitrec"), so the weights file alone
+still describes itself. Never pickle: a model file cannot run code when it is loaded.
+
+The card:
+    {"format": "digitrec-model/1",
+     "kind": "torch" | "baseline",
+     "architecture": "cnn-small",           # a key of models.zoo.MODELS or baselines.BASELINES
+     "arguments": {...},                    # keyword arguments of the builder
+     "classes": ["0", ..., "9"],
+     "input": {"side": 28, "mean": 0.1307, "std": 0.3081, "ink": "bright"},
+     "metrics": {...}, "training": {...}}   # what it reached and how it was made
+"""
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from digitrec.errors import DataError, UsageError
+from digitrec.storage import atomic_write_bytes, atomic_write_text
+
+FORMAT = "digitrec-model/1"
+# Models see MNIST-standardized input: (x / 255 - MEAN) / STD, ink bright. Defined here only.
+MEAN, STD = 0.1307, 0.3081
+SIDE = 28
+PACKAGED = Path(__file__).resolve().parent.parent / "weights"  # models shipped in the package
+
+
+@dataclass
+class ModelCard:
+    kind: str
+    architecture: str
+    arguments: dict[str, Any] = field(default_factory=dict)
+    classes: tuple[str, ...] = tuple("0123456789")
+    metrics: dict[str, Any] = field(default_factory=dict)
+    training: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "kind": self.kind,
+            "architecture": self.architecture,
+            "arguments": self.arguments,
+            "classes": list(self.classes),
+            "input": {"side": SIDE, "mean": MEAN, "std": STD, "ink": "bright"},
+            "metrics": self.metrics,
+            "training": self.training,
+        }
+
+    @classmethod
+    def from_json(cls, card: dict[str, Any], where: str) -> "ModelCard":
+        if card.get("format") != FORMAT:
+            raise DataError(f"{where}: not a digitrec model card (format {card.get('format')!r})")
+        try:
+            return cls(
+                kind=str(card["kind"]),
+                architecture=str(card["architecture"]),
+                arguments=dict(card.get("arguments", {})),
+                classes=tuple(str(c) for c in card["classes"]),
+                metrics=dict(card.get("metrics", {})),
+                training=dict(card.get("training", {})),
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise DataError(f"{where}: model card is missing or has a bad {error}") from None
+
+
+class Classifier(Protocol):
+    """What every loaded model offers, neural or classic."""
+
+    card: ModelCard
+
+    def predict_proba(self, images: np.ndarray) -> np.ndarray:
+        """images: (N, 28, 28) uint8, ink bright (MNIST-style, see preprocess.normalize_digit).
+        Returns (N, C) float32 class probabilities, rows summing to 1."""
+        ...
+
+
+def standardize(images: np.ndarray) -> np.ndarray:
+    """(N, 28, 28) uint8 -> (N, 1, 28, 28) float32 model input."""
+    return ((images.astype(np.float32) / 255.0 - MEAN) / STD)[:, None]
+
+
+def save_model(stem: Path, arrays: dict[str, np.ndarray], card: ModelCard) -> tuple[Path, Path]:
+    """Write STEM.safetensors and STEM.json atomically; returns both paths."""
+    from safetensors.numpy import save
+
+    stem = _stem(stem)
+    text = json.dumps(card.to_json(), indent=2, sort_keys=False)
+    contiguous = {name: np.ascontiguousarray(value) for name, value in arrays.items()}
+    weights, card_path = Path(f"{stem}.safetensors"), Path(f"{stem}.json")
+    weights.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(weights, save(contiguous, metadata={"digitrec": text}))
+    atomic_write_text(card_path, text + "\n")
+    return weights, card_path
+
+
+def resolve_model_path(spec: str | Path) -> Path:
+    """`default` (or another packaged name), a run directory, STEM.json or STEM.safetensors ->
+    the safetensors path."""
+    text = str(spec)
+    packaged = PACKAGED / f"{text}.safetensors"
+    if "/" not in text and "." not in text and packaged.is_file():
+        return packaged
+    path = Path(text).expanduser()
+    if path.is_dir():
+        path = path / "model.safetensors"
+    elif path.suffix in (".json", ""):
+        path = path.with_suffix(".safetensors")
+    if not path.is_file():
+        known = sorted(p.stem for p in PACKAGED.glob("*.safetensors"))
+        raise UsageError(
+            f"no model at {spec} (give a run directory, a .safetensors file, or one of: "
+            f"{', '.join(known) or 'none packaged'})"
+        )
+    return path
+
+
+def read_model(spec: str | Path) -> tuple[ModelCard, dict[str, np.ndarray]]:
+    """The card and the weights (as NumPy arrays) of a model file."""
+    from safetensors import SafetensorError, safe_open
+
+    path = resolve_model_path(spec)
+    try:
+        with safe_open(str(path), framework="numpy") as handle:
+            metadata = handle.metadata() or {}
+            arrays = {name: handle.get_tensor(name) for name in handle.keys()}  # noqa: SIM118
+    except (SafetensorError, OSError, ValueError) as error:
+        raise DataError(f"{path}: not a readable safetensors file ({error})") from None
+    card_path = path.with_suffix(".json")  # path ends in .safetensors here
+    try:
+        text = card_path.read_text() if card_path.is_file() else metadata["digitrec"]
+        card = json.loads(text)
+    except KeyError:
+        raise DataError(f"{path}: no model card ({card_path.name} is missing)") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise DataError(f"{card_path}: model card is not valid JSON ({error})") from None
+    if not isinstance(card, dict):
+        raise DataError(f"{card_path}: model card is not a JSON object")
+    return ModelCard.from_json(card, str(card_path)), arrays
+
+
+def load_model(spec: str | Path = "default") -> Classifier:
+    """Load any model file, neural or classic, as a `Classifier`.
+
+    spec: "default" (the model shipped with digitrec), a run directory, or a model file path."""
+    card, arrays = read_model(spec)
+    if card.kind == "torch":
+        from digitrec.models.torch_classifier import TorchClassifier
+
+        return TorchClassifier.from_arrays(card, arrays)
+    if card.kind == "baseline":
+        from digitrec.baselines import load_baseline
+
+        return load_baseline(card, arrays)
+    raise DataError(f"{spec}: unknown model kind {card.kind!r}")
+
+
+def _stem(path: Path) -> Path:
+    return path.with_suffix("") if path.suffix in (".json", ".safetensors") else path

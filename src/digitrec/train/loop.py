@@ -1,0 +1,375 @@
+"""`train()`: the explicit training loop. Read it top to bottom: data, model, optimizer, then per
+step batch → augment → loss → step → EMA, and per epoch validate → log → checkpoint.
+
+A run directory holds config.json (every setting, data checksums, versions, machine),
+metrics.jsonl (one line per epoch), checkpoint.safetensors (to resume) and, at the end,
+model.safetensors + model.json (the trained model).
+"""
+
+import copy
+import json
+import math
+import os
+import signal
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn.functional import cross_entropy
+
+from digitrec import data
+from digitrec.errors import DigitrecError, UsageError
+from digitrec.models.modelfile import ModelCard, save_model, standardize
+from digitrec.models.zoo import build_model, parameter_count
+from digitrec.preprocess import to_mnist_format
+from digitrec.provenance import provenance
+from digitrec.storage import atomic_write_text
+from digitrec.train.augment import AUGMENTATIONS, augment_batch
+from digitrec.train.checkpoint import (
+    CHECKPOINT,
+    TrainingState,
+    load_checkpoint,
+    save_checkpoint,
+)
+from digitrec.train.config import TrainConfig
+from digitrec.train.optim import build_optimizer, lr_at, set_lr
+from digitrec.train.progress import TrainingProgress
+
+EVAL_BATCH = 1000
+
+
+class TargetNotReachedError(DigitrecError):
+    pass
+
+
+class TrainingInterruptedError(DigitrecError):
+    exit_code = 130
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    model_path: Path
+    val_accuracy: float
+    val_loss: float
+    epochs_run: float
+    steps: int
+    train_seconds: float  # time inside optimizer steps
+    wall_seconds: float  # whole call: data, steps, validation, checkpoints
+    history: list[dict[str, Any]]
+
+
+@dataclass
+class Digits:
+    """A split as model-ready tensors: x (N, 1, 28, 28) float32 standardized, y (N,) int64.
+
+    x stays in the default layout: each batch is made channels-last after indexing (indexing a
+    channels-last tensor with one channel yields a layout that makes convolutions crawl)."""
+
+    x: torch.Tensor
+    y: torch.Tensor
+    checksums: dict[str, str]
+
+
+def train(
+    config: TrainConfig, out: Path, *, resume: bool = False, source: Path | None = None
+) -> TrainResult:
+    """Train `config.model` as configured, writing the run into `out`."""
+    from digitrec.models.zoo import MODELS
+
+    if config.model not in MODELS:  # a classic baseline, or an unknown name it will report
+        from digitrec.train.baseline_run import train_baseline
+
+        return train_baseline(config, out, source=source)
+    wall_start = time.perf_counter()
+    _prepare_run_dir(out, resume)
+    if resume:
+        loaded = load_checkpoint(out)
+        config = TrainConfig.from_json(loaded.config["config"])
+    torch.set_num_threads(config.threads or os.cpu_count() or 1)
+
+    train_digits, val_digits = _load_digits(config, source)
+    _write_config(out, config, train_digits, val_digits)
+    torch.manual_seed(config.seed)  # initial weights, then dropout
+    generator = torch.Generator().manual_seed(config.seed)  # data order and augmentation
+    model = build_model(config.model, config.model_args)
+    model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+    optimizer = build_optimizer(model, config)
+    ema = _ema_copy(model) if config.ema else None
+    best: dict[str, torch.Tensor] | None = None
+
+    n = len(train_digits.y)
+    steps_per_epoch = math.ceil(n / config.batch_size)
+    total_steps = max(1, round(config.epochs * steps_per_epoch))
+    if config.max_steps:
+        total_steps = min(total_steps, config.max_steps)
+    epochs = math.ceil(total_steps / steps_per_epoch)
+    order = torch.randperm(n, generator=generator)
+    state = TrainingState()
+    if resume:
+        state, order, best = _restore(loaded, model, optimizer, ema, generator)
+        if state.finished:
+            raise UsageError(f"{out}: this run already finished (see {out / 'model.json'})")
+    augmentation = AUGMENTATIONS[config.augment]
+    aux_head = hasattr(model, "forward_with_aux")
+
+    def checkpoint() -> None:
+        groups = {
+            "model": model.state_dict(),
+            "rng": {"data": generator.get_state(), "torch": torch.get_rng_state()},
+            "order": {"indices": order},
+        }
+        if ema is not None:
+            groups["ema"] = ema.state_dict()
+        if best is not None:
+            groups["best"] = best
+        save_checkpoint(out, state, groups, optimizer, {"config": config.to_json()})
+
+    with TrainingProgress(total_steps, epochs, state.step) as progress, _sigint_flag() as stop:
+        while state.step < total_steps:
+            if state.step_in_epoch == 0 and state.epoch > 0:
+                order = torch.randperm(n, generator=generator)
+            model.train()
+            epoch_end = min(total_steps, (state.epoch + 1) * steps_per_epoch)
+            loss_sum, correct, seen = 0.0, 0, 0
+            while state.step < epoch_end:
+                started = time.perf_counter()
+                start = state.step_in_epoch * config.batch_size
+                index = order[start : start + config.batch_size]
+                x = augment_batch(train_digits.x[index], augmentation, generator)
+                x = x.contiguous(memory_format=torch.channels_last)  # 20× faster convs on CPU
+                y = train_digits.y[index]
+                set_lr(optimizer, lr_at(state.step, total_steps, steps_per_epoch, config))
+                if aux_head:
+                    logits, aux = model.forward_with_aux(x)
+                else:
+                    logits, aux = model(x), None
+                loss = cross_entropy(logits, y, label_smoothing=config.label_smoothing)
+                if aux is not None:
+                    aux_loss = cross_entropy(aux, y, label_smoothing=config.label_smoothing)
+                    loss = loss + config.aux_weight * aux_loss
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()  # type: ignore[no-untyped-call]
+                optimizer.step()
+                if ema is not None:
+                    _ema_update(ema, model, config.ema, state.step)
+                state.step += 1
+                state.step_in_epoch += 1
+                state.train_seconds += time.perf_counter() - started
+                loss_value = loss.item()
+                loss_sum += loss_value * len(y)
+                correct += int((logits.argmax(1) == y).sum())
+                seen += len(y)
+                progress.step(loss_value, correct / seen)
+                if stop.is_set():
+                    checkpoint()
+                    raise TrainingInterruptedError(
+                        f"interrupted at step {state.step}; checkpoint saved — continue with "
+                        f"digitrec train --resume --out {out}"
+                    )
+            val_loss, val_accuracy = evaluate_digits(ema or model, val_digits)
+            record = {
+                "epoch": state.epoch + 1,
+                "step": state.step,
+                "train_loss": loss_sum / max(1, seen),
+                "train_accuracy": correct / max(1, seen),
+                "val_loss": val_loss,
+                "val_accuracy": val_accuracy,
+                "lr": optimizer.param_groups[0]["lr"],
+                "seconds": state.train_seconds,
+            }
+            state.history.append(record)
+            progress.epoch_done(record)
+            if val_accuracy > state.best_accuracy:
+                state.best_accuracy, state.best_epoch = val_accuracy, state.epoch + 1
+                if config.early_stopping:
+                    best = _clone_state(ema or model)
+            state.epoch += 1
+            state.step_in_epoch = 0
+            patience_over = (
+                config.early_stopping and state.epoch - state.best_epoch >= config.early_stopping
+            )
+            if patience_over:
+                total_steps = state.step  # early stop: the loop ends here
+            state.finished = state.step >= total_steps
+            _write_metrics(out, state.history)
+            checkpoint()
+
+    final = ema or model
+    if best is not None:  # early stopping keeps the weights of the best validation epoch
+        final.load_state_dict(best)
+    val_loss, val_accuracy = evaluate_digits(final, val_digits)
+    model_path = _save_final_model(out, final, config, state, val_loss, val_accuracy)
+    result = TrainResult(
+        out,
+        model_path,
+        val_accuracy,
+        val_loss,
+        epochs_run=state.step / steps_per_epoch,
+        steps=state.step,
+        train_seconds=state.train_seconds,
+        wall_seconds=time.perf_counter() - wall_start,
+        history=state.history,
+    )
+    if config.target_acc and val_accuracy < config.target_acc:
+        raise TargetNotReachedError(
+            f"validation accuracy {val_accuracy:.4f} is below --target-acc {config.target_acc}"
+            f" (model saved in {out})"
+        )
+    return result
+
+
+def evaluate_digits(model: nn.Module, digits: Digits) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy of `model` on digits (eval mode, no gradients)."""
+    if len(digits.y) == 0:
+        return float("nan"), float("nan")
+    was_training = model.training
+    model.eval()
+    loss_sum, correct = 0.0, 0
+    with torch.inference_mode():
+        for start in range(0, len(digits.y), EVAL_BATCH):
+            x, y = digits.x[start : start + EVAL_BATCH], digits.y[start : start + EVAL_BATCH]
+            logits = model(x.contiguous(memory_format=torch.channels_last))
+            loss_sum += float(cross_entropy(logits, y, reduction="sum"))
+            correct += int((logits.argmax(1) == y).sum())
+    model.train(was_training)
+    return loss_sum / len(digits.y), correct / len(digits.y)
+
+
+def to_digits(images: np.ndarray, labels: np.ndarray, name: str) -> Digits:
+    x = torch.from_numpy(standardize(to_mnist_format(images, name)))
+    return Digits(x, torch.from_numpy(labels), {})
+
+
+def _load_digits(config: TrainConfig, source: Path | None) -> tuple[Digits, Digits]:
+    report = data.fetch(config.dataset, source)
+    splits = data.load_splits(config.dataset, source, data.SplitConfig(scheme=config.scheme))
+    if "train" not in splits or "val" not in splits:
+        raise UsageError(f"{config.dataset} has no training split to train on")
+    train_set, val_set = splits["train"], splits["val"]
+    if len(train_set.classes) != 10:
+        raise UsageError(f"{config.dataset} has {len(train_set.classes)} classes; models take 10")
+    limit = config.limit or len(train_set)
+    train_digits = to_digits(train_set.images[:limit], train_set.labels[:limit], config.dataset)
+    val_digits = to_digits(val_set.images[:limit], val_set.labels[:limit], config.dataset)
+    if len(train_digits.y) == 0:
+        raise UsageError(f"{config.dataset}: the training split is empty")
+    train_digits.checksums = dict(report.checksums) if report else {}
+    return train_digits, val_digits
+
+
+def _prepare_run_dir(out: Path, resume: bool) -> None:
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} is a file, not a directory")
+    if not resume and (out / CHECKPOINT).exists():
+        raise UsageError(
+            f"{out} already holds a run; continue it with --resume or pick another --out"
+        )
+    out.mkdir(parents=True, exist_ok=True)
+
+
+def _write_config(out: Path, config: TrainConfig, train: Digits, val: Digits) -> None:
+    record = {
+        "config": config.to_json(),
+        "data": {"train": len(train.y), "val": len(val.y), "sha256": train.checksums},
+        "provenance": provenance(),
+    }
+    atomic_write_text(out / "config.json", json.dumps(record, indent=2) + "\n")
+
+
+def _write_metrics(out: Path, history: list[dict[str, Any]]) -> None:
+    atomic_write_text(out / "metrics.jsonl", "".join(json.dumps(r) + "\n" for r in history))
+
+
+def _save_final_model(
+    out: Path,
+    model: nn.Module,
+    config: TrainConfig,
+    state: TrainingState,
+    val_loss: float,
+    val_accuracy: float,
+) -> Path:
+    card = ModelCard(
+        kind="torch",
+        architecture=config.model,
+        arguments=config.model_args,
+        metrics={"val_accuracy": val_accuracy, "val_loss": val_loss},
+        training={
+            "config": config.to_json(),
+            "steps": state.step,
+            "train_seconds": round(state.train_seconds, 2),
+            "best_epoch": state.best_epoch,
+            "parameters": parameter_count(model),
+            "git_commit": provenance()["git_commit"],
+        },
+    )
+    arrays = {k: v.detach().cpu().contiguous().numpy() for k, v in model.state_dict().items()}
+    weights, _ = save_model(out / "model", arrays, card)
+    return weights
+
+
+def _ema_copy(model: nn.Module) -> nn.Module:
+    ema = copy.deepcopy(model)
+    for parameter in ema.parameters():
+        parameter.requires_grad_(False)
+    return ema
+
+
+@torch.no_grad()
+def _ema_update(ema: nn.Module, model: nn.Module, decay: float, step: int) -> None:
+    # Ramp the decay up early on, so the average is not dominated by the random initial weights.
+    rate = min(decay, (1 + step) / (10 + step))
+    for averaged, current in zip(ema.parameters(), model.parameters(), strict=True):
+        averaged.lerp_(current, 1 - rate)
+    for averaged_buffer, buffer in zip(ema.buffers(), model.buffers(), strict=True):
+        averaged_buffer.copy_(buffer)  # batch-norm statistics follow the live model
+
+
+def _clone_state(model: nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def _restore(
+    loaded: Any,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    ema: nn.Module | None,
+    generator: torch.Generator,
+) -> tuple[TrainingState, torch.Tensor, dict[str, torch.Tensor] | None]:
+    groups = loaded.groups
+    model.load_state_dict(groups["model"])
+    optimizer.load_state_dict(loaded.optimizer_state)
+    if ema is not None:
+        ema.load_state_dict(groups["ema"])
+    generator.set_state(groups["rng"]["data"])
+    torch.set_rng_state(groups["rng"]["torch"])
+    return loaded.state, groups["order"]["indices"], groups.get("best")
+
+
+@contextmanager
+def _sigint_flag() -> Iterator[Any]:
+    """Ctrl-C sets a flag the loop checks after each step (so the checkpoint is consistent); a
+    second Ctrl-C interrupts at once."""
+    import threading
+
+    flag = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield flag
+        return
+
+    def handler(_signum: int, _frame: Any) -> None:
+        if flag.is_set():
+            raise KeyboardInterrupt
+        flag.set()
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield flag
+    finally:
+        signal.signal(signal.SIGINT, previous)
