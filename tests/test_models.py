@@ -57,5 +57,8 @@ def test_mobilenet_auxiliary_head(batch: tuple[torch.Tensor, torch.Tensor]) -> N
 def test_models_command(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["models", "--json"]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert [row["name"] for row in rows] == list(MODELS)
-    assert all(row["params"] > 0 for row in rows)
+    networks = [row for row in rows if row["kind"] == "network"]
+    assert [row["name"] for row in networks] == list(MODELS)
+    assert all(row["params"] > 0 for row in networks)
+    baselines = {row["name"] for row in rows if row["kind"] == "baseline"}
+    assert baselines == {"svm", "knn", "decision-tree", "random-forest", "logreg", "cnn-svm"}

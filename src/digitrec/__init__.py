@@ -2,10 +2,32 @@
 
 The top-level package stays cheap to import (no torch, no OpenCV): heavy modules are imported by
 the functions that need them.
+
+    import digitrec
+    model = digitrec.load_model("default")        # or a run directory / model file
+    probabilities = model.predict_proba(digits)   # (N, 28, 28) uint8 -> (N, 10)
+
+    from digitrec.evaluate import evaluate
+    report = evaluate("default", "mnist", "test")   # every number `digitrec evaluate` prints
 """
+
+from typing import TYPE_CHECKING
 
 from digitrec.errors import DigitrecError
 
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from digitrec.models.modelfile import Classifier
+
 __version__ = "0.1.0"
 
-__all__ = ["DigitrecError", "__version__"]
+
+def load_model(spec: "str | Path" = "default") -> "Classifier":
+    """A trained model, neural or classic: "default" (shipped), a run directory or a model file."""
+    from digitrec.models.modelfile import load_model as load
+
+    return load(spec)
+
+
+__all__ = ["DigitrecError", "__version__", "load_model"]

@@ -31,6 +31,7 @@ _FIELDS = {
     "max_steps": int,
     "target_acc": float,
     "threads": int,
+    "report_test": bool,
 }
 
 
@@ -77,6 +78,12 @@ def register(commands: "argparse._SubParsersAction[Any]") -> None:
     train.add_argument("--max-steps", type=int, help="stop after N optimizer steps (smoke runs)")
     train.add_argument("--target-acc", type=float, help="fail unless val accuracy reaches this")
     train.add_argument("--threads", type=int, help="CPU threads (default: all cores)")
+    train.add_argument(
+        "--report-test",
+        action="store_true",
+        default=None,
+        help="also log test accuracy per epoch (curves only; never used to choose anything)",
+    )
     train.add_argument("--json", action="store_true", help="print the result as one JSON object")
     train.set_defaults(handler=run_train)
 

@@ -33,7 +33,7 @@ def classification_metrics(
     picked = probabilities[np.arange(len(labels)), labels]
     present = support > 0  # macro averages over the classes that occur
     return {
-        "n": int(len(labels)),
+        "n": len(labels),
         "accuracy": float((predicted == labels).mean()),
         "precision_macro": float(precision[present].mean()),
         "recall_macro": float(recall[present].mean()),

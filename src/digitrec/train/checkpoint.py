@@ -28,6 +28,9 @@ class TrainingState:
     step: int = 0  # optimizer steps done in total
     step_in_epoch: int = 0  # steps done in the current epoch
     train_seconds: float = 0.0  # time spent in optimizer steps (no validation)
+    epoch_loss_sum: float = 0.0  # the current epoch's running training loss × examples
+    epoch_correct: int = 0  # and its correctly classified training examples
+    epoch_seen: int = 0
     best_accuracy: float = -1.0  # best validation accuracy so far (early stopping)
     best_epoch: int = -1
     history: list[dict[str, Any]] = field(default_factory=list)  # one entry per finished epoch

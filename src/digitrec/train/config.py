@@ -41,6 +41,9 @@ class TrainConfig:
     max_steps: int = 0  # stop after this many optimizer steps (smoke runs); 0 = no cap
     target_acc: float = 0.0  # fail unless the final validation accuracy reaches this fraction
     threads: int = 0  # torch CPU threads; 0 = every core
+    # Also measure the test split after every epoch, for learning curves and time-to-accuracy
+    # benchmarks only: no choice (early stopping, best epoch) ever looks at it.
+    report_test: bool = False
     recipe: str = ""  # the recipe these values came from, if any (informational)
 
     def __post_init__(self) -> None:

@@ -81,9 +81,13 @@ def train(
     config: TrainConfig, out: Path, *, resume: bool = False, source: Path | None = None
 ) -> TrainResult:
     """Train `config.model` as configured, writing the run into `out`."""
+    from digitrec.baselines import BASELINES
     from digitrec.models.zoo import MODELS
 
-    if config.model not in MODELS:  # a classic baseline, or an unknown name it will report
+    if config.model not in MODELS:
+        if config.model not in BASELINES:
+            known = ", ".join([*MODELS, *BASELINES])
+            raise UsageError(f"unknown model {config.model!r}; known: {known}")
         from digitrec.train.baseline_run import train_baseline
 
         return train_baseline(config, out, source=source)
@@ -94,7 +98,7 @@ def train(
         config = TrainConfig.from_json(loaded.config["config"])
     torch.set_num_threads(config.threads or os.cpu_count() or 1)
 
-    train_digits, val_digits = _load_digits(config, source)
+    train_digits, val_digits, test_digits = _load_digits(config, source)
     _write_config(out, config, train_digits, val_digits)
     torch.manual_seed(config.seed)  # initial weights, then dropout
     generator = torch.Generator().manual_seed(config.seed)  # data order and augmentation
@@ -137,7 +141,6 @@ def train(
                 order = torch.randperm(n, generator=generator)
             model.train()
             epoch_end = min(total_steps, (state.epoch + 1) * steps_per_epoch)
-            loss_sum, correct, seen = 0.0, 0, 0
             while state.step < epoch_end:
                 started = time.perf_counter()
                 start = state.step_in_epoch * config.batch_size
@@ -163,10 +166,10 @@ def train(
                 state.step_in_epoch += 1
                 state.train_seconds += time.perf_counter() - started
                 loss_value = loss.item()
-                loss_sum += loss_value * len(y)
-                correct += int((logits.argmax(1) == y).sum())
-                seen += len(y)
-                progress.step(loss_value, correct / seen)
+                state.epoch_loss_sum += loss_value * len(y)
+                state.epoch_correct += int((logits.argmax(1) == y).sum())
+                state.epoch_seen += len(y)
+                progress.step(loss_value, state.epoch_correct / state.epoch_seen)
                 if stop.is_set():
                     checkpoint()
                     raise TrainingInterruptedError(
@@ -177,13 +180,17 @@ def train(
             record = {
                 "epoch": state.epoch + 1,
                 "step": state.step,
-                "train_loss": loss_sum / max(1, seen),
-                "train_accuracy": correct / max(1, seen),
+                "train_loss": state.epoch_loss_sum / max(1, state.epoch_seen),
+                "train_accuracy": state.epoch_correct / max(1, state.epoch_seen),
                 "val_loss": val_loss,
                 "val_accuracy": val_accuracy,
                 "lr": optimizer.param_groups[0]["lr"],
                 "seconds": state.train_seconds,
             }
+            if test_digits is not None:
+                record["test_loss"], record["test_accuracy"] = evaluate_digits(
+                    ema or model, test_digits
+                )
             state.history.append(record)
             progress.epoch_done(record)
             if val_accuracy > state.best_accuracy:
@@ -191,7 +198,8 @@ def train(
                 if config.early_stopping:
                     best = _clone_state(ema or model)
             state.epoch += 1
-            state.step_in_epoch = 0
+            state.step_in_epoch = state.epoch_seen = state.epoch_correct = 0
+            state.epoch_loss_sum = 0.0
             patience_over = (
                 config.early_stopping and state.epoch - state.best_epoch >= config.early_stopping
             )
@@ -247,7 +255,7 @@ def to_digits(images: np.ndarray, labels: np.ndarray, name: str) -> Digits:
     return Digits(x, torch.from_numpy(labels), {})
 
 
-def _load_digits(config: TrainConfig, source: Path | None) -> tuple[Digits, Digits]:
+def _load_digits(config: TrainConfig, source: Path | None) -> tuple[Digits, Digits, Digits | None]:
     report = data.fetch(config.dataset, source)
     splits = data.load_splits(config.dataset, source, data.SplitConfig(scheme=config.scheme))
     if "train" not in splits or "val" not in splits:
@@ -261,7 +269,11 @@ def _load_digits(config: TrainConfig, source: Path | None) -> tuple[Digits, Digi
     if len(train_digits.y) == 0:
         raise UsageError(f"{config.dataset}: the training split is empty")
     train_digits.checksums = dict(report.checksums) if report else {}
-    return train_digits, val_digits
+    test_digits = None
+    if config.report_test and "test" in splits:
+        test_set = splits["test"]
+        test_digits = to_digits(test_set.images, test_set.labels, config.dataset)
+    return train_digits, val_digits, test_digits
 
 
 def _prepare_run_dir(out: Path, resume: bool) -> None:

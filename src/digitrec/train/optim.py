@@ -36,13 +36,18 @@ def lr_at(step: int, total_steps: int, steps_per_epoch: int, config: TrainConfig
         return config.lr * config.step_gamma ** (step // steps_per_epoch)
     if config.schedule == "cosine":
         return config.lr * 0.5 * (1 + math.cos(math.pi * progress))
-    # onecycle: linear warm-up from lr/25 to lr, then cosine down to lr/10^4 (as torch's OneCycleLR)
-    if progress < config.warmup:
-        start = config.lr / 25
-        return start + (config.lr - start) * progress / config.warmup
-    rest = (progress - config.warmup) / (1 - config.warmup)
-    end = config.lr / 25 / 1e4
-    return end + (config.lr - end) * 0.5 * (1 + math.cos(math.pi * rest))
+    # onecycle, as torch's OneCycleLR: cosine from lr/25 up to lr over the warm-up fraction of the
+    # steps, then cosine down to lr/25/10^4.
+    start, end = config.lr / 25, config.lr / 25 / 1e4
+    warm_end = config.warmup * total_steps - 1
+    if step <= warm_end:
+        return _cosine_between(start, config.lr, step / warm_end if warm_end > 0 else 1.0)
+    rest = (step - warm_end) / max(1e-9, total_steps - 1 - warm_end)
+    return _cosine_between(config.lr, end, min(1.0, rest))
+
+
+def _cosine_between(first: float, last: float, fraction: float) -> float:
+    return last + (first - last) / 2 * (1 + math.cos(math.pi * fraction))
 
 
 def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:

@@ -60,4 +60,5 @@ class TrainingProgress:
             f"val loss {record['val_loss']:.4f} acc {record['val_accuracy']:.2%}  "
             f"lr {record['lr']:.2e}  {record['seconds']:.1f}s",
             highlight=False,
+            soft_wrap=True,
         )
