@@ -11,6 +11,7 @@ The card:
      "arguments": {...},                    # keyword arguments of the builder
      "classes": ["0", ..., "9"],
      "input": {"side": 28, "mean": 0.1307, "std": 0.3081, "ink": "bright"},
+     "temperature": 1.0,                    # softmax(logits / temperature), fitted on validation
      "metrics": {...}, "training": {...}}   # what it reached and how it was made
 """
 
@@ -39,6 +40,7 @@ class ModelCard:
     classes: tuple[str, ...] = tuple("0123456789")
     metrics: dict[str, Any] = field(default_factory=dict)
     training: dict[str, Any] = field(default_factory=dict)
+    temperature: float = 1.0  # logits are divided by this before the softmax (calibration)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -48,6 +50,7 @@ class ModelCard:
             "arguments": self.arguments,
             "classes": list(self.classes),
             "input": {"side": SIDE, "mean": MEAN, "std": STD, "ink": "bright"},
+            "temperature": self.temperature,
             "metrics": self.metrics,
             "training": self.training,
         }
@@ -64,6 +67,7 @@ class ModelCard:
                 classes=tuple(str(c) for c in card["classes"]),
                 metrics=dict(card.get("metrics", {})),
                 training=dict(card.get("training", {})),
+                temperature=float(card.get("temperature", 1.0)),
             )
         except (KeyError, TypeError, ValueError) as error:
             raise DataError(f"{where}: model card is missing or has a bad {error}") from None

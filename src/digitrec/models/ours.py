@@ -1,29 +1,33 @@
-"""digitrec's own architectures: `fast` (99% on MNIST in seconds of CPU) and `default` (the shipped
-model, ≥ 99.6%). Both map (B, 1, 28, 28) standardized floats to (B, 10) logits.
+"""digitrec's own architecture, in two widths: `fast` (16-32-64: 99% on MNIST in seconds of CPU)
+and `default` (32-64-128: the shipped model). Both map (B, 1, 28, 28) standardized floats to
+(B, 10) logits.
 
 Design notes (measured on a 2-core CPU, see benchmarks/train_speed.py): on CPU the cost of a
-small convnet is dominated by the full-resolution first layer, so `fast` keeps it narrow (16
-channels) and pools right after; batch norm lets one epoch of one-cycle SGD reach 99%.
+small convnet is dominated by its full-resolution layers, so the first block is narrow and pools
+right away; batch norm lets one epoch of one-cycle SGD reach 99%, and the wider `default`, trained
+longer with augmentation and an EMA of its weights, reaches 99.6%. A deeper variant we tried (six
+3×3 convs before a 4×4 one) cost 3× the time per epoch.
 """
 
 import torch
 from torch import nn
 
 
-def conv_bn(
-    cin: int, cout: int, kernel: int = 3, stride: int = 1, padding: int = 1
-) -> nn.Sequential:
+def conv_bn(cin: int, cout: int) -> nn.Sequential:
     return nn.Sequential(
-        nn.Conv2d(cin, cout, kernel, stride=stride, padding=padding, bias=False),
+        nn.Conv2d(cin, cout, 3, padding=1, bias=False),
         nn.BatchNorm2d(cout),
         nn.ReLU(inplace=True),
     )
 
 
-class FastNet(nn.Module):
+class StackedConvNet(nn.Module):
     """Three conv-BN-ReLU-maxpool blocks (28 -> 14 -> 7 -> 3) and one linear layer."""
 
-    def __init__(self, widths: tuple[int, int, int] = (16, 32, 64)) -> None:
+    FAST = (16, 32, 64)
+    DEFAULT = (32, 64, 128)
+
+    def __init__(self, widths: tuple[int, int, int] = FAST) -> None:
         super().__init__()
         a, b, c = widths
         self.features = nn.Sequential(
@@ -32,26 +36,6 @@ class FastNet(nn.Module):
             conv_bn(b, c), nn.MaxPool2d(2),  # (B, c, 3, 3)
         )  # fmt: skip
         self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(c * 9, 10))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.classifier(self.features(x))
-
-
-class DefaultNet(nn.Module):
-    """Two stages of three 3×3 conv-BN-ReLU (the third strided), then a 4×4 conv to a 128-d
-    code, dropout and a linear layer: the well-tested MNIST shape of stacked small convs."""
-
-    def __init__(self, widths: tuple[int, int, int] = (32, 64, 128), dropout: float = 0.3) -> None:
-        super().__init__()
-        a, b, c = widths
-        self.features = nn.Sequential(
-            conv_bn(1, a, padding=0), conv_bn(a, a, padding=0),  # (B, a, 24, 24)
-            conv_bn(a, a, kernel=5, stride=2, padding=2), nn.Dropout(dropout),  # (B, a, 12, 12)
-            conv_bn(a, b, padding=0), conv_bn(b, b, padding=0),  # (B, b, 8, 8)
-            conv_bn(b, b, kernel=5, stride=2, padding=2), nn.Dropout(dropout),  # (B, b, 4, 4)
-            conv_bn(b, c, kernel=4, padding=0),  # (B, c, 1, 1)
-        )  # fmt: skip
-        self.classifier = nn.Sequential(nn.Flatten(), nn.Dropout(dropout), nn.Linear(c, 10))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.features(x))

@@ -42,7 +42,8 @@ class TorchClassifier:
         return torch.cat(outputs)
 
     def predict_proba(self, images: np.ndarray) -> np.ndarray:
-        probabilities: np.ndarray = torch.softmax(self.logits(images), dim=1).numpy()
+        logits = self.logits(images) / self.card.temperature
+        probabilities: np.ndarray = torch.softmax(logits, dim=1).numpy()
         return probabilities
 
     def embed(self, images: np.ndarray) -> np.ndarray:

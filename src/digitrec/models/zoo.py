@@ -2,13 +2,14 @@
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from torch import nn
 
 from digitrec.errors import UsageError
 from digitrec.models.modern import DenseNet, MobileNet, ResNet18
-from digitrec.models.ours import DefaultNet, FastNet
+from digitrec.models.ours import StackedConvNet
 from digitrec.models.papers import MLP, CNNDeep, CNNSmall, CNNWide, LeNet5, PyTorchExampleNet
 
 
@@ -30,8 +31,12 @@ MODELS: dict[str, ModelEntry] = {
         MobileNet, "Agrahari et al. (modified MobileNet, auxiliary classifier)"
     ),
     "pytorch-example": ModelEntry(PyTorchExampleNet, "PyTorch's official MNIST example (a peer)"),
-    "fast": ModelEntry(FastNet, "digitrec: 99% in seconds on a CPU"),
-    "default": ModelEntry(DefaultNet, "digitrec: the shipped model"),
+    "fast": ModelEntry(
+        partial(StackedConvNet, widths=StackedConvNet.FAST), "digitrec: 99% in seconds on a CPU"
+    ),
+    "default": ModelEntry(
+        partial(StackedConvNet, widths=StackedConvNet.DEFAULT), "digitrec: the shipped model"
+    ),
 }
 
 

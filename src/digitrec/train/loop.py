@@ -31,6 +31,7 @@ from digitrec.preprocess import to_mnist_format
 from digitrec.provenance import provenance
 from digitrec.storage import atomic_write_text
 from digitrec.train.augment import AUGMENTATIONS, augment_batch
+from digitrec.train.calibrate import fit_temperature
 from digitrec.train.checkpoint import (
     CHECKPOINT,
     TrainingState,
@@ -213,7 +214,8 @@ def train(
     if best is not None:  # early stopping keeps the weights of the best validation epoch
         final.load_state_dict(best)
     val_loss, val_accuracy = evaluate_digits(final, val_digits)
-    model_path = _save_final_model(out, final, config, state, val_loss, val_accuracy)
+    temperature = fit_temperature(_logits(final, val_digits), val_digits.y)
+    model_path = _save_final_model(out, final, config, state, (val_loss, val_accuracy), temperature)
     result = TrainResult(
         out,
         model_path,
@@ -248,6 +250,18 @@ def evaluate_digits(model: nn.Module, digits: Digits) -> tuple[float, float]:
             correct += int((logits.argmax(1) == y).sum())
     model.train(was_training)
     return loss_sum / len(digits.y), correct / len(digits.y)
+
+
+def _logits(model: nn.Module, digits: Digits) -> torch.Tensor:
+    model.eval()
+    with torch.inference_mode():
+        parts = [
+            model(
+                digits.x[start : start + EVAL_BATCH].contiguous(memory_format=torch.channels_last)
+            )
+            for start in range(0, len(digits.y), EVAL_BATCH)
+        ]
+    return torch.cat(parts) if parts else torch.zeros((0, 10))
 
 
 def to_digits(images: np.ndarray, labels: np.ndarray, name: str) -> Digits:
@@ -304,9 +318,10 @@ def _save_final_model(
     model: nn.Module,
     config: TrainConfig,
     state: TrainingState,
-    val_loss: float,
-    val_accuracy: float,
+    val: tuple[float, float],
+    temperature: float,
 ) -> Path:
+    val_loss, val_accuracy = val
     card = ModelCard(
         kind="torch",
         architecture=config.model,
@@ -320,6 +335,7 @@ def _save_final_model(
             "parameters": parameter_count(model),
             "git_commit": provenance()["git_commit"],
         },
+        temperature=temperature,
     )
     arrays = {k: v.detach().cpu().contiguous().numpy() for k, v in model.state_dict().items()}
     weights, _ = save_model(out / "model", arrays, card)
