@@ -84,7 +84,7 @@ def test_evaluate_json_on_mnist_test(trained: Path) -> None:
     assert report["throughput_images_per_s"] > 100 and report["latency_ms"] > 0
 
 
-@pytest.mark.parametrize("dataset", ["usps", "noisy-mnist:gaussian-high"])
+@pytest.mark.parametrize("dataset", ["usps", "noisy-mnist:blur-low"])
 def test_evaluate_other_digit_sets(trained: Path, dataset: str, usps_dir: Path) -> None:
     source = ["--source", str(usps_dir)] if dataset == "usps" else []
     done = digitrec("evaluate", "--model", str(trained), "--dataset", dataset, *source,
