@@ -27,13 +27,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=Path, default=REPO / "runs")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--threads", type=int, default=0, help="CPU threads (0: all cores)")
     args = parser.parse_args()
     rows = []
     for seed in args.seeds:
         out = args.runs / f"default-seed{seed}"
         if not (out / "model.safetensors").exists():
             resume = (out / "checkpoint.safetensors").exists()
-            config = TrainConfig(**RECIPES["default"].values | {"seed": seed}, recipe="default")
+            values = RECIPES["default"].values | {"seed": seed, "threads": args.threads}
+            config = TrainConfig(**values, recipe="default")
             train(config, out, resume=resume)
         card = json.loads((out / "model.json").read_text())
         test = evaluate(out, "mnist", "test")

@@ -210,3 +210,27 @@ def test_schedules_match_pytorch(schedule: str) -> None:
         ), step
         optimizer.step()
         reference.step()
+
+
+def _every_model() -> list[str]:
+    from digitrec.baselines import BASELINES
+    from digitrec.models.zoo import MODELS
+
+    return [*MODELS, *BASELINES]
+
+
+@pytest.mark.parametrize("name", _every_model())
+def test_every_model_trains_and_evaluates_from_the_cli(
+    name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], mnist_report: object
+) -> None:
+    from digitrec.cli import main
+
+    out = tmp_path / name
+    extra = ["--arg", "features=pca"] if name == "svm" else []
+    assert main(["train", "--model", name, "--limit", "300", "--max-steps", "2", *extra,
+                 "--out", str(out), "--json"]) == 0  # fmt: skip
+    trained = json.loads(capsys.readouterr().out)
+    assert 0 <= trained["val_accuracy"] <= 1
+    assert main(["evaluate", "--model", str(out), "--limit", "100", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["n"] == 100 and report["architecture"] == name

@@ -113,8 +113,10 @@ def resolve_model_path(spec: str | Path) -> Path:
     path = Path(text).expanduser()
     if path.is_dir():
         path = path / "model.safetensors"
-    elif path.suffix in (".json", ""):
+    elif path.suffix == ".json":
         path = path.with_suffix(".safetensors")
+    elif path.suffix != ".safetensors":  # a stem, possibly with dots: runs/logreg-C1.0
+        path = Path(f"{path}.safetensors")
     if not path.is_file():
         known = sorted(p.stem for p in PACKAGED.glob("*.safetensors"))
         raise UsageError(

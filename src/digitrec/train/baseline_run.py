@@ -57,7 +57,7 @@ def train_baseline(config: TrainConfig, out: Path, *, source: Path | None = None
     ]
     atomic_write_text(out / "metrics.jsonl", json.dumps(history[0]) + "\n")
     model.card.metrics = {"val_accuracy": accuracy, "val_loss": loss}
-    model.card.training = {
+    model.card.training |= {
         "config": config.to_json(),
         "train_seconds": round(fit_seconds, 2),
         "git_commit": record["provenance"]["git_commit"],
