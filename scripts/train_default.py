@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from digitrec.evaluate import evaluate
+from digitrec.models.modelfile import read_model
 from digitrec.provenance import provenance
 from digitrec.storage import atomic_write_text
 from digitrec.train import RECIPES, TrainConfig, train
@@ -29,6 +30,7 @@ def main() -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--threads", type=int, default=0, help="CPU threads (0: all cores)")
     args = parser.parse_args()
+    args.runs = args.runs.resolve()
     rows = []
     for seed in args.seeds:
         out = args.runs / f"default-seed{seed}"
@@ -37,16 +39,17 @@ def main() -> int:
             values = RECIPES["default"].values | {"seed": seed, "threads": args.threads}
             config = TrainConfig(**values, recipe="default")
             train(config, out, resume=resume)
-        card = json.loads((out / "model.json").read_text())
+        card, _ = read_model(out)
         test = evaluate(out, "mnist", "test")
         rows.append(
             {
                 "seed": seed,
                 "run": str(out.relative_to(REPO) if out.is_relative_to(REPO) else out),
-                "val_accuracy": card["metrics"]["val_accuracy"],
+                "val_accuracy": card.metrics["val_accuracy"],
                 "test_accuracy": test["accuracy"],
                 "test_ece": test["ece"],
-                "train_seconds": card["training"]["train_seconds"],
+                "train_seconds": card.training["train_seconds"],
+                "threads": card.training["config"]["threads"],
             }
         )
         print(json.dumps(rows[-1]), flush=True)

@@ -33,19 +33,24 @@ def test_metrics_match_scikit_learn() -> None:
     labels = rng.integers(0, 10, 500)
     logits = rng.normal(size=(500, 10)) + 3 * np.eye(10)[labels] * rng.random((500, 1))
     probabilities = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
-    labels[:5] = 9  # and class 3 never predicted correctly below, for zero-division cases
-    probabilities[labels == 3] = np.roll(probabilities[labels == 3], 1, axis=1)
+    # Class 3 is never predicted (zero-division precision); class 7 never occurs but is predicted.
+    probabilities[:, 3] *= 1e-6
+    labels[labels == 7] = 8
+    probabilities /= probabilities.sum(1, keepdims=True)
     ours = classification_metrics(probabilities, labels, tuple("0123456789"))
     predicted = probabilities.argmax(1)
-    precision, recall, f1, support = precision_recall_fscore_support(
+    assert 3 not in predicted and 7 in predicted and 7 not in labels
+    per_class = precision_recall_fscore_support(
         labels, predicted, labels=range(10), zero_division=0
     )
+    macro = precision_recall_fscore_support(labels, predicted, average="macro", zero_division=0)
     assert ours["accuracy"] == pytest.approx((predicted == labels).mean())
-    assert ours["precision_macro"] == pytest.approx(precision.mean())
-    assert ours["recall_macro"] == pytest.approx(recall.mean())
-    assert ours["f1_macro"] == pytest.approx(f1.mean())
-    assert [c["f1"] for c in ours["per_class"]] == pytest.approx(list(f1))
-    assert [c["support"] for c in ours["per_class"]] == list(support)
+    assert ours["precision_macro"] == pytest.approx(macro[0])
+    assert ours["recall_macro"] == pytest.approx(macro[1])
+    assert ours["f1_macro"] == pytest.approx(macro[2])
+    assert [c["precision"] for c in ours["per_class"]] == pytest.approx(list(per_class[0]))
+    assert [c["f1"] for c in ours["per_class"]] == pytest.approx(list(per_class[2]))
+    assert [c["support"] for c in ours["per_class"]] == list(per_class[3])
     assert ours["confusion_matrix"] == confusion_matrix(labels, predicted).tolist()
     assert ours["log_loss"] == pytest.approx(log_loss(labels, probabilities, labels=range(10)))
 

@@ -3,6 +3,7 @@ each figure can be traced and rerun."""
 
 import os
 import platform
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -55,7 +56,7 @@ def library_versions() -> dict[str, str]:
 
 def provenance() -> dict[str, Any]:
     return {
-        "command": " ".join(["digitrec", *sys.argv[1:]]),
+        "command": shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]]),
         "git_commit": git_commit(),
         "versions": library_versions(),
         "machine": machine(),

@@ -129,9 +129,9 @@ def run_train(args: argparse.Namespace) -> int:
     from digitrec.train import TrainConfig, train
 
     if args.resume:
-        given = [f for f in _FIELDS if getattr(args, f) is not None] + (
-            ["recipe"] * bool(args.recipe)
-        )
+        given = [f for f in _FIELDS if getattr(args, f) is not None]
+        given += [f for f in ("recipe", "hidden", "nesterov") if getattr(args, f) not in (None, "")]
+        given += ["arg"] * bool(args.arg)
         if given:
             raise UsageError(
                 f"--resume continues the saved settings; drop --{given[0].replace('_', '-')}"

@@ -45,3 +45,11 @@ class DigitSet:
 
     def subset(self, indices: np.ndarray, split: str) -> "DigitSet":
         return DigitSet(self.name, split, self.images[indices], self.labels[indices], self.classes)
+
+    def limited(self, limit: int, seed: int = 0) -> "DigitSet":
+        """At most `limit` examples (0 = all), drawn at random with a fixed seed: splits and folders
+        can be stored class by class, so "the first N" could be a single class."""
+        if not limit or limit >= len(self):
+            return self
+        chosen = np.sort(np.random.default_rng(seed).permutation(len(self))[:limit])
+        return self.subset(chosen, self.split)

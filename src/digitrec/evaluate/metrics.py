@@ -13,8 +13,9 @@ def classification_metrics(
 ) -> dict[str, Any]:
     """probabilities: (N, C) rows summing to 1; labels: (N,) ints in [0, C).
 
-    Precision of a class never predicted is 0 (as scikit-learn's zero_division=0); macro averages
-    weigh every class equally."""
+    Precision of a class never predicted is 0 (as scikit-learn's zero_division=0). Macro averages
+    weigh equally every class that occurs in the labels or the predictions (scikit-learn's
+    default), so a class absent from a small test set does not count as a failure."""
     count = len(classes)
     if len(labels) == 0:
         raise ValueError("no examples to measure")
@@ -31,7 +32,7 @@ def classification_metrics(
     denominator = precision + recall
     f1 = np.divide(2 * precision * recall, denominator, out=np.zeros(count), where=denominator > 0)
     picked = probabilities[np.arange(len(labels)), labels]
-    present = support > 0  # macro averages over the classes that occur
+    present = (support > 0) | (predicted_count > 0)
     return {
         "n": len(labels),
         "accuracy": float((predicted == labels).mean()),

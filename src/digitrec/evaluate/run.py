@@ -12,6 +12,7 @@ from digitrec.errors import UsageError
 from digitrec.evaluate.metrics import classification_metrics, reliability_curve
 from digitrec.models.modelfile import Classifier, load_model, resolve_model_path
 from digitrec.preprocess import to_mnist_format
+from digitrec.provenance import provenance
 
 LATENCY_REPEATS = 30  # single-image predictions timed for the latency median
 
@@ -28,14 +29,14 @@ def evaluate(
     """Every number `digitrec evaluate` reports, as one JSON-able dict (accuracy as a fraction).
 
     Throughput is batched prediction over the whole split; latency is the median of single-image
-    predictions; peak memory is the resident memory the batched pass added (Linux), in MB."""
+    predictions; peak memory is the resident memory the batched pass added (Linux), in MB — a
+    lower bound, since memory the process had already freed can be reused."""
     if limit < 0:
         raise UsageError("--limit must be ≥ 0")
     weights = resolve_model_path(model)
     classifier = load_model(weights)
     digits = data.load(dataset, split, source, data.SplitConfig(scheme=_scheme(scheme)))
-    if limit:
-        digits = digits.subset(np.arange(min(limit, len(digits))), digits.split)
+    digits = digits.limited(limit)
     if len(digits) == 0:
         raise UsageError(f"{dataset} {split} is empty")
     if len(digits.classes) != len(classifier.card.classes):
@@ -43,6 +44,7 @@ def evaluate(
             f"{dataset} has {len(digits.classes)} classes, the model {len(classifier.card.classes)}"
         )
     images = to_mnist_format(digits.images, dataset)
+    classifier.predict_proba(images[:64])  # warm-up: first-call setup is not throughput
     with _PeakMemory() as memory:
         started = time.perf_counter()
         probabilities = classifier.predict_proba(images)
@@ -62,6 +64,7 @@ def evaluate(
         "throughput_images_per_s": len(images) / seconds if seconds > 0 else None,
         "latency_ms": _latency_ms(classifier, images),
         "peak_memory_mb": memory.peak_mb,
+        "provenance": provenance(),
     }
 
 

@@ -98,8 +98,8 @@ def save_model(stem: Path, arrays: dict[str, np.ndarray], card: ModelCard) -> tu
     contiguous = {name: np.ascontiguousarray(value) for name, value in arrays.items()}
     weights, card_path = Path(f"{stem}.safetensors"), Path(f"{stem}.json")
     weights.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(weights, save(contiguous, metadata={"digitrec": text}))
     atomic_write_text(card_path, text + "\n")
+    atomic_write_bytes(weights, save(contiguous, metadata={"digitrec": text}))
     return weights, card_path
 
 
@@ -108,9 +108,9 @@ def resolve_model_path(spec: str | Path) -> Path:
     the safetensors path."""
     text = str(spec)
     packaged = PACKAGED / f"{text}.safetensors"
-    if "/" not in text and "." not in text and packaged.is_file():
-        return packaged
     path = Path(text).expanduser()
+    if "/" not in text and "." not in text and packaged.is_file() and not path.exists():
+        return packaged
     if path.is_dir():
         path = path / "model.safetensors"
     elif path.suffix == ".json":
@@ -137,11 +137,13 @@ def read_model(spec: str | Path) -> tuple[ModelCard, dict[str, np.ndarray]]:
             arrays = {name: handle.get_tensor(name) for name in handle.keys()}  # noqa: SIM118
     except (SafetensorError, OSError, ValueError) as error:
         raise DataError(f"{path}: not a readable safetensors file ({error})") from None
-    card_path = path.with_suffix(".json")  # path ends in .safetensors here
+    # The card in the weights file's header was written atomically with the weights, so it wins;
+    # the .json beside it is the readable copy (and the fallback for files without a header card).
+    card_path = path.with_suffix(".json")
     try:
-        text = card_path.read_text() if card_path.is_file() else metadata["digitrec"]
+        text = metadata["digitrec"] if "digitrec" in metadata else card_path.read_text()
         card = json.loads(text)
-    except KeyError:
+    except FileNotFoundError:
         raise DataError(f"{path}: no model card ({card_path.name} is missing)") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise DataError(f"{card_path}: model card is not valid JSON ({error})") from None

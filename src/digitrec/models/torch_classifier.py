@@ -24,9 +24,9 @@ class TorchClassifier:
         state = {name: torch.from_numpy(np.array(value)) for name, value in arrays.items()}
         try:
             module.load_state_dict(state, strict=True)
-        except RuntimeError as error:
-            first = str(error).strip().splitlines()[0]
-            raise DataError(f"weights do not fit {card.architecture}: {first}") from None
+        except RuntimeError as error:  # torch lists missing/unexpected keys and shape mismatches
+            detail = " ".join(line.strip() for line in str(error).splitlines()[1:3])
+            raise DataError(f"weights do not fit {card.architecture}: {detail[:300]}") from None
         return cls(module, card)
 
     def logits(self, images: np.ndarray) -> torch.Tensor:

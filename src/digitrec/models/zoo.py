@@ -48,7 +48,7 @@ def build_model(name: str, arguments: dict[str, Any] | None = None) -> nn.Module
     kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in (arguments or {}).items()}
     try:
         return MODELS[name].build(**kwargs)
-    except TypeError as error:
+    except (TypeError, ValueError) as error:
         raise UsageError(f"model {name}: bad arguments {arguments} ({error})") from None
 
 

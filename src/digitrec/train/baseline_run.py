@@ -1,22 +1,23 @@
-"""Training a classic baseline (scikit-learn) as a run: same run directory, same files, one "epoch"."""
+"""Training a classic baseline (scikit-learn) as a run: same data, same run directory, same files,
+one "epoch". The network options (epochs, optimizer, augmentation, ...) do not apply and are
+ignored; model arguments come from --arg."""
 
 import json
 import time
 from pathlib import Path
 
-from digitrec import data
+import numpy as np
+
 from digitrec.errors import UsageError
 from digitrec.models.modelfile import save_model
-from digitrec.preprocess import to_mnist_format
 from digitrec.provenance import provenance
 from digitrec.storage import atomic_write_text
 from digitrec.train.config import TrainConfig
+from digitrec.train.datasets import load_training_data
 from digitrec.train.loop import TargetNotReachedError, TrainResult
 
 
 def train_baseline(config: TrainConfig, out: Path, *, source: Path | None = None) -> TrainResult:
-    import numpy as np
-
     from digitrec.baselines import fit_baseline
     from digitrec.progress import status
 
@@ -25,33 +26,25 @@ def train_baseline(config: TrainConfig, out: Path, *, source: Path | None = None
     if (out / "model.safetensors").exists():
         raise UsageError(f"{out} already holds a trained model; pick another --out")
     wall_start = time.perf_counter()
-    report = data.fetch(config.dataset, source)
-    splits = data.load_splits(config.dataset, source, data.SplitConfig(scheme=config.scheme))
-    limit = config.limit or len(splits["train"])
-    train_set = splits["train"].subset(np.arange(min(limit, len(splits["train"]))), "train")
-    val_set = splits["val"].subset(np.arange(min(limit, len(splits["val"]))), "val")
-    train_set = type(train_set)(
-        train_set.name, "train", to_mnist_format(train_set.images), train_set.labels
-    )
+    splits = load_training_data(config, source)
     out.mkdir(parents=True, exist_ok=True)
     record = {
         "config": config.to_json(),
-        "data": {
-            "train": len(train_set),
-            "val": len(val_set),
-            "sha256": dict(report.checksums) if report else {},
-        },
+        "data": {"train": len(splits.train), "val": len(splits.val), "sha256": splits.checksums},
         "provenance": provenance(),
     }
     atomic_write_text(out / "config.json", json.dumps(record, indent=2) + "\n")
     started = time.perf_counter()
-    with status(f"fitting {config.model} on {len(train_set):,} digits"):
-        model = fit_baseline(config.model, config.model_args, train_set, config.seed)
+    with status(f"fitting {config.model} on {len(splits.train):,} digits"):
+        model = fit_baseline(config.model, config.model_args, splits.train, config.seed)
     fit_seconds = time.perf_counter() - started
-    probabilities = model.predict_proba(to_mnist_format(val_set.images))
-    accuracy = float((probabilities.argmax(1) == val_set.labels).mean()) if len(val_set) else 0.0
-    picked = probabilities[np.arange(len(val_set)), val_set.labels]
-    loss = float(-np.log(np.clip(picked, 1e-12, None)).mean()) if len(val_set) else 0.0
+    val = splits.val
+    accuracy, loss = 0.0, 0.0
+    if len(val):
+        probabilities = model.predict_proba(val.images)
+        accuracy = float((probabilities.argmax(1) == val.labels).mean())
+        picked = probabilities[np.arange(len(val)), val.labels]
+        loss = float(-np.log(np.clip(picked, 1e-12, None)).mean())
     history = [
         {"epoch": 1, "val_loss": loss, "val_accuracy": accuracy, "seconds": round(fit_seconds, 2)}
     ]

@@ -13,6 +13,7 @@ def fit_temperature(logits: torch.Tensor, labels: torch.Tensor) -> float:
     logits: (N, C) float32; labels: (N,) int64. Returns 1.0 when there is nothing to fit."""
     if len(labels) == 0:
         return 1.0
+    logits = logits.detach().clone()  # a normal tensor even if made under inference_mode
     log_t = torch.zeros(1, requires_grad=True)
     optimizer = torch.optim.LBFGS([log_t], lr=0.1, max_iter=200, line_search_fn="strong_wolfe")
 

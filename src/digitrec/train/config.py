@@ -37,8 +37,8 @@ class TrainConfig:
     ema: float = 0.0  # decay of an exponential moving average of weights; 0 = off
     aux_weight: float = 0.3  # loss weight of an auxiliary classifier head, if the model has one
     early_stopping: int = 0  # stop after this many epochs without a better val accuracy; 0 = off
-    limit: int = 0  # train on only the first N training digits (smoke runs); 0 = all
-    max_steps: int = 0  # stop after this many optimizer steps (smoke runs); 0 = no cap
+    limit: int = 0  # use N random digits of the train and of the val split (smoke runs); 0 = all
+    max_steps: int = 0  # cap the run at N optimizer steps, schedule fitted to them; 0 = no cap
     target_acc: float = 0.0  # fail unless the final validation accuracy reaches this fraction
     threads: int = 0  # torch CPU threads; 0 = every core
     # Also measure the test split after every epoch, for learning curves and time-to-accuracy
@@ -58,6 +58,7 @@ class TrainConfig:
             (1 <= self.batch_size <= 65536, "batch size must be in 1..65536"),
             (math.isfinite(self.lr) and 0 < self.lr <= 10, "learning rate must be in (0, 10]"),
             (0 <= self.momentum < 1, "momentum must be in [0, 1)"),
+            (not self.nesterov or self.momentum > 0, "Nesterov momentum needs --momentum > 0"),
             (0 <= self.weight_decay < 1, "weight decay must be in [0, 1)"),
             (0 < self.step_gamma <= 1, "step gamma must be in (0, 1]"),
             (0 < self.warmup < 1, "warmup must be in (0, 1)"),

@@ -18,16 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 from torch.nn.functional import cross_entropy
 
-from digitrec import data
-from digitrec.errors import DigitrecError, UsageError
+from digitrec.data.digitset import DigitSet
+from digitrec.errors import DataError, DigitrecError, UsageError
 from digitrec.models.modelfile import ModelCard, save_model, standardize
 from digitrec.models.zoo import build_model, parameter_count
-from digitrec.preprocess import to_mnist_format
 from digitrec.provenance import provenance
 from digitrec.storage import atomic_write_text
 from digitrec.train.augment import AUGMENTATIONS, augment_batch
@@ -39,6 +37,7 @@ from digitrec.train.checkpoint import (
     save_checkpoint,
 )
 from digitrec.train.config import TrainConfig
+from digitrec.train.datasets import load_training_data
 from digitrec.train.optim import build_optimizer, lr_at, set_lr
 from digitrec.train.progress import TrainingProgress
 
@@ -94,13 +93,35 @@ def train(
         return train_baseline(config, out, source=source)
     wall_start = time.perf_counter()
     _prepare_run_dir(out, resume)
-    if resume:
+    if resume:  # the checkpoint's settings replace `config`
         loaded = load_checkpoint(out)
+        if loaded.state.finished and (out / "model.safetensors").exists():
+            raise UsageError(f"{out}: this run already finished (see {out / 'model.json'})")
         config = TrainConfig.from_json(loaded.config["config"])
-    torch.set_num_threads(config.threads or os.cpu_count() or 1)
+    threads_before = torch.get_num_threads()
+    torch.set_num_threads(config.threads or len(os.sched_getaffinity(0)) or 1)
+    try:
+        return _train(config, out, resume, source, wall_start, loaded if resume else None)
+    finally:
+        torch.set_num_threads(threads_before)
 
-    train_digits, val_digits, test_digits = _load_digits(config, source)
-    _write_config(out, config, train_digits, val_digits)
+
+def _train(
+    config: TrainConfig,
+    out: Path,
+    resume: bool,
+    source: Path | None,
+    wall_start: float,
+    loaded: Any,
+) -> TrainResult:
+    splits = load_training_data(config, source, with_test=config.report_test)
+    train_digits, val_digits = to_digits(splits.train), to_digits(splits.val)
+    test_digits = to_digits(splits.test) if splits.test is not None else None
+    train_digits.checksums = splits.checksums
+    if not resume:  # a resumed run keeps the command, commit and checksums it started with
+        _write_config(out, config, train_digits, val_digits)
+    elif loaded.config.get("data_sha256", train_digits.checksums) != train_digits.checksums:
+        raise DataError(f"{out}: the dataset's files changed since this run started")
     torch.manual_seed(config.seed)  # initial weights, then dropout
     generator = torch.Generator().manual_seed(config.seed)  # data order and augmentation
     model = build_model(config.model, config.model_args)
@@ -119,8 +140,6 @@ def train(
     state = TrainingState()
     if resume:
         state, order, best = _restore(loaded, model, optimizer, ema, generator)
-        if state.finished:
-            raise UsageError(f"{out}: this run already finished (see {out / 'model.json'})")
     augmentation = AUGMENTATIONS[config.augment]
     aux_head = hasattr(model, "forward_with_aux")
 
@@ -134,10 +153,11 @@ def train(
             groups["ema"] = ema.state_dict()
         if best is not None:
             groups["best"] = best
-        save_checkpoint(out, state, groups, optimizer, {"config": config.to_json()})
+        extra = {"config": config.to_json(), "data_sha256": train_digits.checksums}
+        save_checkpoint(out, state, groups, optimizer, extra)
 
     with TrainingProgress(total_steps, epochs, state.step) as progress, _sigint_flag() as stop:
-        while state.step < total_steps:
+        while not state.finished and state.step < total_steps:
             if state.step_in_epoch == 0 and state.epoch > 0:
                 order = torch.randperm(n, generator=generator)
             model.train()
@@ -213,9 +233,19 @@ def train(
     final = ema or model
     if best is not None:  # early stopping keeps the weights of the best validation epoch
         final.load_state_dict(best)
-    val_loss, val_accuracy = evaluate_digits(final, val_digits)
-    temperature = fit_temperature(_logits(final, val_digits), val_digits.y)
-    model_path = _save_final_model(out, final, config, state, (val_loss, val_accuracy), temperature)
+    raw_val_loss, val_accuracy = evaluate_digits(final, val_digits)
+    val_logits = _logits(final, val_digits)
+    temperature = fit_temperature(val_logits, val_digits.y)
+    # The loss of the probabilities the saved model gives (softmax(logits / T)).
+    val_loss = (
+        float(cross_entropy(val_logits / temperature, val_digits.y)) if len(val_logits) else 0.0
+    )
+    metrics = {
+        "val_accuracy": val_accuracy,
+        "val_loss": val_loss,
+        "val_loss_before_T": raw_val_loss,
+    }
+    model_path = _save_final_model(out, final, config, state, metrics, temperature)
     result = TrainResult(
         out,
         model_path,
@@ -239,20 +269,14 @@ def evaluate_digits(model: nn.Module, digits: Digits) -> tuple[float, float]:
     """Mean cross-entropy and accuracy of `model` on digits (eval mode, no gradients)."""
     if len(digits.y) == 0:
         return float("nan"), float("nan")
-    was_training = model.training
-    model.eval()
-    loss_sum, correct = 0.0, 0
-    with torch.inference_mode():
-        for start in range(0, len(digits.y), EVAL_BATCH):
-            x, y = digits.x[start : start + EVAL_BATCH], digits.y[start : start + EVAL_BATCH]
-            logits = model(x.contiguous(memory_format=torch.channels_last))
-            loss_sum += float(cross_entropy(logits, y, reduction="sum"))
-            correct += int((logits.argmax(1) == y).sum())
-    model.train(was_training)
-    return loss_sum / len(digits.y), correct / len(digits.y)
+    logits = _logits(model, digits)
+    loss = float(cross_entropy(logits, digits.y))
+    return loss, int((logits.argmax(1) == digits.y).sum()) / len(digits.y)
 
 
 def _logits(model: nn.Module, digits: Digits) -> torch.Tensor:
+    """(N, 10) logits of the model in eval mode, in batches; leaves the model's mode as it was."""
+    was_training = model.training
     model.eval()
     with torch.inference_mode():
         parts = [
@@ -261,39 +285,23 @@ def _logits(model: nn.Module, digits: Digits) -> torch.Tensor:
             )
             for start in range(0, len(digits.y), EVAL_BATCH)
         ]
+    model.train(was_training)
     return torch.cat(parts) if parts else torch.zeros((0, 10))
 
 
-def to_digits(images: np.ndarray, labels: np.ndarray, name: str) -> Digits:
-    x = torch.from_numpy(standardize(to_mnist_format(images, name)))
-    return Digits(x, torch.from_numpy(labels), {})
-
-
-def _load_digits(config: TrainConfig, source: Path | None) -> tuple[Digits, Digits, Digits | None]:
-    report = data.fetch(config.dataset, source)
-    splits = data.load_splits(config.dataset, source, data.SplitConfig(scheme=config.scheme))
-    if "train" not in splits or "val" not in splits:
-        raise UsageError(f"{config.dataset} has no training split to train on")
-    train_set, val_set = splits["train"], splits["val"]
-    if len(train_set.classes) != 10:
-        raise UsageError(f"{config.dataset} has {len(train_set.classes)} classes; models take 10")
-    limit = config.limit or len(train_set)
-    train_digits = to_digits(train_set.images[:limit], train_set.labels[:limit], config.dataset)
-    val_digits = to_digits(val_set.images[:limit], val_set.labels[:limit], config.dataset)
-    if len(train_digits.y) == 0:
-        raise UsageError(f"{config.dataset}: the training split is empty")
-    train_digits.checksums = dict(report.checksums) if report else {}
-    test_digits = None
-    if config.report_test and "test" in splits:
-        test_set = splits["test"]
-        test_digits = to_digits(test_set.images, test_set.labels, config.dataset)
-    return train_digits, val_digits, test_digits
+def to_digits(digits: DigitSet) -> Digits:
+    """A 28×28 DigitSet as model-ready tensors."""
+    return Digits(torch.from_numpy(standardize(digits.images)), torch.from_numpy(digits.labels), {})
 
 
 def _prepare_run_dir(out: Path, resume: bool) -> None:
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out} is a file, not a directory")
-    if not resume and (out / CHECKPOINT).exists():
+    if resume:
+        if not (out / CHECKPOINT).exists():
+            raise DataError(f"{out}: no checkpoint to resume ({CHECKPOINT} is missing)")
+        return
+    if (out / CHECKPOINT).exists() or (out / "model.safetensors").exists():
         raise UsageError(
             f"{out} already holds a run; continue it with --resume or pick another --out"
         )
@@ -318,15 +326,14 @@ def _save_final_model(
     model: nn.Module,
     config: TrainConfig,
     state: TrainingState,
-    val: tuple[float, float],
+    metrics: dict[str, float],
     temperature: float,
 ) -> Path:
-    val_loss, val_accuracy = val
     card = ModelCard(
         kind="torch",
         architecture=config.model,
         arguments=config.model_args,
-        metrics={"val_accuracy": val_accuracy, "val_loss": val_loss},
+        metrics=metrics,
         training={
             "config": config.to_json(),
             "steps": state.step,
@@ -382,8 +389,8 @@ def _restore(
 
 @contextmanager
 def _sigint_flag() -> Iterator[Any]:
-    """Ctrl-C sets a flag the loop checks after each step (so the checkpoint is consistent); a
-    second Ctrl-C interrupts at once."""
+    """Ctrl-C (or SIGTERM) sets a flag the loop checks after each step, so the checkpoint is
+    consistent; a second one interrupts at once."""
     import threading
 
     flag = threading.Event()
@@ -396,8 +403,9 @@ def _sigint_flag() -> Iterator[Any]:
             raise KeyboardInterrupt
         flag.set()
 
-    previous = signal.signal(signal.SIGINT, handler)
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield flag
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, old in previous.items():
+            signal.signal(sig, old)
