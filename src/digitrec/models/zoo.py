@@ -32,10 +32,10 @@ MODELS: dict[str, ModelEntry] = {
     ),
     "pytorch-example": ModelEntry(PyTorchExampleNet, "PyTorch's official MNIST example (a peer)"),
     "fast": ModelEntry(
-        partial(StackedConvNet, widths=StackedConvNet.FAST), "digitrec: 99% in seconds on a CPU"
+        partial(StackedConvNet, **StackedConvNet.FAST), "digitrec: 99% in seconds on a CPU"
     ),
     "default": ModelEntry(
-        partial(StackedConvNet, widths=StackedConvNet.DEFAULT), "digitrec: the shipped model"
+        partial(StackedConvNet, **StackedConvNet.DEFAULT), "digitrec: the shipped model"
     ),
 }
 

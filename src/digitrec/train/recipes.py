@@ -73,7 +73,7 @@ RECIPES: dict[str, Recipe] = {
         "digitrec default: the shipped model — augmented, one-cycle, EMA of weights",
         dict(
             model="default", optimizer="sgd", nesterov=True, lr=0.1, momentum=0.9,
-            weight_decay=5e-4, schedule="onecycle", warmup=0.2, batch_size=128, epochs=30,
+            weight_decay=5e-4, schedule="onecycle", warmup=0.2, batch_size=128, epochs=26,
             augment="medium", label_smoothing=0.1, ema=0.999,
         ),
     ),
