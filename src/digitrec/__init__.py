@@ -6,6 +6,7 @@ the functions that need them.
     import digitrec
     model = digitrec.load_model("default")        # or a run directory / model file
     probabilities = model.predict_proba(digits)   # (N, 28, 28) uint8 -> (N, 10)
+    digitrec.predict("scan.png").digit            # one digit read from an image (or None)
 
     from digitrec.evaluate import evaluate
     report = evaluate("default", "mnist", "test")   # every number `digitrec evaluate` prints
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from digitrec.models.modelfile import Classifier
+    from digitrec.recognize import DigitPrediction, ImageInput
 
 __version__ = "0.1.0"
 
@@ -30,4 +32,16 @@ def load_model(spec: "str | Path" = "default") -> "Classifier":
     return load(spec)
 
 
-__all__ = ["DigitrecError", "__version__", "load_model"]
+def predict(
+    image: "ImageInput", model: "Classifier | str | Path" = "default", *, threshold: float = 0.5
+) -> "DigitPrediction":
+    """Read the one digit in an image: a path, encoded bytes, a NumPy array or a PIL image.
+
+    Returns a DigitPrediction: digit (None when there is no confident digit, with a reason),
+    confidence, top3 and the per-class probabilities."""
+    from digitrec.recognize import predict as run
+
+    return run(image, model, threshold=threshold)
+
+
+__all__ = ["DigitrecError", "__version__", "load_model", "predict"]

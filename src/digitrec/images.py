@@ -7,6 +7,7 @@ cheaply; other formats are checked after decoding (OpenCV itself refuses more th
 """
 
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -43,14 +44,64 @@ def decode_image(data: bytes, name: str, *, max_pixels: int = MAX_PIXELS) -> np.
     if width_height is not None and width_height[0] * width_height[1] > max_pixels:
         w, h = width_height
         raise DataError(f"{name}: image is {w}×{h}, over the {max_pixels}-pixel limit")
-    image = cv2.imdecode(buffer, cv2.IMREAD_UNCHANGED)
+    image = cv2.imdecode(buffer, cv2.IMREAD_UNCHANGED)  # keeps alpha; ignores EXIF orientation
     if image is None or image.size == 0:
         raise DataError(f"{name}: not a readable image (unknown format or corrupt data)")
     if image.shape[0] * image.shape[1] > max_pixels:
         raise DataError(
             f"{name}: image is {image.shape[1]}×{image.shape[0]}, over the {max_pixels}-pixel limit"
         )
-    return to_gray_uint8(image)
+    return apply_orientation(to_gray_uint8(image), exif_orientation(data))
+
+
+def exif_orientation(data: bytes) -> int:
+    """The EXIF orientation tag (1-8) of a JPEG's APP1 segment; 1 (upright) when absent."""
+    if not data.startswith(b"\xff\xd8"):
+        return 1
+    position = 2
+    while position + 4 <= len(data) and data[position] == 0xFF:
+        marker = data[position + 1]
+        length = int.from_bytes(data[position + 2 : position + 4], "big")
+        if marker == 0xDA:  # start of scan: no more metadata segments
+            return 1
+        segment = data[position + 4 : position + 2 + length]
+        if marker == 0xE1 and segment.startswith(b"Exif\x00\x00"):
+            return _tiff_orientation(segment[6:])
+        position += 2 + length
+    return 1
+
+
+def _tiff_orientation(tiff: bytes) -> int:
+    if len(tiff) < 8 or tiff[:2] not in (b"II", b"MM"):
+        return 1
+    order: Literal["little", "big"] = "little" if tiff[:2] == b"II" else "big"
+    first_ifd = int.from_bytes(tiff[4:8], order)
+    if first_ifd + 2 > len(tiff):
+        return 1
+    count = int.from_bytes(tiff[first_ifd : first_ifd + 2], order)
+    for index in range(count):
+        entry = first_ifd + 2 + 12 * index
+        if entry + 12 > len(tiff):
+            return 1
+        if int.from_bytes(tiff[entry : entry + 2], order) == 0x0112:
+            value = int.from_bytes(tiff[entry + 8 : entry + 10], order)
+            return value if 1 <= value <= 8 else 1
+    return 1
+
+
+def apply_orientation(image: np.ndarray, orientation: int) -> np.ndarray:
+    """Turn an image as stored into the image as meant to be seen (EXIF orientation 1-8)."""
+    transforms = {
+        2: lambda a: a[:, ::-1],
+        3: lambda a: a[::-1, ::-1],
+        4: lambda a: a[::-1, :],
+        5: lambda a: a.T,
+        6: lambda a: np.rot90(a, -1),
+        7: lambda a: a[::-1, ::-1].T,
+        8: lambda a: np.rot90(a, 1),
+    }
+    transform = transforms.get(orientation)
+    return np.ascontiguousarray(transform(image)) if transform else image
 
 
 def to_gray_uint8(image: np.ndarray) -> np.ndarray:

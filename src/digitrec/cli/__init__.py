@@ -22,7 +22,13 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from digitrec.cli import data_commands, evaluate_commands, model_commands, train_commands
+    from digitrec.cli import (
+        data_commands,
+        evaluate_commands,
+        model_commands,
+        predict_commands,
+        train_commands,
+    )
 
     parser = _Parser(
         prog="digitrec",
@@ -37,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     model_commands.register(commands)
     train_commands.register(commands)
     evaluate_commands.register(commands)
+    predict_commands.register(commands)
     return parser
 
 
