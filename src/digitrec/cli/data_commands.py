@@ -36,6 +36,20 @@ def register(commands: "argparse._SubParsersAction[Any]") -> None:
     preview.add_argument("--out", type=_png_path, required=True, metavar="FILE.png")
     preview.set_defaults(handler=run_preview)
 
+    synth = verbs.add_parser(
+        "synth-numbers",
+        help="make scans of handwritten numbers from MNIST test digits, with labels.json",
+    )
+    synth.add_argument("--count", type=_int_between(1, 100_000), default=100, metavar="N")
+    synth.add_argument("--out", type=Path, required=True, metavar="DIR")
+    synth.add_argument("--seed", type=int, default=0)
+    synth.add_argument("--min-digits", type=_int_between(1, 20), default=1)
+    synth.add_argument("--max-digits", type=_int_between(1, 20), default=8)
+    synth.add_argument("--min-height", type=_int_between(10, 300), default=20, help="pixels")
+    synth.add_argument("--max-height", type=_int_between(10, 300), default=120, help="pixels")
+    synth.add_argument("--source", type=Path, help="a directory holding the MNIST files")
+    synth.set_defaults(handler=run_synth)
+
 
 def _int_between(low: int, high: int) -> "Callable[[str], int]":
     def parse(text: str) -> int:
@@ -144,4 +158,26 @@ def run_preview(args: argparse.Namespace) -> int:
     digits = load(args.spec, args.split, args.source, SplitConfig(args.scheme, seed=args.seed))
     save_class_grid(digits, args.out, per_class=args.per_class, seed=args.seed)
     stdout_console.print(f"wrote {args.out} ({args.split} split of {args.spec})", markup=False)
+    return 0
+
+
+def run_synth(args: argparse.Namespace) -> int:
+    from digitrec.data import load
+    from digitrec.data.synth import SynthConfig, synth_numbers
+    from digitrec.output import stdout_console
+
+    config = SynthConfig(
+        count=args.count,
+        seed=args.seed,
+        min_digits=args.min_digits,
+        max_digits=args.max_digits,
+        min_height=args.min_height,
+        max_height=args.max_height,
+    )
+    if args.out.exists() and not args.out.is_dir():
+        from digitrec.errors import UsageError
+
+        raise UsageError(f"--out {args.out} is a file, not a directory")
+    labels = synth_numbers(load("mnist", "test", args.source), args.out, config)
+    stdout_console.print(f"wrote {args.count} pages and {labels}", markup=False)
     return 0

@@ -1,0 +1,211 @@
+"""Synthetic scans of handwritten numbers, built from MNIST **test** digits, with ground truth.
+
+Each page is one line of 1-20 digits on paper-like background, with the troubles real scans have:
+touching and overlapping digits, digits broken into pieces, form lines (an underline or a box per
+digit), uneven lighting, noise, blur, slight rotation and JPEG artifacts. Every choice comes from
+one seeded generator, so the same seed gives the same pages on every machine. Only test digits are
+used, so a model trained on MNIST train/val never saw them.
+"""
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from digitrec.data.digitset import DigitSet
+from digitrec.errors import UsageError
+from digitrec.storage import atomic_write_bytes, atomic_write_text
+
+
+@dataclass(frozen=True)
+class SynthConfig:
+    count: int = 100  # pages
+    seed: int = 0
+    min_digits: int = 1
+    max_digits: int = 8  # at most 20
+    min_height: int = 20  # digit height in pixels
+    max_height: int = 120  # at most 300
+    touching: float = 0.35  # chance that a digit is pushed into its left neighbour
+    form_lines: float = 0.5  # chance of an underline or a box per digit
+    broken: float = 0.15  # chance that a digit's stroke is cut into pieces
+    jpeg: float = 0.4  # chance that the page is saved as a low-quality JPEG
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.count <= 100_000:
+            raise UsageError("--count must be in 1..100000")
+        if not 1 <= self.min_digits <= self.max_digits <= 20:
+            raise UsageError("digits per page must satisfy 1 ≤ min ≤ max ≤ 20")
+        if not 10 <= self.min_height <= self.max_height <= 300:
+            raise UsageError("digit heights must satisfy 10 ≤ min ≤ max ≤ 300 pixels")
+
+
+@dataclass(frozen=True)
+class Page:
+    image: np.ndarray  # (H, W) uint8, dark ink on light paper
+    text: str
+    boxes: list[tuple[int, int, int, int]]  # per digit (x, y, w, h) in page pixels
+    jpeg_quality: int | None  # None: saved as PNG
+
+
+def make_page(digits: DigitSet, config: SynthConfig, rng: np.random.Generator) -> Page:
+    import cv2
+
+    count = int(rng.integers(config.min_digits, config.max_digits + 1))
+    height = int(rng.integers(config.min_height, config.max_height + 1))
+    by_class = [np.flatnonzero(digits.labels == c) for c in range(10)]
+    labels = rng.integers(0, 10, count)
+    glyphs = [_glyph(digits.images[rng.choice(by_class[c])], height, config, rng) for c in labels]
+    margin = max(4, height // 2)
+    gap = max(1, height // 6)
+    widths = [g.shape[1] for g in glyphs]
+    ink = np.zeros((height + 2 * margin, sum(widths) + gap * count + 2 * margin), np.float32)
+    boxes, x = [], margin
+    for index, glyph in enumerate(glyphs):
+        if index and rng.random() < config.touching:  # push into the previous digit
+            x -= int(rng.integers(gap, gap + max(2, glyph.shape[1] // 4)))
+        y = margin + int(rng.integers(-height // 10, height // 10 + 1))
+        y = int(np.clip(y, 0, ink.shape[0] - glyph.shape[0]))
+        region = ink[y : y + glyph.shape[0], x : x + glyph.shape[1]]
+        np.maximum(region, glyph, out=region)
+        boxes.append((x, y, glyph.shape[1], glyph.shape[0]))
+        x += glyph.shape[1] + gap
+    ink = ink[:, : x - gap + margin]
+    _draw_form_lines(ink, boxes, height, config, rng)
+    page = _paper(ink, rng)
+    page, boxes = _rotate(page, boxes, rng)
+    page = _degrade(page, height, rng)
+    quality = int(rng.integers(25, 80)) if rng.random() < config.jpeg else None
+    if quality is not None:  # bake the artifacts into the pixels we also return
+        _, encoded = cv2.imencode(".jpg", page, [cv2.IMWRITE_JPEG_QUALITY, quality])
+        decoded = cv2.imdecode(encoded, cv2.IMREAD_GRAYSCALE)
+        if decoded is None:
+            raise OSError("could not re-decode a JPEG page")
+        page = decoded
+    text = "".join(str(int(c)) for c in labels)
+    return Page(page, text, boxes, quality)
+
+
+def synth_numbers(digits: DigitSet, out: Path, config: SynthConfig) -> Path:
+    """Write `config.count` pages into `out` (NNNN.png or .jpg) and labels.json; returns its path."""
+    import cv2
+
+    from digitrec.progress import count_bar
+
+    if digits.split != "test":
+        raise UsageError("synthetic pages are built from test digits only")
+    out.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(config.seed)
+    pages: list[dict[str, Any]] = []
+    with count_bar("making pages", config.count) as advance:
+        for number in range(config.count):
+            page = make_page(digits, config, rng)
+            suffix = ".png" if page.jpeg_quality is None else ".jpg"
+            name = f"{number:05d}{suffix}"
+            params = [] if page.jpeg_quality is None else [cv2.IMWRITE_JPEG_QUALITY, 100]
+            ok, encoded = cv2.imencode(suffix, page.image, params)
+            if not ok:
+                raise OSError(f"could not encode {name}")
+            atomic_write_bytes(out / name, encoded.tobytes())
+            digit_boxes = [
+                {"digit": int(d), "box": list(b)}
+                for d, b in zip(page.text, page.boxes, strict=True)
+            ]
+            pages.append({"file": name, "text": page.text, "digits": digit_boxes})
+            advance(1)
+    labels = {"config": asdict(config), "source": f"{digits.name} test", "pages": pages}
+    atomic_write_text(out / "labels.json", json.dumps(labels, indent=1) + "\n")
+    return out / "labels.json"
+
+
+def _glyph(digit: np.ndarray, height: int, config: SynthConfig, rng: np.random.Generator) -> Any:
+    """One MNIST digit cropped to its ink, scaled to `height` rows, maybe thickened, thinned or
+    broken: (h, w) float32 ink in [0, 1]."""
+    import cv2
+
+    ys, xs = np.nonzero(digit > 30)
+    crop = digit[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1].astype(np.float32) / 255
+    scale = height / crop.shape[0] * float(rng.uniform(0.85, 1.0))
+    size = (max(2, round(crop.shape[1] * scale)), max(2, round(crop.shape[0] * scale)))
+    glyph = cv2.resize(crop, size, interpolation=cv2.INTER_CUBIC).clip(0, 1)
+    pen = max(1, height // 25)
+    kernel = np.ones((pen, pen), np.uint8)
+    choice = rng.random()
+    if choice < 0.25:
+        glyph = cv2.dilate(glyph, kernel)
+    elif choice < 0.4 and pen > 1:
+        glyph = cv2.erode(glyph, kernel)
+    if rng.random() < config.broken:  # a gap across the stroke, as a dry pen leaves
+        row = int(rng.integers(glyph.shape[0] // 4, 3 * glyph.shape[0] // 4))
+        glyph[row : row + max(1, height // 15)] = 0
+    return glyph
+
+
+def _draw_form_lines(
+    ink: np.ndarray,
+    boxes: list[tuple[int, int, int, int]],
+    height: int,
+    config: SynthConfig,
+    rng: np.random.Generator,
+) -> None:
+    import cv2
+
+    if rng.random() >= config.form_lines:
+        return
+    strength = float(rng.uniform(0.35, 0.8))
+    thickness = max(1, height // 30)
+    bottom = max(y + h for _, y, _, h in boxes) + max(2, height // 12)
+    if rng.random() < 0.6:  # an underline the digits sit on
+        row = min(ink.shape[0] - 1, bottom)
+        cv2.line(ink, (0, row), (ink.shape[1] - 1, row), strength, thickness)
+        return
+    top = max(0, min(y for _, y, _, _ in boxes) - height // 8)
+    for x, _, w, _ in boxes:  # a box per digit, as on forms
+        cv2.rectangle(ink, (x - 2, top), (x + w + 1, min(ink.shape[0] - 1, bottom)), strength, 1)
+
+
+def _paper(ink: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Ink on paper: paper grey 190-250, ink 10-90, a lighting gradient across the page."""
+    paper = float(rng.uniform(190, 250))
+    pen = float(rng.uniform(10, 90))
+    rows, cols = np.indices(ink.shape, dtype=np.float32)
+    angle = float(rng.uniform(0, 2 * np.pi))
+    ramp = (np.cos(angle) * cols / ink.shape[1] + np.sin(angle) * rows / ink.shape[0]) / 2
+    light = 1.0 - float(rng.uniform(0, 0.35)) * (ramp - ramp.min())
+    page = (paper * (1 - ink) + pen * ink) * light
+    result: np.ndarray = np.clip(page, 0, 255).astype(np.uint8)
+    return result
+
+
+def _rotate(
+    page: np.ndarray, boxes: list[tuple[int, int, int, int]], rng: np.random.Generator
+) -> tuple[np.ndarray, list[tuple[int, int, int, int]]]:
+    import cv2
+
+    angle = float(rng.uniform(-4, 4))
+    height, width = page.shape
+    matrix = cv2.getRotationMatrix2D((width / 2, height / 2), angle, 1.0)
+    paper = int(np.median(np.concatenate([page[0], page[-1]])))
+    turned = cv2.warpAffine(page, matrix, (width, height), borderValue=paper)
+    moved = []
+    for x, y, w, h in boxes:
+        corners = np.array([[x, y, 1], [x + w, y, 1], [x, y + h, 1], [x + w, y + h, 1]], float)
+        points = corners @ matrix.T
+        left, top = np.floor(points.min(0)).astype(int)
+        right, bottom = np.ceil(points.max(0)).astype(int)
+        left, top = max(0, int(left)), max(0, int(top))
+        moved.append((left, top, min(width, int(right)) - left, min(height, int(bottom)) - top))
+    return turned, moved
+
+
+def _degrade(page: np.ndarray, height: int, rng: np.random.Generator) -> np.ndarray:
+    import cv2
+
+    image: np.ndarray = page.astype(np.float32)
+    if rng.random() < 0.5:
+        sigma = float(rng.uniform(0.3, 1.0)) * max(1.0, height / 40)
+        image = cv2.GaussianBlur(image, (0, 0), sigma)
+    noise = rng.normal(0, float(rng.uniform(0, 12)), image.shape).astype(np.float32)
+    result: np.ndarray = np.clip(image + noise, 0, 255).astype(np.uint8)
+    return result
