@@ -134,7 +134,8 @@ def run_train(args: argparse.Namespace) -> int:
         given += ["arg"] * bool(args.arg)
         if given:
             raise UsageError(
-                f"--resume continues the saved settings; drop --{given[0].replace('_', '-')}"
+                "--resume continues the saved settings; drop "
+                + ", ".join(f"--{name.replace('_', '-')}" for name in given)
             )
         config = TrainConfig()  # replaced by the checkpoint's
     else:
