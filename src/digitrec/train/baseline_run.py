@@ -6,14 +6,13 @@ import json
 import time
 from pathlib import Path
 
-import numpy as np
-
 from digitrec.errors import UsageError
+from digitrec.evaluate.metrics import classification_metrics
 from digitrec.models.modelfile import save_model
-from digitrec.provenance import provenance
+from digitrec.provenance import git_commit
 from digitrec.storage import atomic_write_text
 from digitrec.train.config import TrainConfig
-from digitrec.train.datasets import load_training_data
+from digitrec.train.datasets import load_training_data, write_run_config
 from digitrec.train.loop import TargetNotReachedError, TrainResult
 
 
@@ -28,12 +27,7 @@ def train_baseline(config: TrainConfig, out: Path, *, source: Path | None = None
     wall_start = time.perf_counter()
     splits = load_training_data(config, source)
     out.mkdir(parents=True, exist_ok=True)
-    record = {
-        "config": config.to_json(),
-        "data": {"train": len(splits.train), "val": len(splits.val), "sha256": splits.checksums},
-        "provenance": provenance(),
-    }
-    atomic_write_text(out / "config.json", json.dumps(record, indent=2) + "\n")
+    write_run_config(out, config, splits)
     started = time.perf_counter()
     with status(f"fitting {config.model} on {len(splits.train):,} digits"):
         model = fit_baseline(config.model, config.model_args, splits.train, config.seed)
@@ -41,10 +35,8 @@ def train_baseline(config: TrainConfig, out: Path, *, source: Path | None = None
     val = splits.val
     accuracy, loss = 0.0, 0.0
     if len(val):
-        probabilities = model.predict_proba(val.images)
-        accuracy = float((probabilities.argmax(1) == val.labels).mean())
-        picked = probabilities[np.arange(len(val)), val.labels]
-        loss = float(-np.log(np.clip(picked, 1e-12, None)).mean())
+        measured = classification_metrics(model.predict_proba(val.images), val.labels, val.classes)
+        accuracy, loss = measured["accuracy"], measured["log_loss"]
     history = [
         {"epoch": 1, "val_loss": loss, "val_accuracy": accuracy, "seconds": round(fit_seconds, 2)}
     ]
@@ -53,7 +45,7 @@ def train_baseline(config: TrainConfig, out: Path, *, source: Path | None = None
     model.card.training |= {
         "config": config.to_json(),
         "train_seconds": round(fit_seconds, 2),
-        "git_commit": record["provenance"]["git_commit"],
+        "git_commit": git_commit(),
     }
     weights, _ = save_model(out / "model", model.arrays(), model.card)
     result = TrainResult(

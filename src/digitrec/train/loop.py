@@ -26,18 +26,19 @@ from digitrec.data.digitset import DigitSet
 from digitrec.errors import DataError, DigitrecError, UsageError
 from digitrec.models.modelfile import ModelCard, save_model, standardize
 from digitrec.models.zoo import build_model, parameter_count
-from digitrec.provenance import provenance
+from digitrec.provenance import git_commit
 from digitrec.storage import atomic_write_text
 from digitrec.train.augment import AUGMENTATIONS, augment_batch
 from digitrec.train.calibrate import fit_temperature
 from digitrec.train.checkpoint import (
     CHECKPOINT,
+    LoadedCheckpoint,
     TrainingState,
     load_checkpoint,
     save_checkpoint,
 )
 from digitrec.train.config import TrainConfig
-from digitrec.train.datasets import load_training_data
+from digitrec.train.datasets import load_training_data, write_run_config
 from digitrec.train.optim import build_optimizer, lr_at, set_lr
 from digitrec.train.progress import TrainingProgress
 
@@ -74,7 +75,6 @@ class Digits:
 
     x: torch.Tensor
     y: torch.Tensor
-    checksums: dict[str, str]
 
 
 def train(
@@ -112,15 +112,15 @@ def _train(
     resume: bool,
     source: Path | None,
     wall_start: float,
-    loaded: Any,
+    loaded: LoadedCheckpoint | None,
 ) -> TrainResult:
     splits = load_training_data(config, source, with_test=config.report_test)
     train_digits, val_digits = to_digits(splits.train), to_digits(splits.val)
     test_digits = to_digits(splits.test) if splits.test is not None else None
-    train_digits.checksums = splits.checksums
-    if not resume:  # a resumed run keeps the command, commit and checksums it started with
-        _write_config(out, config, train_digits, val_digits)
-    elif loaded.config.get("data_sha256", train_digits.checksums) != train_digits.checksums:
+    if loaded is None:
+        write_run_config(out, config, splits)
+    # a resumed run keeps the config.json (command, commit, checksums) it started with
+    elif loaded.config.get("data_sha256", splits.checksums) != splits.checksums:
         raise DataError(f"{out}: the dataset's files changed since this run started")
     torch.manual_seed(config.seed)  # initial weights, then dropout
     generator = torch.Generator().manual_seed(config.seed)  # data order and augmentation
@@ -138,7 +138,7 @@ def _train(
     epochs = math.ceil(total_steps / steps_per_epoch)
     order = torch.randperm(n, generator=generator)
     state = TrainingState()
-    if resume:
+    if loaded is not None:
         state, order, best = _restore(loaded, model, optimizer, ema, generator)
     augmentation = AUGMENTATIONS[config.augment]
     aux_head = hasattr(model, "forward_with_aux")
@@ -153,7 +153,7 @@ def _train(
             groups["ema"] = ema.state_dict()
         if best is not None:
             groups["best"] = best
-        extra = {"config": config.to_json(), "data_sha256": train_digits.checksums}
+        extra = {"config": config.to_json(), "data_sha256": splits.checksums}
         save_checkpoint(out, state, groups, optimizer, extra)
 
     with TrainingProgress(total_steps, epochs, state.step) as progress, _sigint_flag() as stop:
@@ -291,7 +291,7 @@ def _logits(model: nn.Module, digits: Digits) -> torch.Tensor:
 
 def to_digits(digits: DigitSet) -> Digits:
     """A 28×28 DigitSet as model-ready tensors."""
-    return Digits(torch.from_numpy(standardize(digits.images)), torch.from_numpy(digits.labels), {})
+    return Digits(torch.from_numpy(standardize(digits.images)), torch.from_numpy(digits.labels))
 
 
 def _prepare_run_dir(out: Path, resume: bool) -> None:
@@ -306,15 +306,6 @@ def _prepare_run_dir(out: Path, resume: bool) -> None:
             f"{out} already holds a run; continue it with --resume or pick another --out"
         )
     out.mkdir(parents=True, exist_ok=True)
-
-
-def _write_config(out: Path, config: TrainConfig, train: Digits, val: Digits) -> None:
-    record = {
-        "config": config.to_json(),
-        "data": {"train": len(train.y), "val": len(val.y), "sha256": train.checksums},
-        "provenance": provenance(),
-    }
-    atomic_write_text(out / "config.json", json.dumps(record, indent=2) + "\n")
 
 
 def _write_metrics(out: Path, history: list[dict[str, Any]]) -> None:
@@ -340,7 +331,7 @@ def _save_final_model(
             "train_seconds": round(state.train_seconds, 2),
             "best_epoch": state.best_epoch,
             "parameters": parameter_count(model),
-            "git_commit": provenance()["git_commit"],
+            "git_commit": git_commit(),
         },
         temperature=temperature,
     )
@@ -371,7 +362,7 @@ def _clone_state(model: nn.Module) -> dict[str, torch.Tensor]:
 
 
 def _restore(
-    loaded: Any,
+    loaded: LoadedCheckpoint,
     model: nn.Module,
     optimizer: torch.optim.Optimizer,
     ema: nn.Module | None,
