@@ -83,32 +83,40 @@ class DenseNet(nn.Module):
         return self.classifier(self.features(x))
 
 
-def separable(cin: int, cout: int, stride: int) -> nn.Sequential:
-    """Depthwise 3×3 then pointwise 1×1, each with batch norm and ReLU (Howard et al. 2017)."""
+def separable(cin: int, cout: int, stride: int, batch_norm: bool = True) -> nn.Sequential:
+    """Depthwise 3×3 then pointwise 1×1, each with batch norm and ReLU (Howard et al. 2017);
+    without batch norm (the ablation study) each convolution has a bias instead."""
     return nn.Sequential(
-        nn.Conv2d(cin, cin, 3, stride, 1, groups=cin, bias=False), nn.BatchNorm2d(cin), nn.ReLU(),
-        nn.Conv2d(cin, cout, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(),
+        nn.Conv2d(cin, cin, 3, stride, 1, groups=cin, bias=not batch_norm), _norm(cin, batch_norm),
+        nn.ReLU(),
+        nn.Conv2d(cin, cout, 1, bias=not batch_norm), _norm(cout, batch_norm), nn.ReLU(),
     )  # fmt: skip
+
+
+def _norm(channels: int, batch_norm: bool) -> nn.Module:
+    return nn.BatchNorm2d(channels) if batch_norm else nn.Identity()
 
 
 class MobileNet(nn.Module):
     """Agrahari et al.'s modified MobileNet: depthwise-separable convolutions, grayscale input,
     only two downsamplings (28 → 14 → 7), and an optional auxiliary classifier on the 14×14
-    features whose logits `forward_with_aux` returns for an auxiliary loss during training."""
+    features whose logits `forward_with_aux` returns for an auxiliary loss during training.
+    `dropout` and `batch_norm` exist so the ablation study can remove them."""
 
-    def __init__(self, auxiliary: bool = True) -> None:
+    def __init__(
+        self, auxiliary: bool = True, dropout: float = 0.2, batch_norm: bool = True
+    ) -> None:
         super().__init__()
-        self.stem = nn.Sequential(
-            nn.Conv2d(1, 32, 3, 1, 1, bias=False), nn.BatchNorm2d(32), nn.ReLU()
-        )
+        bn = batch_norm
+        self.stem = nn.Sequential(nn.Conv2d(1, 32, 3, 1, 1, bias=not bn), _norm(32, bn), nn.ReLU())
         self.early = nn.Sequential(
-            separable(32, 64, 1), separable(64, 128, 2), separable(128, 128, 1)
+            separable(32, 64, 1, bn), separable(64, 128, 2, bn), separable(128, 128, 1, bn)
         )
         self.late = nn.Sequential(
-            separable(128, 256, 2), separable(256, 256, 1), separable(256, 512, 1)
+            separable(128, 256, 2, bn), separable(256, 256, 1, bn), separable(256, 512, 1, bn)
         )
         self.head = nn.Sequential(
-            nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(0.2), nn.Linear(512, 10)
+            nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(dropout), nn.Linear(512, 10)
         )
         self.aux_head: nn.Module | None = None
         if auxiliary:
