@@ -24,6 +24,7 @@ _FIELDS = {
     "warmup": float,
     "label_smoothing": float,
     "augment": str,
+    "noise": float,
     "ema": float,
     "aux_weight": float,
     "early_stopping": int,
@@ -32,6 +33,7 @@ _FIELDS = {
     "target_acc": float,
     "threads": int,
     "report_test": bool,
+    "init": str,
 }
 
 
@@ -63,6 +65,12 @@ def register(commands: "argparse._SubParsersAction[Any]") -> None:
     train.add_argument("--warmup", type=float, help="onecycle: warm-up fraction of the steps")
     train.add_argument("--label-smoothing", type=float)
     train.add_argument("--augment", help="none, light, medium or strong")
+    train.add_argument(
+        "--noise", type=float, help="share of training digits given random noise or blur (0-1)"
+    )
+    train.add_argument(
+        "--init", help="start from this model's weights (fine-tuning): a run directory or file"
+    )
     train.add_argument("--ema", type=float, help="EMA decay of the weights, e.g. 0.999; 0 = off")
     train.add_argument("--aux-weight", type=float, help="loss weight of an auxiliary head")
     train.add_argument("--early-stopping", type=int, metavar="PATIENCE", help="epochs; 0 = off")

@@ -4,12 +4,19 @@ One random affine warp per image (rotation, shear, scale, translation) and an op
 distortion, applied in one `grid_sample` call. Strength is named: `none`, `light`, `medium`,
 `strong`; the magnitudes are the table below (degrees, shear factor, relative scale, pixels,
 elastic displacement in pixels).
+
+Noise augmentation (`add_noise`, the noise study's "trained with noise") corrupts a share of the
+images with the kinds of noisy MNIST (`digitrec.data.noisy`): Gaussian noise, salt and pepper, or
+blur, each image its own kind and a random strength up to that dataset's `high` level.
 """
 
 from dataclasses import dataclass
 
 import torch
-from torch.nn.functional import affine_grid, grid_sample, interpolate
+from torch.nn.functional import affine_grid, conv2d, grid_sample, interpolate
+
+from digitrec.data.noisy import NOISE_LEVELS
+from digitrec.models.modelfile import MEAN, STD
 
 
 @dataclass(frozen=True)
@@ -91,3 +98,42 @@ def _elastic_field(
     field = interpolate(coarse, size=(height, width), mode="bicubic", align_corners=True)
     scale = torch.tensor([2 * pixels / width, 2 * pixels / height]).view(1, 2, 1, 1)
     return (field * scale).permute(0, 2, 3, 1)
+
+
+def add_noise(images: torch.Tensor, share: float, generator: torch.Generator) -> torch.Tensor:
+    """images: (B, 1, H, W) float32 standardized. Each image, with probability `share`, gets one
+    of Gaussian noise (std uniform up to NOISE_LEVELS' high), salt and pepper (that fraction of
+    pixels) or Gaussian blur (sigma likewise), chosen uniformly; the rest are returned as they were.
+    Works in pixel intensities in [0, 1], as noisy MNIST does, and clips to that range."""
+    if share <= 0:
+        return images
+    batch = images.shape[0]
+    chosen = torch.rand(batch, generator=generator) < share  # (B,) which images get noise
+    kind = torch.randint(0, 3, (batch,), generator=generator)  # 0 gaussian, 1 salt-pepper, 2 blur
+    level = torch.rand(batch, generator=generator).view(batch, 1, 1, 1)  # strength in [0, 1)
+    pixels = images * STD + MEAN  # (B, 1, H, W) in [0, 1]
+    highest = {name: levels["high"] for name, levels in NOISE_LEVELS.items()}
+    noise = torch.randn(pixels.shape, generator=generator) * level * highest["gaussian"]
+    gaussian = (pixels + noise).clamp(0, 1)
+    draw = torch.rand(pixels.shape, generator=generator)
+    fraction = level * highest["salt-pepper"]
+    salted = torch.where(draw < fraction / 2, 0.0, torch.where(draw < fraction, 1.0, pixels))
+    blurred = _blur(pixels, 0.3 + level.flatten() * (highest["blur"] - 0.3))
+    kind = kind.view(batch, 1, 1, 1)
+    noisy = torch.where(kind == 0, gaussian, torch.where(kind == 1, salted, blurred))
+    corrupted = torch.where(chosen.view(batch, 1, 1, 1), noisy, pixels)
+    return (corrupted - MEAN) / STD
+
+
+def _blur(pixels: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+    """Separable Gaussian blur with one sigma per image, zero padding (MNIST's background), as
+    `digitrec.data.noisy.gaussian_blur`. pixels (B, 1, H, W), sigma (B,) in pixels."""
+    batch, _, height, width = pixels.shape
+    radius = int(torch.ceil(3 * sigma.max()).item())
+    offsets = torch.arange(-radius, radius + 1, dtype=pixels.dtype)
+    kernel = torch.exp(-0.5 * (offsets[None, :] / sigma[:, None]) ** 2)  # (B, 2r + 1)
+    kernel = kernel / kernel.sum(dim=1, keepdim=True)
+    x = pixels.reshape(1, batch, height, width)  # one group per image
+    x = conv2d(x, kernel.view(batch, 1, 1, -1), padding=(0, radius), groups=batch)
+    x = conv2d(x, kernel.view(batch, 1, -1, 1), padding=(radius, 0), groups=batch)
+    return x.reshape(batch, 1, height, width)

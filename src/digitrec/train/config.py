@@ -34,6 +34,8 @@ class TrainConfig:
     warmup: float = 0.25  # onecycle: fraction of steps spent rising to the peak
     label_smoothing: float = 0.0
     augment: str = "none"  # none | light | medium | strong (train.augment.AUGMENTATIONS)
+    # Share of training images given noisy MNIST's noise or blur (train.augment.add_noise); 0 = off
+    noise: float = 0.0
     ema: float = 0.0  # decay of an exponential moving average of weights; 0 = off
     aux_weight: float = 0.3  # loss weight of an auxiliary classifier head, if the model has one
     early_stopping: int = 0  # stop after this many epochs without a better val accuracy; 0 = off
@@ -45,6 +47,9 @@ class TrainConfig:
     # benchmarks only: no choice (early stopping, best epoch) ever looks at it.
     report_test: bool = False
     recipe: str = ""  # the recipe these values came from, if any (informational)
+    # Start from this model's weights (a run directory or model file of the same architecture and
+    # arguments: fine-tuning, e.g. MNIST -> USPS); "" = random initial weights
+    init: str = ""
 
     def __post_init__(self) -> None:
         from digitrec.train.augment import AUGMENTATIONS
@@ -63,6 +68,7 @@ class TrainConfig:
             (0 < self.step_gamma <= 1, "step gamma must be in (0, 1]"),
             (0 < self.warmup < 1, "warmup must be in (0, 1)"),
             (0 <= self.label_smoothing < 1, "label smoothing must be in [0, 1)"),
+            (0 <= self.noise <= 1, "noise is a share of the training images, in [0, 1]"),
             (0 <= self.ema < 1, "ema decay must be in [0, 1)"),
             (self.aux_weight >= 0, "aux weight must be ≥ 0"),
             (self.early_stopping >= 0, "early stopping patience must be ≥ 0"),

@@ -28,7 +28,7 @@ from digitrec.models.modelfile import ModelCard, save_model, standardize
 from digitrec.models.zoo import build_model, parameter_count
 from digitrec.provenance import git_commit
 from digitrec.storage import atomic_write_text
-from digitrec.train.augment import AUGMENTATIONS, augment_batch
+from digitrec.train.augment import AUGMENTATIONS, add_noise, augment_batch
 from digitrec.train.calibrate import fit_temperature
 from digitrec.train.checkpoint import (
     CHECKPOINT,
@@ -125,6 +125,8 @@ def _train(
     torch.manual_seed(config.seed)  # initial weights, then dropout
     generator = torch.Generator().manual_seed(config.seed)  # data order and augmentation
     model = build_model(config.model, config.model_args)
+    if config.init:
+        _load_initial_weights(model, config)
     model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
     optimizer = build_optimizer(model, config)
     ema = _ema_copy(model) if config.ema else None
@@ -167,6 +169,7 @@ def _train(
                 start = state.step_in_epoch * config.batch_size
                 index = order[start : start + config.batch_size]
                 x = augment_batch(train_digits.x[index], augmentation, generator)
+                x = add_noise(x, config.noise, generator)
                 x = x.contiguous(memory_format=torch.channels_last)  # 20× faster convs on CPU
                 y = train_digits.y[index]
                 set_lr(optimizer, lr_at(state.step, total_steps, steps_per_epoch, config))
@@ -338,6 +341,19 @@ def _save_final_model(
     arrays = {k: v.detach().cpu().contiguous().numpy() for k, v in model.state_dict().items()}
     weights, _ = save_model(out / "model", arrays, card)
     return weights
+
+
+def _load_initial_weights(model: nn.Module, config: TrainConfig) -> None:
+    """Fine-tuning: start from the weights of `config.init`, a model of the same architecture."""
+    from digitrec.models.modelfile import read_model
+
+    card, arrays = read_model(config.init)
+    if card.architecture != config.model or card.arguments != config.model_args:
+        raise UsageError(
+            f"--init {config.init} is a {card.architecture} {card.arguments}, not the "
+            f"{config.model} {config.model_args} being trained"
+        )
+    model.load_state_dict({name: torch.from_numpy(value.copy()) for name, value in arrays.items()})
 
 
 def _ema_copy(model: nn.Module) -> nn.Module:
