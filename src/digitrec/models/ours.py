@@ -26,26 +26,32 @@ def conv_bn(cin: int, cout: int) -> nn.Sequential:
 
 
 class StackedConvNet(nn.Module):
-    """Three conv-BN-ReLU-maxpool stages (28 -> 14 -> 7 -> 3), the last with `deep_convs` convs,
-    then dropout and one linear layer."""
+    """One conv-BN-ReLU-maxpool stage per width (28 -> 14 -> 7 -> 3 -> 1), the last with
+    `deep_convs` convs, then dropout and one linear layer. `fast` and `default` have three stages
+    (with three widths the layers and their names are those of the original three-stage net); the
+    hidden-layers study gives 1 to 4."""
 
     FAST: ClassVar[dict[str, Any]] = {"widths": (16, 32, 64)}
     DEFAULT: ClassVar[dict[str, Any]] = {"widths": (32, 64, 128), "deep_convs": 2, "dropout": 0.3}
 
     def __init__(
-        self, widths: tuple[int, int, int] = (16, 32, 64), deep_convs: int = 1, dropout: float = 0.0
+        self, widths: tuple[int, ...] = (16, 32, 64), deep_convs: int = 1, dropout: float = 0.0
     ) -> None:
         super().__init__()
-        a, b, c = widths
-        if deep_convs < 1 or not 0 <= dropout < 1:
-            raise ValueError("deep_convs must be ≥ 1 and dropout in [0, 1)")
-        deep = [conv_bn(b, c)] + [conv_bn(c, c) for _ in range(deep_convs - 1)]
-        self.features = nn.Sequential(
-            conv_bn(1, a), nn.MaxPool2d(2),  # (B, a, 14, 14)
-            conv_bn(a, b), nn.MaxPool2d(2),  # (B, b, 7, 7)
-            *deep, nn.MaxPool2d(2),  # (B, c, 3, 3)
-        )  # fmt: skip
-        self.classifier = nn.Sequential(nn.Flatten(), nn.Dropout(dropout), nn.Linear(c * 9, 10))
+        if not 1 <= len(widths) <= 4 or deep_convs < 1 or not 0 <= dropout < 1:
+            raise ValueError("1 to 4 widths, deep_convs ≥ 1 and dropout in [0, 1)")
+        layers: list[nn.Module] = []
+        channels = 1
+        for stage, width in enumerate(widths):
+            convs = deep_convs if stage == len(widths) - 1 else 1
+            layers += [conv_bn(channels, width)] + [conv_bn(width, width) for _ in range(convs - 1)]
+            layers.append(nn.MaxPool2d(2))  # side 28 -> 14 -> 7 -> 3 -> 1
+            channels = width
+        self.features = nn.Sequential(*layers)
+        side = 28 >> len(widths)
+        self.classifier = nn.Sequential(
+            nn.Flatten(), nn.Dropout(dropout), nn.Linear(channels * side * side, 10)
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.features(x))
