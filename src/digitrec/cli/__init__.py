@@ -25,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     from digitrec.cli import (
         data_commands,
         evaluate_commands,
+        export_commands,
         model_commands,
         predict_commands,
         train_commands,
@@ -44,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     train_commands.register(commands)
     evaluate_commands.register(commands)
     predict_commands.register(commands)
+    export_commands.register(commands)
     return parser
 
 

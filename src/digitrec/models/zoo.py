@@ -9,7 +9,7 @@ from torch import nn
 
 from digitrec.errors import UsageError
 from digitrec.models.modern import DenseNet, MobileNet, ResNet18
-from digitrec.models.ours import StackedConvNet
+from digitrec.models.ours import SeparableConvNet, StackedConvNet
 from digitrec.models.papers import MLP, CNNDeep, CNNSmall, CNNWide, LeNet5, PyTorchExampleNet
 
 
@@ -36,6 +36,10 @@ MODELS: dict[str, ModelEntry] = {
     ),
     "default": ModelEntry(
         partial(StackedConvNet, **StackedConvNet.DEFAULT), "digitrec: the shipped model"
+    ),
+    "student": ModelEntry(
+        partial(SeparableConvNet, **SeparableConvNet.STUDENT),
+        "digitrec: under 20,000 parameters, distilled from default",
     ),
 }
 

@@ -1,0 +1,128 @@
+"""`distill()`: knowledge distillation — train a small zoo network (the student) on the soft targets
+of one or more trained networks (the teachers, averaged as an ensemble) plus the hard labels.
+
+The student is a fresh model from the zoo, trained by `compress.fit.fit` with the given
+`TrainConfig` (augmentation included: the teachers see the very same warped digits). The result is
+an ordinary run directory: config.json, metrics.jsonl, model.safetensors + model.json, with the
+teachers and the distillation settings recorded in the card.
+"""
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn.functional import cross_entropy
+
+from digitrec.compress.fit import DistillConfig, fit, logits_of
+from digitrec.errors import UsageError
+from digitrec.models.modelfile import ModelCard, load_model, resolve_model_path, save_model
+from digitrec.models.zoo import MODELS, build_model, parameter_count
+from digitrec.provenance import git_commit, provenance
+from digitrec.storage import atomic_write_text, sha256_file
+from digitrec.train.calibrate import fit_temperature
+from digitrec.train.config import TrainConfig
+from digitrec.train.datasets import load_training_data
+from digitrec.train.loop import to_digits
+
+# The student's training setup unless told otherwise: the `default` recipe's optimizer and
+# schedule, no label smoothing (the soft targets already spread the probability mass).
+DISTILL_RECIPE: dict[str, Any] = dict(
+    optimizer="sgd", nesterov=True, lr=0.1, momentum=0.9, weight_decay=5e-4,
+    schedule="onecycle", warmup=0.2, batch_size=128, epochs=30, augment="medium", ema=0.999,
+)  # fmt: skip
+
+
+@dataclass
+class DistillResult:
+    run_dir: Path
+    model_path: Path
+    val_accuracy: float
+    parameters: int
+    train_seconds: float
+    history: list[dict[str, Any]]
+
+
+def load_teacher(spec: str | Path) -> nn.Module:
+    """A trained network as a frozen torch module (eval mode)."""
+    from digitrec.models.torch_classifier import TorchClassifier
+
+    classifier = load_model(spec)
+    if not isinstance(classifier, TorchClassifier):
+        raise UsageError(f"teacher {spec}: a {classifier.card.kind} model; teachers are networks")
+    for parameter in classifier.module.parameters():
+        parameter.requires_grad_(False)
+    return classifier.module.eval()
+
+
+def distill(
+    teachers: list[str | Path],
+    config: TrainConfig,
+    out: Path,
+    distillation: DistillConfig | None = None,
+    *,
+    source: Path | None = None,
+) -> DistillResult:
+    """Train `config.model` (a zoo network) into `out` from the teachers' soft targets.
+
+    With no teachers this is plain training of the same student on hard labels — the baseline
+    distillation must beat (see tests/test_compress.py)."""
+    distillation = distillation or DistillConfig()
+    if config.model not in MODELS:
+        raise UsageError(f"unknown student {config.model!r}; known networks: {', '.join(MODELS)}")
+    if (out / "model.safetensors").exists():
+        raise UsageError(f"{out} already holds a model; pick another --out")
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} is a file, not a directory")
+    teacher_paths = [resolve_model_path(spec) for spec in teachers]
+    teacher_modules = [load_teacher(path) for path in teacher_paths]
+    splits = load_training_data(config, source)
+    out.mkdir(parents=True, exist_ok=True)
+    teacher_records = [
+        {"model": str(spec), "sha256": sha256_file(path)}
+        for spec, path in zip(teachers, teacher_paths, strict=True)
+    ]
+    record = {
+        "config": config.to_json(),
+        "distill": distillation.to_json(),
+        "teachers": teacher_records,
+        "data": {"train": len(splits.train), "val": len(splits.val), "sha256": splits.checksums},
+        "provenance": provenance(),
+    }
+    atomic_write_text(out / "config.json", json.dumps(record, indent=2) + "\n")
+
+    torch.manual_seed(config.seed)  # the student's initial weights
+    student = build_model(config.model, config.model_args)
+    result = fit(student, splits, config, teachers=teacher_modules, distill=distillation, out=out)
+    val_digits = to_digits(splits.val)
+    val_logits = logits_of(result.model, val_digits)
+    temperature = fit_temperature(val_logits, val_digits.y)
+    val_loss = float(cross_entropy(val_logits / temperature, val_digits.y))
+    card = ModelCard(
+        kind="torch",
+        architecture=config.model,
+        arguments=config.model_args,
+        metrics={"val_accuracy": result.val_accuracy, "val_loss": val_loss},
+        training={
+            "config": config.to_json(),
+            "distill": distillation.to_json() if teacher_modules else None,
+            "teachers": teacher_records,
+            "steps": result.steps,
+            "train_seconds": round(result.train_seconds, 2),
+            "parameters": parameter_count(result.model),
+            "git_commit": git_commit(),
+        },
+        temperature=temperature,
+    )
+    arrays = {k: v.detach().contiguous().numpy() for k, v in result.model.state_dict().items()}
+    weights, _ = save_model(out / "model", arrays, card)
+    return DistillResult(
+        out,
+        weights,
+        result.val_accuracy,
+        parameter_count(result.model),
+        result.train_seconds,
+        result.history,
+    )
