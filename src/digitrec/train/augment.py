@@ -121,8 +121,7 @@ def add_noise(images: torch.Tensor, share: float, generator: torch.Generator) ->
     blurred = _blur(pixels, 0.3 + level.flatten() * (highest["blur"] - 0.3))
     kind = kind.view(batch, 1, 1, 1)
     noisy = torch.where(kind == 0, gaussian, torch.where(kind == 1, salted, blurred))
-    corrupted = torch.where(chosen.view(batch, 1, 1, 1), noisy, pixels)
-    return (corrupted - MEAN) / STD
+    return torch.where(chosen.view(batch, 1, 1, 1), (noisy - MEAN) / STD, images)
 
 
 def _blur(pixels: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
