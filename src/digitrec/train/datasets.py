@@ -36,7 +36,12 @@ def load_training_data(
     val = _mnist_format(splits["val"].limited(config.limit, config.seed))
     if len(train) == 0:
         raise UsageError(f"{config.dataset}: the training split is empty")
-    test = _mnist_format(splits["test"]) if with_test and "test" in splits else None
+    # --limit cuts the test split too: a smoke run's per-epoch test curve need not read 10,000
+    test = (
+        _mnist_format(splits["test"].limited(config.limit, config.seed))
+        if with_test and "test" in splits
+        else None
+    )
     return TrainingData(train, val, test, dict(report.checksums) if report else {})
 
 
