@@ -7,6 +7,7 @@ the functions that need them.
     model = digitrec.load_model("default")        # or a run directory / model file
     probabilities = model.predict_proba(digits)   # (N, 28, 28) uint8 -> (N, 10)
     digitrec.predict("scan.png").digit            # one digit read from an image (or None)
+    digitrec.read("form.jpg").text                # a handwritten number read from an image
 
     from digitrec.evaluate import evaluate
     report = evaluate("default", "mnist", "test")   # every number `digitrec evaluate` prints
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from digitrec.models.modelfile import Classifier
+    from digitrec.reading import NumberReading
     from digitrec.recognize import DigitPrediction, ImageInput
 
 __version__ = "0.1.0"
@@ -44,4 +46,16 @@ def predict(
     return run(image, model, threshold=threshold)
 
 
-__all__ = ["DigitrecError", "__version__", "load_model", "predict"]
+def read(image: "ImageInput", model: "Classifier | str | Path" = "default") -> "NumberReading":
+    """Read the handwritten number (one line of digits) in an image: a path, encoded bytes, a
+    NumPy array or a PIL image.
+
+    Returns a NumberReading: text ("" when no digit was found, with a reason), confidence (the
+    chance the whole string is right) and per digit the digit, its confidence and its box
+    (x, y, w, h) in the image's pixels."""
+    from digitrec.reading import read as run
+
+    return run(image, model)
+
+
+__all__ = ["DigitrecError", "__version__", "load_model", "predict", "read"]

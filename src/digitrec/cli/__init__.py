@@ -28,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
         export_commands,
         model_commands,
         predict_commands,
+        read_commands,
         report_commands,
         train_commands,
     )
@@ -46,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     train_commands.register(commands)
     evaluate_commands.register(commands)
     predict_commands.register(commands)
+    read_commands.register(commands)
     export_commands.register(commands)
     report_commands.register(commands)
     return parser

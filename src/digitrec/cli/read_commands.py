@@ -1,0 +1,79 @@
+"""`digitrec read`: read the handwritten number in each image file (a thin wrapper over
+`digitrec.reading.read_many`), optionally drawing what was read onto a copy of each image."""
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+
+def register(commands: "argparse._SubParsersAction[Any]") -> None:
+    from digitrec.images import MAX_PIXELS
+
+    read = commands.add_parser(
+        "read",
+        help="read the handwritten number (a line of digits) in each image",
+        description="Read a line of handwritten digits from each scan, photo or drawing: form "
+        "lines removed, broken strokes joined, touching digits split.",
+    )
+    read.add_argument("images", nargs="+", type=Path, metavar="IMAGE")
+    read.add_argument("--model", default="default", help="'default', a run dir or model file")
+    read.add_argument(
+        "--max-pixels",
+        type=int,
+        default=MAX_PIXELS,
+        help=f"refuse larger images before decoding them (default {MAX_PIXELS:,})",
+    )
+    read.add_argument(
+        "--overlay",
+        type=Path,
+        metavar="DIR",
+        help="also write each image with a box and the digit over every digit read, as PNG",
+    )
+    read.add_argument("--json", action="store_true", help="one JSON object per image, per line")
+    read.set_defaults(handler=run_read)
+
+
+def run_read(args: argparse.Namespace) -> int:
+    from digitrec.errors import UsageError
+    from digitrec.models.modelfile import load_model
+    from digitrec.progress import count_bar
+    from digitrec.reading import read_many
+
+    if args.max_pixels < 1:
+        raise UsageError("--max-pixels must be at least 1")
+    model = load_model(args.model)
+    with count_bar("reading", len(args.images)) as advance:
+        results = read_many(
+            args.images,
+            model,
+            max_pixels=args.max_pixels,
+            on_progress=advance if len(args.images) > 3 else None,
+        )
+    if args.overlay:
+        from digitrec.reading.overlay import write_overlays
+
+        write_overlays(args.images, results, args.overlay, max_pixels=args.max_pixels)
+    if args.json:
+        for result in results:
+            print(json.dumps(result.to_json()))
+    else:
+        _print_table(results)
+    return 1 if any(result.error for result in results) else 0
+
+
+def _print_table(results: list[Any]) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    from digitrec.output import stdout_console
+
+    table = Table(box=None, padding=(0, 2))
+    for column in ("file", "number", "confidence", "per digit", "note"):
+        table.add_column(column)
+    for r in results:
+        per_digit = " ".join(f"{d.digit}:{d.confidence:.2f}" for d in r.digits)
+        confidence = f"{r.confidence:.3f}" if r.digits else ""
+        note = r.error or r.reason or ""
+        table.add_row(escape(r.source), r.text or "—", confidence, per_digit, escape(note))
+    stdout_console.print(table)

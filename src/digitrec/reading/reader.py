@@ -1,0 +1,152 @@
+"""Reading a whole handwritten number from an image: `read()` and `read_many()`.
+
+page -> `ink.page_ink` (polarity, lighting, mask, skew) -> `lines.remove_form_lines` ->
+`segment` (atoms, candidates classified in one batch, best segmentation) -> the string, with a
+confidence and a box per digit in the coordinates of the image given.
+"""
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from digitrec.errors import DataError
+from digitrec.images import MAX_PIXELS
+from digitrec.models.modelfile import Classifier, load_model
+from digitrec.reading.ink import PageInk, page_ink
+from digitrec.reading.lines import remove_form_lines
+from digitrec.reading.scoring import SegmentScorer, load_scorer
+from digitrec.reading.segment import Candidate, Line, candidates, choose, describe, find_atoms
+from digitrec.recognize import ImageInput, to_gray
+
+
+@dataclass(frozen=True)
+class ReadDigit:
+    digit: int
+    confidence: float  # the classifier's probability for this digit
+    box: tuple[int, int, int, int]  # (x, y, w, h) in the image's pixels
+
+    def to_json(self) -> dict[str, Any]:
+        return {"digit": self.digit, "confidence": round(self.confidence, 6), "box": list(self.box)}
+
+
+@dataclass(frozen=True)
+class NumberReading:
+    """What was read from one image: `text` is "" when no digit was found (`reason` says why)
+    or the image could not be read (`error` says why)."""
+
+    source: str
+    text: str
+    confidence: float  # product of the digits' confidences: the chance the whole string is right
+    digits: list[ReadDigit] = field(default_factory=list)
+    reason: str | None = None
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        record: dict[str, Any] = {
+            "file": self.source,
+            "text": self.text,
+            "confidence": round(self.confidence, 6),
+            "digits": [d.to_json() for d in self.digits],
+        }
+        if self.reason:
+            record["reason"] = self.reason
+        if self.error:
+            record["error"] = self.error
+        return record
+
+
+def read(image: ImageInput, model: Classifier | str | Path = "default") -> NumberReading:
+    """Read the handwritten number in one image (a path, encoded bytes, a NumPy array or a PIL
+    image)."""
+    return read_many([image], model)[0]
+
+
+def read_many(
+    images: Sequence[ImageInput],
+    model: Classifier | str | Path = "default",
+    *,
+    max_pixels: int = MAX_PIXELS,
+    names: Sequence[str] | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> list[NumberReading]:
+    """Read many images with one model; results in order, one per image."""
+    classifier = load_model(model) if isinstance(model, str | Path) else model
+    scorer = load_scorer()
+    results = []
+    for index, image in enumerate(images):
+        name = names[index] if names else _name(image, index)
+        try:
+            gray = to_gray(image, name, max_pixels)
+        except DataError as error:
+            results.append(NumberReading(name, "", 0.0, error=_without_name(error, name)))
+        else:
+            results.append(read_gray(gray, classifier, scorer, name))
+        if on_progress:
+            on_progress(1)
+    return results
+
+
+@dataclass(frozen=True)
+class PageAnalysis:
+    """Everything read_gray weighs before choosing: the page's ink, its atoms, the candidate
+    digits with their classes, probabilities and scorer features."""
+
+    page: PageInk
+    line: Line
+    found: list[Candidate]
+    probabilities: np.ndarray  # (N, C)
+    classes: list[int]
+    features: np.ndarray  # (N, F)
+
+
+def analyse_page(gray: np.ndarray, classifier: Classifier, name: str = "image") -> PageAnalysis:
+    """Raises DataError (a reason, not a failure) when there are no digits on the page."""
+    page = page_ink(gray, name)
+    mask = remove_form_lines(page.mask, page.stroke)
+    line = find_atoms(mask, page.stroke)
+    found = candidates(line, page.ink)
+    if not found:
+        raise DataError(f"{name}: no digits found")
+    probabilities = classifier.predict_proba(np.stack([c.image for c in found]))
+    classes, features = describe(line, found, np.log(np.clip(probabilities, 1e-12, 1.0)))
+    return PageAnalysis(page, line, found, probabilities, classes, features)
+
+
+def decide(analysis: PageAnalysis, scorer: SegmentScorer, name: str) -> NumberReading:
+    """The best segmentation of an analysed page, as a reading."""
+    scores = scorer.log_p_whole(analysis.features) + scorer.digit_bonus
+    chosen = choose(analysis.line, analysis.found, analysis.classes, scores, scorer.skip_cost)
+    index = {id(c): i for i, c in enumerate(analysis.found)}
+    digits = [
+        ReadDigit(
+            digit, float(analysis.probabilities[index[id(c)], digit]), analysis.page.to_page(c.box)
+        )
+        for c, digit in chosen
+    ]
+    if not digits:
+        return NumberReading(name, "", 0.0, reason="no digits found")
+    text = "".join(str(d.digit) for d in digits)
+    return NumberReading(name, text, float(np.prod([d.confidence for d in digits])), digits)
+
+
+def read_gray(
+    gray: np.ndarray, classifier: Classifier, scorer: SegmentScorer, name: str = "image"
+) -> NumberReading:
+    """Read a number from an (H, W) uint8 page."""
+    try:
+        analysis = analyse_page(gray, classifier, name)
+    except DataError as error:
+        return NumberReading(name, "", 0.0, reason=_without_name(error, name))
+    return decide(analysis, scorer, name)
+
+
+def _name(image: ImageInput, index: int) -> str:
+    return str(image) if isinstance(image, str | Path) else f"image[{index}]"
+
+
+def _without_name(error: DataError, name: str) -> str:
+    text = str(error)
+    return text[len(name) + 2 :] if text.startswith(f"{name}: ") else text

@@ -1,0 +1,274 @@
+"""Cutting a line of ink into digits: over-segment, then let the classifier and shape choose.
+
+1. Ink components are the atoms; a component wide enough to be several touching digits is also
+   cut where its ink is thinnest along straight lines, upright or slanted like handwriting.
+2. Every run of consecutive atoms that could be one digit (not wider than a digit can be) is a
+   candidate; each is cropped, normalized by the shared `normalize_digit` and classified, all
+   in one batch (by the caller).
+3. Dynamic programming picks the segmentation with the best total score: per digit, the segment
+   scorer's log P(exactly one whole digit) (`scoring.py`) plus a bonus per digit, and a cost for
+   leaving ink unread.
+"""
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from digitrec.errors import DataError
+from digitrec.preprocess import normalize_digit
+from digitrec.reading.scoring import FEATURES, candidate_features
+
+INK_PER_HEIGHT_STROKE = 1.86  # a digit's ink ≈ this × its height × the stroke width (see below)
+MAX_WIDTH = 1.6  # a candidate digit at most this many line heights wide
+MAX_ATOMS = 5  # a digit is at most this many pieces (broken strokes, cut parts)
+MAX_GAP = 0.05  # pieces of one digit overlap in x, or nearly (a pen skip breaks across a stroke)
+THIN_REMNANT = 0.35  # components at most this many stroke widths thick (and longer) are lines
+CUT_WIDTH = 0.55  # components wider than this many line heights may be touching digits
+CUT_MARGIN = 0.15  # no cut closer than this (line heights) to a component's side
+CUT_SPACING = 0.12  # cuts at least this far apart (line heights)
+SLANTS = (-0.4, -0.2, 0.0, 0.2, 0.4)  # cut lines lean this many columns per row (±22°)
+
+
+@dataclass(frozen=True)
+class Atom:
+    x0: int  # its ink's box: columns [x0, x1), rows [y0, y1)
+    x1: int
+    y0: int
+    y1: int
+    pixels: np.ndarray  # (y1 - y0, x1 - x0) bool: which pixels of the box are its ink
+    component: int  # the ink component it belongs to
+    cut_left: int = 0  # strokes crossed by the cut at its left edge (0: not cut there)
+    cut_right: int = 0  # ... at its right edge
+
+    @property
+    def area(self) -> int:
+        return int(self.pixels.sum())
+
+
+@dataclass(frozen=True)
+class Candidate:
+    first: int  # atoms [first, last)
+    last: int
+    box: tuple[int, int, int, int]  # (x, y, w, h) of its ink
+    area: int  # ink pixels
+    image: np.ndarray  # (28, 28) uint8, normalized
+
+
+@dataclass(frozen=True)
+class Line:
+    atoms: list[Atom]
+    height: float  # typical digit height on this line, pixels
+    typical_area: float  # ink pixels of a typical digit
+
+
+def find_atoms(mask: np.ndarray, stroke: float) -> Line:
+    """Ink components on the line, ordered left to right, wide ones cut."""
+    import cv2
+
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(
+        mask.astype(np.uint8), connectivity=8
+    )
+    # A component far thinner than the strokes in its long direction is what is left of a form
+    # line (a faint or wavy stretch the line finder missed), not handwriting.
+    kept = {
+        label: tuple(int(v) for v in stats[label, :5])
+        for label in range(1, count)
+        if not (min(stats[label, 2:4]) <= THIN_REMNANT * stroke < max(stats[label, 2:4]))
+    }
+    boxes = list(kept.values())
+    if not boxes:
+        raise DataError("no ink found")
+    columns = _column_groups(boxes)
+    largest = max(area for *_, area in columns)
+    big = [(x, y, w, h, area) for x, y, w, h, area in columns if area >= 0.15 * largest]
+    height = float(np.median([h for _, _, _, h, _ in big]))
+    middle = float(np.median([y + h / 2 for _, y, _, h, _ in big]))
+    # Measured from the line's height and stroke, not from its components, which may all be
+    # touching digits: on 44 synthetic pages whose digits all stood apart, a digit's ink was
+    # 1.86 (1.33-2.29, 10th-90th percentile) × height × stroke width.
+    typical_area = INK_PER_HEIGHT_STROKE * height * stroke
+    atoms = []
+    for label, (x, y, w, h, area) in kept.items():
+        if y + h < middle - 0.75 * height or y > middle + 0.75 * height:
+            continue  # off the line: a stray mark above or below the digits
+        if area < max(3, 0.005 * typical_area):
+            continue  # a speck of noise
+        own = labels[y : y + h, x : x + w] == label
+        if w > CUT_WIDTH * height:
+            atoms += _cut(own, x, y, height, label)
+        else:
+            atoms.append(Atom(x, x + w, y, y + h, own, label))
+    atoms.sort(key=lambda a: (a.x0 + a.x1) / 2)
+    return Line(atoms, height, typical_area)
+
+
+def _column_groups(
+    boxes: list[tuple[int, ...]],
+) -> list[tuple[int, int, int, int, int]]:
+    """Components that overlap in x merged into one box: the pieces of a broken digit stacked
+    above each other count as one digit when measuring the line's digit height."""
+    groups: list[list[int]] = []
+    for x, y, w, h, area in sorted(boxes):
+        if groups and x < groups[-1][0] + groups[-1][2]:
+            gx, gy, gw, gh, garea = groups[-1]
+            right, bottom = max(gx + gw, x + w), max(gy + gh, y + h)
+            top = min(gy, y)
+            groups[-1] = [gx, top, right - gx, bottom - top, garea + area]
+        else:
+            groups.append([x, y, w, h, area])
+    return [(x, y, w, h, area) for x, y, w, h, area in groups]
+
+
+def _cut(own: np.ndarray, x: int, y: int, height: float, component: int) -> list[Atom]:
+    """Cut one component (own: its (h, w) pixels at column x, row y) where its ink is thinnest
+    along straight lines, upright or slanted like the handwriting (SLANTS)."""
+    h, w = own.shape
+    rows = np.arange(h)[:, None]
+    margin, spacing = round(CUT_MARGIN * height), max(2, round(CUT_SPACING * height))
+    window = max(1, round(0.05 * height))
+    options = []  # (ink on the cut, column at mid-height, slope)
+    for slope in SLANTS:
+        # Column of the cut through (c, h/2) in every row: (h, w) indices.
+        columns = np.rint(np.arange(w)[None, :] + slope * (rows - h / 2)).astype(int)
+        inside = (columns >= 0) & (columns < w)
+        profile = np.where(inside, own[rows, columns.clip(0, w - 1)], False).sum(axis=0)
+        smooth = np.convolve(profile.astype(np.float32), np.ones(3) / 3, mode="same")
+        for c in range(margin, w - margin):
+            if smooth[c] <= smooth[max(0, c - window) : c + window + 1].min():
+                options.append((float(smooth[c]) + 0.01 * abs(slope), c, slope))
+    cuts: list[tuple[int, float]] = []
+    for _, column, slope in sorted(options):
+        if all(abs(column - other) >= spacing for other, _ in cuts):
+            cuts.append((column, slope))
+        if len(cuts) >= math.ceil(w / (0.2 * height)):
+            break
+    cuts.sort()
+    # Each cut line splits the rows: pixel (r, c) is left of the cut if c < column + slope·(r - h/2).
+    bounds = [np.full(h, -np.inf)] + [
+        column + slope * (np.arange(h) - h / 2) for column, slope in cuts
+    ]
+    bounds.append(np.full(h, np.inf))
+    grid = np.arange(w)[None, :]
+    crossed = [0]
+    for column, slope in cuts:
+        line = np.rint(column + slope * (np.arange(h) - h / 2)).astype(int)
+        ok = (line >= 0) & (line < w)
+        crossed.append(
+            _strokes_crossed(np.where(ok, own[np.arange(h), line.clip(0, w - 1)], False))
+        )
+    crossed.append(0)
+    atoms = []
+    for index in range(len(bounds) - 1):
+        part = own & (grid >= bounds[index][:, None]) & (grid < bounds[index + 1][:, None])
+        ys, xs = np.nonzero(part)
+        if not len(ys):
+            continue
+        top, bottom, left, right = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+        pixels = part[top:bottom, left:right]
+        box = (x + int(left), x + int(right), y + int(top), y + int(bottom))
+        atoms.append(Atom(*box, pixels, component, crossed[index], crossed[index + 1]))
+    return atoms
+
+
+def _strokes_crossed(column: np.ndarray) -> int:
+    """How many separate runs of ink a cut along this sequence of pixels goes through."""
+    padded = np.concatenate([[False], column, [False]]).astype(np.int8)
+    return int((np.diff(padded) == 1).sum())
+
+
+def candidates(line: Line, ink: np.ndarray) -> list[Candidate]:
+    """Every run of consecutive atoms that could be one digit, cropped and normalized."""
+    found = []
+    atoms = line.atoms
+    for first in range(len(atoms)):
+        right = atoms[first].x1
+        for last in range(first + 1, min(len(atoms), first + MAX_ATOMS) + 1):
+            atom = atoms[last - 1]
+            if last > first + 1 and atom.x0 - right > MAX_GAP * line.height:
+                break
+            right = max(right, atom.x1)
+            group = atoms[first:last]
+            left = min(a.x0 for a in group)
+            if right - left > MAX_WIDTH * line.height:
+                break
+            image, box = _crop(group, ink)
+            try:
+                digit = normalize_digit(image, "candidate")
+            except DataError:
+                continue
+            found.append(Candidate(first, last, box, sum(a.area for a in group), digit))
+    return found
+
+
+def _crop(group: list[Atom], ink: np.ndarray) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """The ink of these atoms only (neighbours' ink masked out) as a gray image, and its box."""
+    import cv2
+
+    x0, x1 = min(a.x0 for a in group), max(a.x1 for a in group)
+    y0, y1 = min(a.y0 for a in group), max(a.y1 for a in group)
+    pad = 2
+    top, left = max(0, y0 - pad), max(0, x0 - pad)
+    bottom, right = min(ink.shape[0], y1 + pad), min(ink.shape[1], x1 + pad)
+    keep = np.zeros((bottom - top, right - left), bool)
+    for atom in group:
+        keep[atom.y0 - top : atom.y1 - top, atom.x0 - left : atom.x1 - left] |= atom.pixels
+    # Anti-aliased edges fall just outside the mask: let one pixel of grey back in.
+    keep = cv2.dilate(keep.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    gray = np.where(keep, ink[top:bottom, left:right], 0.0)
+    image = np.pad(np.clip(gray * 255, 0, 255).astype(np.uint8), 4)
+    return image, (x0, y0, x1 - x0, y1 - y0)
+
+
+def describe(
+    line: Line, found: list[Candidate], log_probabilities: np.ndarray
+) -> tuple[list[int], np.ndarray]:
+    """Each candidate's best class and its features for the segment scorer: (N,), (N, F)."""
+    digits, rows = [], []
+    for candidate, row in zip(found, log_probabilities, strict=True):
+        first, last = line.atoms[candidate.first], line.atoms[candidate.last - 1]
+        group = line.atoms[candidate.first : candidate.last]
+        digit, features = candidate_features(
+            candidate.box,
+            candidate.area,
+            row,
+            height=line.height,
+            typical_area=line.typical_area,
+            cut_strokes=first.cut_left + last.cut_right,
+            cuts=int(first.cut_left > 0) + int(last.cut_right > 0),
+            pieces=len({a.component for a in group}) - 1,
+            atoms=len(group),
+        )
+        digits.append(digit)
+        rows.append(features)
+    return digits, np.array(rows).reshape(len(found), len(FEATURES))
+
+
+def choose(
+    line: Line, found: list[Candidate], digits: list[int], scores: np.ndarray, skip_cost: float
+) -> list[tuple[Candidate, int]]:
+    """The segmentation with the best total score (scores: per candidate, in nats; skipping an
+    atom costs up to skip_cost): a list of (candidate, class) left to right."""
+    by_end: dict[int, list[tuple[float, Candidate, int]]] = {}
+    for candidate, digit, score in zip(found, digits, scores, strict=True):
+        by_end.setdefault(candidate.last, []).append((float(score), candidate, digit))
+    count = len(line.atoms)
+    best = [-math.inf] * (count + 1)
+    back: list[tuple[int, Candidate | None, int]] = [(0, None, -1)] * (count + 1)
+    best[0] = 0.0
+    for end in range(1, count + 1):
+        atom = line.atoms[end - 1]
+        skip = best[end - 1] - skip_cost * min(1.0, 2 * atom.area / line.typical_area)
+        best[end], back[end] = skip, (end - 1, None, -1)
+        for score, candidate, digit in by_end.get(end, []):
+            total = best[candidate.first] + score
+            if total > best[end]:
+                best[end], back[end] = total, (candidate.first, candidate, digit)
+    path = []
+    end = count
+    while end > 0:
+        start, chosen, digit = back[end]
+        if chosen is not None:
+            path.append((chosen, digit))
+        end = start
+    return path[::-1]
