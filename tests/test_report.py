@@ -289,3 +289,17 @@ def test_init_starts_from_the_weights(home: Path, mnist_dir: Path, tmp_path: Pat
     name = "features.0.0.weight"  # the first convolution
     np.testing.assert_allclose(tuned_weights[name], start[name], atol=1e-6)
     assert not np.allclose(fresh[name], start[name], atol=1e-3)
+
+
+def test_scripts_parse() -> None:
+    """The time estimate and the report-making script stay runnable (their runs take an hour)."""
+    repo = Path(__file__).resolve().parents[1]
+    done = subprocess.run(
+        [sys.executable, str(repo / "scripts/estimate_compare_time.py"), "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0 and "usage:" in done.stdout, done.stderr
+    assert subprocess.run(["bash", "-n", str(repo / "scripts/make_reports.sh")]).returncode == 0

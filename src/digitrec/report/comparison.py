@@ -6,9 +6,9 @@ An entry of the list is a model (`cnn-deep`: trained with the recipe of the pape
 model with that recipe's settings). `zoo` means every network and every classic baseline.
 
 Time budget: the papers' full settings would take many hours on a 2-core CPU (ResNet-18 alone runs
-about 6 minutes per epoch), so unless `budget=False` each model trains for at most `BUDGET`'s
+about 11 minutes per epoch), so unless `budget=False` each model trains for at most `BUDGET`'s
 epochs and seeds; the report says where a run is shorter than its paper's. The budget was chosen
-from timed runs so that `compare(zoo)` fits in an hour on 2 idle cores (see scripts/make_reports.sh).
+with scripts/estimate_compare_time.py so that `compare(zoo)` fits in an hour on 2 idle cores.
 """
 
 import statistics
@@ -60,21 +60,24 @@ class Budget:
     seeds: int  # at most this many seeds
 
 
-# Per model, what `compare --models zoo` can afford in an hour on 2 cores: the estimated seconds per
-# epoch on 2 idle cores (from 1-thread timings, see scripts/make_reports.sh) times epochs × seeds,
-# plus measuring, sums to under 60 minutes. Models missing here run their recipe in full.
+# Per model, what `compare --models zoo --seeds 3` can afford in an hour on 2 idle cores. Estimated
+# seconds per epoch there (scripts/estimate_compare_time.py --calibrate: 1-thread timings scaled by
+# the `default` recipe's known step time): mlp 4, lenet5 5, cnn-small 10 (13 measured), cnn-wide 49,
+# cnn-deep 185, resnet18 660-1000, densenet 245, mobilenet 63, pytorch-example 38, fast 8, default
+# 30. With validation after every epoch and the final measurements (two test passes per run: for
+# resnet18 and cnn-svm about 1.5 minutes each), this plan comes to an estimated 48 minutes.
 BUDGET: dict[str, Budget] = {
-    "mlp": Budget(10, 3),
-    "lenet5": Budget(10, 3),
-    "cnn-small": Budget(10, 3),
-    "cnn-wide": Budget(10, 1),
-    "cnn-deep": Budget(4, 1),
-    "resnet18": Budget(1, 1),
-    "densenet": Budget(2, 1),
-    "mobilenet": Budget(6, 1),
-    "pytorch-example": Budget(6, 1),
+    "mlp": Budget(10, 2),
+    "lenet5": Budget(10, 2),
+    "cnn-small": Budget(10, 2),
+    "cnn-wide": Budget(6, 1),
+    "cnn-deep": Budget(1, 1),
+    "resnet18": Budget(0.25, 1),
+    "densenet": Budget(0.6, 1),
+    "mobilenet": Budget(3, 1),
+    "pytorch-example": Budget(4, 1),
     "fast": Budget(1, 3),
-    "default": Budget(26, 1),
+    "default": Budget(8, 1),
     "svm": Budget(1, 1),
     "knn": Budget(1, 1),
     "decision-tree": Budget(1, 3),
@@ -82,6 +85,7 @@ BUDGET: dict[str, Budget] = {
     "logreg": Budget(1, 1),
     "cnn-svm": Budget(1, 1),
 }
+OTHER_BUDGET = Budget(3, 1)  # a model added to the zoo since the budget was set
 
 
 @dataclass(frozen=True)
@@ -148,7 +152,7 @@ def plan(entries: list[Entry], settings: Settings, budget: bool) -> list[Planned
     planned = []
     for entry in entries:
         paper = float(entry.values.get("epochs", TrainConfig.epochs))
-        limit = BUDGET.get(entry.model) if budget else None
+        limit = BUDGET.get(entry.model, OTHER_BUDGET) if budget else None
         epochs = settings.epochs or (min(paper, limit.epochs) if limit else paper)
         seeds = min(settings.seeds, limit.seeds) if limit else settings.seeds
         planned.append(Planned(entry, 1.0 if entry.baseline else epochs, paper, seeds))
