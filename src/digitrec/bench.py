@@ -10,6 +10,7 @@ practical FLOP rate, so the achieved rate can be read as a fraction of it.
 Timings depend on everything else the machine runs: compare backends within one run only.
 """
 
+import os
 import statistics
 import tempfile
 import time
@@ -52,7 +53,12 @@ class BenchConfig:
             raise UsageError("threads must be in 0..256")
 
 
-def bench(spec: str | Path = "default", config: BenchConfig | None = None) -> dict[str, Any]:
+def bench(
+    spec: str | Path = "default",
+    config: BenchConfig | None = None,
+    *,
+    source: Path | None = None,
+) -> dict[str, Any]:
     """Benchmark the trained network `spec` ("default", a run directory or a model file)."""
     from digitrec.models.torch_classifier import TorchClassifier
 
@@ -60,31 +66,40 @@ def bench(spec: str | Path = "default", config: BenchConfig | None = None) -> di
     classifier = load_model(weights)
     if not isinstance(classifier, TorchClassifier):
         raise UsageError(f"{spec} is a {classifier.card.kind} model; bench times networks")
-    report = bench_module(classifier.module, classifier.card, config or BenchConfig(), weights)
+    config = config or BenchConfig()
+    report = bench_module(classifier.module, classifier.card, config, weights, source=source)
     return {"model": str(spec), **report}
 
 
 def bench_module(
-    module: nn.Module, card: ModelCard, config: BenchConfig, weights: Path | None = None
+    module: nn.Module,
+    card: ModelCard,
+    config: BenchConfig,
+    weights: Path | None = None,
+    *,
+    source: Path | None = None,
 ) -> dict[str, Any]:
     """Benchmark a network in eval mode (weights may be untrained: speed does not depend on
     them, except int8 accuracy, which bench does not report)."""
     from digitrec import data
 
     threads_before = torch.get_num_threads()
-    threads = config.threads or len(__import__("os").sched_getaffinity(0)) or 1
+    threads = config.threads or len(os.sched_getaffinity(0)) or 1
     torch.set_num_threads(threads)
     try:
         module = module.eval()
-        test = data.load("mnist", "test")
+        test = data.load("mnist", "test", source)
         inputs = standardize(test.images[: config.batch])  # (batch, 1, 28, 28) float32
+        matmul_before = matmul_gflops()
         results = []
         with tempfile.TemporaryDirectory() as scratch:
             for backend in config.backends:
-                runner, size = _runner(backend, module, card, weights, Path(scratch), threads)
+                runner, size = _runner(
+                    backend, module, card, weights, Path(scratch), threads, source
+                )
                 results.extend(_measure(backend, runner, inputs, config, size))
         flops = flops_per_digit(module)
-        matmul = matmul_gflops()
+        matmul = max(matmul_before, matmul_gflops())  # before and after: the best of both
         for result in results:
             rate = flops * result["digits_per_s"] / 1e9
             result["gflops"] = rate
@@ -138,13 +153,14 @@ def _runner(
     weights: Path | None,
     scratch: Path,
     threads: int,
+    source: Path | None,
 ) -> tuple[Runner, int | None]:
     """A function preparing one forward pass of `backend` on given inputs, and the size in bytes
     of what that backend loads (None for an untrained module with no file)."""
     if backend in ("torch", "torch-compile"):
         model: Callable[[torch.Tensor], torch.Tensor] = module
         if backend == "torch-compile":
-            model = torch.compile(module)  # type: ignore[assignment]
+            model = torch.compile(module)
 
         def prepare_torch(inputs: np.ndarray) -> Callable[[], object]:
             x = torch.from_numpy(inputs).contiguous(memory_format=torch.channels_last)
@@ -164,7 +180,8 @@ def _runner(
     path = export_module(module, card, scratch / "model.onnx", source)
     if backend == "onnx-int8":
         int8 = scratch / "model-int8.onnx"
-        path = quantize_onnx(path, int8, "static", calibration=calibration_digits())
+        calibration = calibration_digits(source=source)
+        path = quantize_onnx(path, int8, "static", calibration=calibration)
     session = OnnxClassifier(path, threads=threads)
 
     def prepare_onnx(inputs: np.ndarray) -> Callable[[], object]:

@@ -30,6 +30,7 @@ def register(commands: "argparse._SubParsersAction[Any]") -> None:
         "--limit", type=int, default=0, help="validate on N test digits only (default: all)"
     )
     export.add_argument("--no-validate", action="store_true", help="skip the comparison")
+    export.add_argument("--source", type=Path, help="a directory holding MNIST's files")
     export.add_argument("--json", action="store_true", help="print one JSON object")
     export.set_defaults(handler=run_export)
 
@@ -75,6 +76,7 @@ def register(commands: "argparse._SubParsersAction[Any]") -> None:
     bench.add_argument("--batch", type=int, default=256, help="throughput batch (256)")
     bench.add_argument("--runs", type=int, default=1000, help="timed single-digit passes (1000)")
     bench.add_argument("--threads", type=int, default=0, help="threads (0: every core)")
+    bench.add_argument("--source", type=Path, help="a directory holding MNIST's files")
     bench.add_argument("--json", action="store_true", help="print one JSON object")
     bench.set_defaults(handler=run_bench)
 
@@ -135,7 +137,9 @@ def run_export(args: argparse.Namespace) -> int:
     path = export_onnx(args.model, args.out, opset=args.opset)
     if args.quantize:
         calibration = (
-            calibration_digits(count=args.calibration) if args.quantize == "static" else None
+            calibration_digits(count=args.calibration, source=args.source)
+            if args.quantize == "static"
+            else None
         )
         path = quantize_onnx(path, args.out, args.quantize, calibration=calibration)
     report: dict[str, Any] = {
@@ -144,7 +148,11 @@ def run_export(args: argparse.Namespace) -> int:
         "size_bytes": path.stat().st_size,
     }
     report["precision"] = f"int8-{args.quantize}" if args.quantize else "fp32"
-    validation = None if args.no_validate else validate_onnx(path, args.model, limit=args.limit)
+    validation = (
+        None
+        if args.no_validate
+        else validate_onnx(path, args.model, limit=args.limit, source=args.source)
+    )
     report["validation"] = validation.to_json() if validation else None
     if args.json:
         print(json.dumps(report))
@@ -215,7 +223,7 @@ def run_bench(args: argparse.Namespace) -> int:
 
     backends = tuple(b.strip() for b in args.backends.split(",") if b.strip())
     config = BenchConfig(backends, args.batch, single_runs=args.runs, threads=args.threads)
-    report = bench(args.model, config)
+    report = bench(args.model, config, source=args.source)
     if args.json:
         print(json.dumps(report))
     else:

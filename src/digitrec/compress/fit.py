@@ -104,7 +104,7 @@ def _fit(
     generator = torch.Generator().manual_seed(config.seed)  # data order and augmentation
     model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
     for teacher in teachers:
-        teacher.eval().to(memory_format=torch.channels_last)
+        teacher.eval().to(memory_format=torch.channels_last)  # type: ignore[call-overload]
     state = model.state_dict()
     masks = masks or {}
     apply_masks(state, masks)

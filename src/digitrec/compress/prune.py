@@ -26,16 +26,17 @@ from torch.nn.functional import cross_entropy
 
 from digitrec.compress.fit import apply_masks, fit, logits_of
 from digitrec.errors import UsageError
-from digitrec.models.modelfile import ModelCard, resolve_model_path, save_model
+from digitrec.models.modelfile import ModelCard, read_model, resolve_model_path, save_model
 from digitrec.models.ours import StackedConvNet
-from digitrec.models.zoo import build_model, parameter_count
+from digitrec.models.zoo import parameter_count
 from digitrec.provenance import git_commit, provenance
 from digitrec.storage import atomic_write_text, sha256_file
 from digitrec.train.calibrate import fit_temperature
 from digitrec.train.config import TrainConfig
 from digitrec.train.datasets import load_training_data
-from digitrec.train.loop import evaluate_digits, to_digits
+from digitrec.train.loop import Digits, evaluate_digits, to_digits
 
+RECALIBRATION = 4096  # training digits that re-estimate batch-norm statistics after pruning
 # Fine-tuning after pruning: a short, gentle run from the trained weights.
 FINETUNE_RECIPE: dict[str, Any] = dict(
     optimizer="sgd", nesterov=True, lr=0.01, momentum=0.9, weight_decay=5e-4,
@@ -135,30 +136,52 @@ def _next_module(
 
 def compact_stacked(model: StackedConvNet, masks: dict[str, torch.Tensor]) -> StackedConvNet:
     """A narrower StackedConvNet without the channels `masks` zeroed; same outputs."""
+    stages = sum(isinstance(m, nn.MaxPool2d) for m in model.features)
     blocks = [m for m in model.features if isinstance(m, nn.Sequential)]  # conv, BN, ReLU each
     names = {id(m): n for n, m in model.named_modules()}
-    kept = [masks[f"{names[id(b[0])]}.weight"].flatten().nonzero().flatten() for b in blocks]
-    dropout = next(m.p for m in model.classifier if isinstance(m, nn.Dropout))
-    widths = (len(kept[0]), len(kept[1]), len(kept[2]))
-    if any(len(k) != widths[2] for k in kept[2:]):
+    convs = [_conv_norm(block)[0] for block in blocks]
+    kept = [masks[f"{names[id(conv)]}.weight"].flatten().nonzero().flatten() for conv in convs]
+    deep_convs = len(blocks) - (stages - 1)
+    widths = (*(len(k) for k in kept[: stages - 1]), len(kept[-1]))
+    if any(len(k) != widths[-1] for k in kept[stages - 1 :]):
         raise ValueError("the last stage's convs kept different numbers of channels")
-    small = StackedConvNet(widths, deep_convs=len(blocks) - 2, dropout=dropout)
+    dropout = next(m.p for m in model.classifier if isinstance(m, nn.Dropout))
+    small = StackedConvNet(widths, deep_convs=deep_convs, dropout=dropout)
     small_blocks = [m for m in small.features if isinstance(m, nn.Sequential)]
     previous = torch.arange(1)  # the one input channel
     with torch.no_grad():
         for block, small_block, keep in zip(blocks, small_blocks, kept, strict=True):
-            conv, norm = block[0], block[1]
-            small_block[0].weight.copy_(conv.weight[keep][:, previous])
-            for key in ("weight", "bias", "running_mean", "running_var"):
-                getattr(small_block[1], key).copy_(getattr(norm, key)[keep])
-            small_block[1].num_batches_tracked.copy_(norm.num_batches_tracked)
+            (conv, norm), (small_conv, small_norm) = _conv_norm(block), _conv_norm(small_block)
+            small_conv.weight.copy_(conv.weight[keep][:, previous])
+            small_norm.load_state_dict(
+                norm.state_dict()
+                | {k: v[keep] for k, v in norm.state_dict().items() if v.ndim == 1}
+            )
             previous = keep
         linear, small_linear = model.classifier[-1], small.classifier[-1]
         assert isinstance(linear, nn.Linear) and isinstance(small_linear, nn.Linear)
-        columns = (previous[:, None] * 9 + torch.arange(9)).flatten()  # (C, 3, 3) flattened
+        area = (28 >> stages) ** 2  # the last feature map, flattened channel by channel
+        columns = (previous[:, None] * area + torch.arange(area)).flatten()
         small_linear.weight.copy_(linear.weight[:, columns])
         small_linear.bias.copy_(linear.bias)
     return small.eval()
+
+
+def stacked_widths(model: StackedConvNet) -> list[int]:
+    """The widths argument that rebuilds a StackedConvNet: the first conv of each stage."""
+    widths, after_pool = [], True
+    for layer in model.features:
+        if isinstance(layer, nn.Sequential) and after_pool:
+            widths.append(_conv_norm(layer)[0].out_channels)
+        after_pool = isinstance(layer, nn.MaxPool2d)
+    return widths
+
+
+def _conv_norm(block: nn.Module) -> tuple[nn.Conv2d, nn.BatchNorm2d]:
+    """The conv and batch norm of a `conv_bn` block."""
+    conv, norm = list(block.children())[:2]
+    assert isinstance(conv, nn.Conv2d) and isinstance(norm, nn.BatchNorm2d)
+    return conv, norm
 
 
 def prune(
@@ -178,12 +201,11 @@ def prune(
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out} is a file, not a directory")
     path = resolve_model_path(spec)
-    model = load_teacher(path)  # a frozen trained network; unfrozen below
-    from digitrec.models.modelfile import read_model
-
     card, _ = read_model(path)
+    model = load_teacher(path)  # the trained network, frozen: thawed for fine-tuning
     for parameter in model.parameters():
         parameter.requires_grad_(True)
+    model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
     config = TrainConfig(
         **(config.to_json() | {"model": card.architecture, "model_args": card.arguments})
     )
@@ -208,14 +230,17 @@ def prune(
         masks = unstructured_masks(model, prune_config.sparsity)
         total = sum(m.numel() for m in masks.values())
     apply_masks(model.state_dict(), masks)
+    train_digits = to_digits(splits.train)
+    recalibrate_batch_norm(model, train_digits)
     _, accuracy_pruned = evaluate_digits(model, val_digits)
     zeroed = _zeroed(model, masks, prune_config.structured)
 
     result = fit(model, splits, config, masks=masks, out=out)
     final, arguments = result.model, dict(card.arguments)
+    recalibrate_batch_norm(final, train_digits)
     if prune_config.structured and isinstance(final, StackedConvNet):
         final = compact_stacked(final, masks)
-        arguments["widths"] = list(final_widths(final))
+        arguments["widths"] = stacked_widths(final)
     _, val_accuracy = evaluate_digits(final, val_digits)
     val_logits = logits_of(final, val_digits)
     temperature = fit_temperature(val_logits, val_digits.y)
@@ -253,13 +278,31 @@ def prune(
         parameter_count(final),
         sum(int(p.count_nonzero()) for p in final.parameters()),
         len(blob),
-        len(zlib.compress(blob, 9)),
+        len(zlib.compress(blob)),
     )
 
 
-def final_widths(model: StackedConvNet) -> tuple[int, int, int]:
-    convs = [m for m in model.features.modules() if isinstance(m, nn.Conv2d)]
-    return convs[0].out_channels, convs[1].out_channels, convs[2].out_channels
+@torch.no_grad()
+def recalibrate_batch_norm(model: nn.Module, digits: Digits, count: int = RECALIBRATION) -> None:
+    """Re-estimate every batch norm's running mean and variance on `count` training digits.
+
+    Pruning changes what each layer receives, so the statistics gathered before are stale; a short
+    fine-tuning moves them only part of the way (momentum 0.1 per step)."""
+    norms = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
+    if not norms:
+        return
+    momenta = [norm.momentum for norm in norms]
+    for norm in norms:
+        norm.reset_running_stats()
+        norm.momentum = None  # a cumulative average over the batches below
+    was_training = model.training
+    model.train()
+    x = digits.x[:count]
+    for start in range(0, len(x), 256):
+        model(x[start : start + 256].contiguous(memory_format=torch.channels_last))
+    model.train(was_training)
+    for norm, momentum in zip(norms, momenta, strict=True):
+        norm.momentum = momentum
 
 
 def _zeroed(model: nn.Module, masks: dict[str, torch.Tensor], structured: bool) -> int:
@@ -272,8 +315,3 @@ def _zeroed(model: nn.Module, masks: dict[str, torch.Tensor], structured: bool) 
         for name in masks
         if state[name].ndim == 4
     )
-
-
-def build_pruned(card: ModelCard) -> nn.Module:
-    """The (possibly narrowed) network a pruned card describes (for tests and tools)."""
-    return build_model(card.architecture, card.arguments)

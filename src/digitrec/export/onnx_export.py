@@ -141,7 +141,7 @@ def quantize_onnx(
         raise UsageError(f"quantization must be one of {', '.join(QUANTIZATIONS)}, got {mode!r}")
     require("onnxruntime")
     import onnx
-    from onnxruntime.quantization import (
+    from onnxruntime.quantization import (  # type: ignore[import-untyped]
         CalibrationDataReader,
         CalibrationMethod,
         QuantFormat,
@@ -149,7 +149,9 @@ def quantize_onnx(
         quantize_dynamic,
         quantize_static,
     )
-    from onnxruntime.quantization.shape_inference import quant_pre_process
+    from onnxruntime.quantization.shape_inference import (  # type: ignore[import-untyped]
+        quant_pre_process,
+    )
 
     source = onnx.load(str(fp32))
     metadata = {p.key: p.value for p in source.metadata_props}
@@ -190,7 +192,11 @@ def quantize_onnx(
 
 
 def calibration_digits(
-    dataset: str = "mnist", count: int = CALIBRATION_DIGITS, seed: int = 0
+    dataset: str = "mnist",
+    count: int = CALIBRATION_DIGITS,
+    seed: int = 0,
+    *,
+    source: Path | None = None,
 ) -> np.ndarray:
     """(count, 28, 28) uint8: a seeded random sample of the TRAINING split (never val or test)."""
     from digitrec import data
@@ -198,7 +204,7 @@ def calibration_digits(
 
     if count < 1:
         raise UsageError(f"calibration needs at least one digit, got {count}")
-    train = data.load(dataset, "train").limited(count, seed)
+    train = data.load(dataset, "train", source).limited(count, seed)
     return to_mnist_format(train.images, f"{dataset} train")
 
 
@@ -209,6 +215,7 @@ def validate_onnx(
     dataset: str = "mnist",
     split: str = "test",
     limit: int = 0,
+    source: Path | None = None,
 ) -> Validation:
     """Compare the exported file's logits and answers with the torch model's on a whole split.
 
@@ -223,7 +230,7 @@ def validate_onnx(
     if not isinstance(torch_model, TorchClassifier):
         raise UsageError(f"{reference}: only networks have an ONNX export to validate")
     onnx_model = OnnxClassifier(onnx_path)
-    digits = data.load(dataset, split).limited(limit)
+    digits = data.load(dataset, split, source).limited(limit)
     images = to_mnist_format(digits.images, f"{dataset} {split}")
     expected = torch_model.logits(images).numpy()
     got = onnx_model.logits(images)
