@@ -19,6 +19,12 @@ def register(commands: "argparse._SubParsersAction[Any]") -> None:
     evaluate.add_argument("--scheme", default="standard", choices=["standard", "80-10-10"])
     evaluate.add_argument("--source", type=Path, help="a directory holding the dataset's files")
     evaluate.add_argument("--limit", type=int, default=0, help="only the first N digits")
+    evaluate.add_argument(
+        "--backend",
+        choices=["torch", "onnx", "auto"],
+        default="torch",
+        help="run networks in torch, ONNX Runtime, or whichever is faster here (auto)",
+    )
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
     evaluate.set_defaults(handler=run_evaluate)
 
@@ -33,6 +39,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         source=args.source,
         scheme=args.scheme,
         limit=args.limit,
+        backend=args.backend,
     )
     if args.json:
         print(json.dumps(report))

@@ -27,6 +27,12 @@ def register(commands: "argparse._SubParsersAction[Any]") -> None:
         default=MAX_PIXELS,
         help=f"refuse larger images before decoding them (default {MAX_PIXELS:,})",
     )
+    predict.add_argument(
+        "--backend",
+        choices=["torch", "onnx", "auto"],
+        default="torch",
+        help="run networks in torch, ONNX Runtime, or whichever is faster here (auto)",
+    )
     predict.add_argument("--json", action="store_true", help="one JSON object per image, per line")
     predict.set_defaults(handler=run_predict)
 
@@ -42,11 +48,11 @@ def _probability(text: str) -> float:
 
 
 def run_predict(args: argparse.Namespace) -> int:
-    from digitrec.models.modelfile import load_model
+    from digitrec.export.runtime import load_classifier
     from digitrec.progress import count_bar
     from digitrec.recognize import predict_many
 
-    model = load_model(args.model)
+    model = load_classifier(args.model, args.backend)
     with count_bar("reading", len(args.images)) as advance:
         results = predict_many(
             args.images,

@@ -10,7 +10,7 @@ import numpy as np
 from digitrec import data
 from digitrec.errors import UsageError
 from digitrec.evaluate.metrics import classification_metrics, reliability_curve
-from digitrec.models.modelfile import Classifier, load_model, resolve_model_path
+from digitrec.models.modelfile import Classifier, resolve_model_path
 from digitrec.preprocess import to_mnist_format
 from digitrec.provenance import provenance
 
@@ -25,16 +25,24 @@ def evaluate(
     source: Path | None = None,
     scheme: str = "standard",
     limit: int = 0,
+    backend: str = "torch",
 ) -> dict[str, Any]:
     """Every number `digitrec evaluate` reports, as one JSON-able dict (accuracy as a fraction).
+
+    backend: torch, onnx or auto (see `digitrec.export.runtime.load_classifier`).
 
     Throughput is batched prediction over the whole split; latency is the median of single-image
     predictions; peak memory is the resident memory the batched pass added (Linux), in MB — a
     lower bound, since memory the process had already freed can be reused."""
     if limit < 0:
         raise UsageError("--limit must be ≥ 0")
-    weights = resolve_model_path(model)
-    classifier = load_model(weights)
+    from digitrec.export.runtime import OnnxClassifier, load_classifier  # onnxruntime on use only
+
+    classifier = load_classifier(model, backend)
+    onnx = isinstance(classifier, OnnxClassifier)
+    weights = (
+        classifier.path if isinstance(classifier, OnnxClassifier) else resolve_model_path(model)
+    )
     digits = data.load(dataset, split, source, data.SplitConfig(scheme=_scheme(scheme)))
     digits = digits.limited(limit)
     if len(digits) == 0:
@@ -55,6 +63,7 @@ def evaluate(
     return {
         "model": str(model),
         "architecture": classifier.card.architecture,
+        "backend": "onnx" if onnx else "torch" if classifier.card.kind == "torch" else "numpy",
         "dataset": dataset,
         "split": split,
         **metrics,
@@ -75,6 +84,9 @@ def _scheme(name: str) -> Any:
 
 
 def _parameters(classifier: Classifier) -> int:
+    count = getattr(classifier, "parameter_count", None)  # an export knows its network's count
+    if count is not None:
+        return int(count)
     module = getattr(classifier, "module", None)
     if module is not None:
         return sum(p.numel() for p in module.parameters())

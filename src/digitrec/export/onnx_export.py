@@ -109,6 +109,8 @@ def export_module(
         program.save(str(path), external_data=False)
         model = onnx.load(str(path))
     _set_metadata(model, card.to_json(), "fp32", source_sha256)
+    parameters = sum(p.numel() for p in module.parameters())
+    model.metadata_props.add(key="digitrec_parameters", value=str(parameters))
     onnx.checker.check_model(model)
     atomic_write_bytes(out, model.SerializeToString())
     return out
@@ -187,6 +189,8 @@ def quantize_onnx(
         model = onnx.load(str(quantized))
     card = json.loads(metadata["digitrec"]) if "digitrec" in metadata else {}
     _set_metadata(model, card, f"int8-{mode}", metadata.get("digitrec_source_sha256", ""))
+    if "digitrec_parameters" in metadata:  # the network's, not the int8 graph's tensor count
+        model.metadata_props.add(key="digitrec_parameters", value=metadata["digitrec_parameters"])
     atomic_write_bytes(out, model.SerializeToString())
     return out
 

@@ -66,6 +66,8 @@ class OnnxClassifier:
             raise DataError(f"{path}: model card is not valid JSON ({error})") from None
         self.card = ModelCard.from_json(card, str(path))
         self.precision = metadata.get("digitrec_precision", "fp32")
+        count = metadata.get("digitrec_parameters", "")
+        self.parameter_count = int(count) if count.isdigit() else None  # the torch network's
         self.input_name = self.session.get_inputs()[0].name
 
     def logits(self, images: np.ndarray) -> np.ndarray:
