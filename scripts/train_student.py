@@ -1,13 +1,17 @@
-"""Train the distilled `student` (under 20,000 parameters): knowledge distillation from the shipped
-`default` model with augmentation, at the given seeds; the seed with the best VALIDATION accuracy
-is the candidate. Test accuracy of every seed is measured afterwards and chooses nothing.
+"""Train the distilled `student` (under 20,000 parameters) from the shipped `default` model: each
+variant (distillation settings and augmentation) at the given seeds, plus the same student trained
+alone as the comparison. The distilled run with the best VALIDATION accuracy is the candidate;
+test accuracy of every run is measured afterwards and chooses nothing.
 
-    python scripts/train_student.py [--runs runs] [--seeds 0] [--threads 1] [--alone] [--ship]
+    python scripts/train_student.py [--runs runs] [--variants NAME ...] [--seeds 0] [--threads 1]
+                                    [--ship]
 
-Writes docs/results/student-model.json. --alone also trains the same student with the same recipe
-on hard labels only (the comparison that shows what distillation adds). --ship copies the chosen
-run into the package as src/digitrec/weights/student.{safetensors,json}. Runs that already finished
-are reused (an interrupted run starts over: distillation runs keep no checkpoint).
+Variants (see VARIANTS): t4-medium — temperature 4 on the teacher's raw logits, alpha 0.9,
+medium augmentation; t1cal-light — the teacher's calibrated probabilities (logits / its card
+temperature) at temperature 1, alpha 0.5, light augmentation; alone-light — no teacher, light
+augmentation. Writes docs/results/student-model.json. --ship copies the chosen run into the
+package as src/digitrec/weights/student.{safetensors,json}. Runs that already finished are reused
+(an interrupted run starts over: distillation runs keep no checkpoint).
 """
 
 import argparse
@@ -16,6 +20,7 @@ import shutil
 import statistics
 import sys
 from pathlib import Path
+from typing import Any
 
 from digitrec.compress.distill import DISTILL_RECIPE, distill
 from digitrec.compress.fit import DistillConfig
@@ -27,64 +32,80 @@ from digitrec.train import TrainConfig
 
 REPO = Path(__file__).resolve().parents[1]
 TEACHERS = ["default"]
-DISTILLATION = DistillConfig(temperature=4.0, alpha=0.9)
+# name -> (training values over DISTILL_RECIPE, distillation settings, teachers)
+VARIANTS: dict[str, tuple[dict[str, object], DistillConfig, list[str]]] = {
+    "t4-medium": ({}, DistillConfig(temperature=4.0, alpha=0.9, calibrated=False), TEACHERS),
+    "t1cal-light": ({"augment": "light"}, DistillConfig(temperature=1.0, alpha=0.5), TEACHERS),
+    "alone-light": ({"augment": "light"}, DistillConfig(), []),
+}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=Path, default=REPO / "runs")
+    parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--threads", type=int, default=1, help="CPU threads (0: all cores)")
-    parser.add_argument("--alone", action="store_true", help="also train without a teacher")
     parser.add_argument("--ship", action="store_true", help="copy the chosen run into the package")
     args = parser.parse_args()
     args.runs = args.runs.resolve()
-    rows = [run(args, seed, TEACHERS) for seed in args.seeds]
-    alone = [run(args, seed, []) for seed in args.seeds] if args.alone else []
-    chosen = max(rows, key=lambda r: r["val_accuracy"])  # validation only
-    if args.ship:
+    rows = [run(args, variant, seed) for variant in args.variants for seed in args.seeds]
+    distilled = [r for r in rows if r["teachers"]]
+    chosen = max(distilled, key=lambda r: r["val_accuracy"]) if distilled else None  # validation
+    if args.ship and chosen is not None:
         weights = REPO / "src" / "digitrec" / "weights"
         for suffix in (".safetensors", ".json"):
-            source = REPO / chosen["run"] / f"model{suffix}"
+            source = REPO / str(chosen["run"]) / f"model{suffix}"
             shutil.copyfile(source, weights / f"student{suffix}.tmp")
             (weights / f"student{suffix}.tmp").replace(weights / f"student{suffix}")
-    tests = [r["test_accuracy"] for r in rows]
-    summary = {
+    summary: dict[str, Any] = {
         "student": "student",
-        "teachers": TEACHERS,
-        "distill": DISTILLATION.to_json(),
         "recipe": DISTILL_RECIPE,
-        "seeds": rows,
-        "alone": alone,
-        "test_accuracy_mean": statistics.mean(tests),
-        "test_accuracy_std": statistics.stdev(tests) if len(tests) > 1 else 0.0,
-        "chosen_seed": chosen["seed"],
-        "chosen_because": "best validation accuracy of the seeds",
-        "shipped": args.ship,
+        "variants": {
+            name: {"recipe": values, "distill": d.to_json(), "teachers": teachers}
+            for name, (values, d, teachers) in VARIANTS.items()
+            if name in args.variants
+        },
+        "runs": rows,
+        "test_accuracy_by_variant": {
+            variant: summarize([r["test_accuracy"] for r in rows if r["variant"] == variant])
+            for variant in args.variants
+        },
+        "chosen": chosen,
+        "chosen_because": "best validation accuracy of the distilled runs",
+        "shipped": bool(args.ship and chosen),
         "provenance": provenance(),
     }
     results = REPO / "docs" / "results"
     results.mkdir(parents=True, exist_ok=True)
     atomic_write_text(results / "student-model.json", json.dumps(summary, indent=2) + "\n")
-    print(
-        f"test accuracy {summary['test_accuracy_mean']:.4f} ± {summary['test_accuracy_std']:.4f} "
-        f"over seeds {args.seeds}; chosen seed {chosen['seed']}"
-    )
+    for variant, stats in summary["test_accuracy_by_variant"].items():
+        print(f"{variant}: test accuracy {stats['mean']:.4f} ± {stats['std']:.4f}")
+    if chosen:
+        print(f"chosen: {chosen['run']} (validation {chosen['val_accuracy']:.4f})")
     return 0
 
 
-def run(args: argparse.Namespace, seed: int, teachers: list[str]) -> dict[str, object]:
-    name = f"student-seed{seed}" if teachers else f"student-alone-seed{seed}"
-    out = args.runs / name
+def summarize(values: list[float]) -> dict[str, float]:
+    return {
+        "mean": statistics.mean(values),
+        "std": statistics.stdev(values) if len(values) > 1 else 0.0,
+    }
+
+
+def run(args: argparse.Namespace, variant: str, seed: int) -> dict[str, Any]:
+    values, distillation, teachers = VARIANTS[variant]
+    out = args.runs / f"student-{variant}-seed{seed}"
     if not (out / "model.safetensors").exists():
         if out.exists():
             shutil.rmtree(out)
-        values = DISTILL_RECIPE | {"seed": seed, "threads": args.threads}
-        config = TrainConfig(model="student", **values, recipe="distill")
-        distill(list(teachers), config, out, DISTILLATION)
+        settings = DISTILL_RECIPE | values | {"seed": seed, "threads": args.threads}
+        config = TrainConfig(model="student", **settings, recipe=f"distill-{variant}")
+        distill(list(teachers), config, out, distillation)
     card, _ = read_model(out)
     test = evaluate(out, "mnist", "test")
     row = {
+        "variant": variant,
         "seed": seed,
         "teachers": teachers,
         "run": str(out.relative_to(REPO) if out.is_relative_to(REPO) else out),

@@ -45,8 +45,9 @@ class DistillResult:
     history: list[dict[str, Any]]
 
 
-def load_teacher(spec: str | Path) -> nn.Module:
-    """A trained network as a frozen torch module (eval mode)."""
+def load_teacher(spec: str | Path, *, calibrated: bool = False) -> nn.Module:
+    """A trained network as a frozen torch module (eval mode). calibrated: its logits divided by
+    the temperature in its card, so softmax gives its calibrated probabilities."""
     from digitrec.models.torch_classifier import TorchClassifier
 
     classifier = load_model(spec)
@@ -54,7 +55,21 @@ def load_teacher(spec: str | Path) -> nn.Module:
         raise UsageError(f"teacher {spec}: a {classifier.card.kind} model; teachers are networks")
     for parameter in classifier.module.parameters():
         parameter.requires_grad_(False)
-    return classifier.module.eval()
+    module = classifier.module.eval()
+    if calibrated and classifier.card.temperature != 1.0:
+        return Calibrated(module, classifier.card.temperature).eval()
+    return module
+
+
+class Calibrated(nn.Module):
+    """A network whose logits are divided by its calibration temperature."""
+
+    def __init__(self, network: nn.Module, temperature: float) -> None:
+        super().__init__()
+        self.network, self.temperature = network, temperature
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.network(x) / self.temperature  # type: ignore[no-any-return]
 
 
 def distill(
@@ -77,7 +92,9 @@ def distill(
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out} is a file, not a directory")
     teacher_paths = [resolve_model_path(spec) for spec in teachers]
-    teacher_modules = [load_teacher(path) for path in teacher_paths]
+    teacher_modules = [
+        load_teacher(path, calibrated=distillation.calibrated) for path in teacher_paths
+    ]
     splits = load_training_data(config, source)
     out.mkdir(parents=True, exist_ok=True)
     teacher_records = [

@@ -44,6 +44,9 @@ EVAL_BATCH = 1000
 class DistillConfig:
     temperature: float = 4.0  # softens both distributions; higher shows more "dark knowledge"
     alpha: float = 0.9  # weight of the soft-target term; 1 − alpha goes to the hard labels
+    # Soften the teacher's calibrated probabilities (logits / its card's temperature) rather than
+    # its raw logits: a teacher trained with label smoothing has flattened raw logits.
+    calibrated: bool = True
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.temperature) and 0 < self.temperature <= 100):
