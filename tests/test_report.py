@@ -113,6 +113,7 @@ def test_compare_smoke(home: Path, runs: Path, mnist_dir: Path, usps_dir: Path) 
     assert albayati["difference"] == pytest.approx(albayati["measured"] - 0.9903)
     assert claims[("Agrahari et al.", "ResNet")]["measured"] is None  # not in this compare
     assert "| Al-Bayati | CNN (conv32-conv64-FC128) | 99.03% (MNIST test accuracy)" in markdown
+    assert "Al-Bayati validation" in markdown  # their epoch table beside ours
 
     # A rerun finds every run and measurement in the cache.
     assert main(args) == 0

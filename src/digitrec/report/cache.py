@@ -10,6 +10,7 @@ what is new. Delete a run directory to measure it again.
 
 import hashlib
 import json
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,6 +50,16 @@ class Run:
         """metrics.jsonl: one record per epoch (one for a classic baseline)."""
         path = self.directory / "metrics.jsonl"
         return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+    @property
+    def epochs_run(self) -> float:
+        """Optimizer steps over steps per epoch (fractional budgets and early stops show); one
+        for a classic baseline's fit."""
+        steps = int(self.card["training"].get("steps") or 0)
+        if not steps:
+            return float(len(self.history()))
+        record = json.loads((self.directory / "config.json").read_text())
+        return steps / math.ceil(int(record["data"]["train"]) / self.config.batch_size)
 
     @property
     def train_seconds(self) -> float:

@@ -22,7 +22,7 @@ from digitrec.errors import UsageError
 from digitrec.report import plots
 from digitrec.report.cache import Measurement, Run, ensure_run, load_digits, measure
 from digitrec.report.document import Block, Figure, Report, Section, Table, write_report
-from digitrec.report.papers import CLAIMS, Claim
+from digitrec.report.papers import ALBAYATI_EPOCHS, CLAIMS, NAGPAL_EPOCHS, Claim
 from digitrec.report.runner import (
     LiveTable,
     Settings,
@@ -183,7 +183,7 @@ class Measured:
 
     @property
     def epochs_run(self) -> float:
-        return statistics.mean(len(r.history()) for r in self.runs)
+        return statistics.mean(r.epochs_run for r in self.runs)
 
 
 def compare(
@@ -228,7 +228,7 @@ def compare(
                 [
                     item.entry.label,
                     item.entry.recipe or "—",
-                    f"{len(run.history())}",
+                    f"{run.epochs_run:.3g}",
                     str(seed),
                     count(m["parameters"]) if m["parameters"] else "—",
                     seconds(run.train_seconds),
@@ -281,7 +281,7 @@ def _build_report(
     rows = []
     for m in measured:
         item, first = m.planned, m.measurements[0].metrics
-        epochs = "—" if item.entry.baseline else f"{m.epochs_run:g}"
+        epochs = "—" if item.entry.baseline else f"{m.epochs_run:.3g}"
         if not item.entry.baseline and item.epochs < item.paper_epochs:
             epochs += f" of {item.paper_epochs:g}"
         rows.append(
@@ -487,7 +487,7 @@ def _entry_json(m: Measured) -> dict[str, Any]:
                 "scheme": run.config.scheme,
                 "val_accuracy": float(run.card["metrics"]["val_accuracy"]),
                 "train_seconds": run.train_seconds,
-                "epochs_run": len(run.history()),
+                "epochs_run": run.epochs_run,
                 **{k: measurement.metrics[k] for k in keys},
             }
             for run, measurement in zip(m.runs, m.measurements, strict=True)
@@ -583,6 +583,48 @@ def _model_section(
         ],
     )
     slug = label.replace("@", "-at-")
-    blocks: list[Block] = [per_seed]
+    blocks: list[Block] = [per_seed, *_paper_epochs(m.planned.entry, run)]
     blocks += model_figures(label, slug, run, measurement, images, labels, _test_set(run))
     return Section(f"{label}", blocks)
+
+
+def _paper_epochs(entry: Entry, run: Run) -> list[Block]:
+    """Al-Bayati's and Nagpal et al.'s per-epoch numbers beside seed 0's (the epochs study runs
+    30 epochs and adds the test curve)."""
+    history = run.history()
+    if entry.recipe == "albayati" and entry.model == "cnn-small":
+        rows = [
+            [
+                str(r["epoch"]),
+                percent(r["train_accuracy"]),
+                percent(r["val_accuracy"]),
+                percent(ALBAYATI_EPOCHS[r["epoch"]][0]),
+                percent(ALBAYATI_EPOCHS[r["epoch"]][2]),
+            ]
+            for r in history
+            if r["epoch"] in ALBAYATI_EPOCHS
+        ]
+        columns = [
+            "epoch",
+            "our train",
+            "our validation",
+            "Al-Bayati train",
+            "Al-Bayati validation",
+        ]
+    elif entry.recipe == "nagpal" and entry.model == "cnn-wide":
+        previous = [0.0] + [r["seconds"] for r in history]
+        rows = [
+            [
+                str(r["epoch"]),
+                percent(r["train_accuracy"]),
+                percent(NAGPAL_EPOCHS[r["epoch"]][0]),
+                seconds(r["seconds"] - before),
+                seconds(NAGPAL_EPOCHS[r["epoch"]][2]),
+            ]
+            for r, before in zip(history, previous, strict=False)
+            if r["epoch"] in NAGPAL_EPOCHS
+        ]
+        columns = ["epoch", "our train", "Nagpal et al. train", "our epoch", "their epoch"]
+    else:
+        return []
+    return [Table(columns, rows, caption="The paper's epoch table beside our seed 0.")]

@@ -96,7 +96,7 @@ def provenance_lines(report: Report) -> list[str]:
     lines = [
         f"Command: `{report.command}`",
         f"Machine: {machine.get('cpu', '?')}, {machine.get('cores', '?')} cores, "
-        f"{machine.get('threads', '?')} training threads, {machine.get('system', '?')}, "
+        f"threads used: {machine.get('threads', '?')}, {machine.get('system', '?')}, "
         f"Python {machine.get('python', '?')}, "
         + ", ".join(f"{name} {version}" for name, version in versions.items()),
         f"Code: git commit `{machine.get('git_commit') or 'unknown'}`; "

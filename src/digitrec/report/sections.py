@@ -102,6 +102,7 @@ def what_it_learned(label: str, slug: str, run: Run, digit: np.ndarray) -> list[
         for handle in handles:
             handle.remove()
     layers = [(f"{name} {m.shape[0]}×{m.shape[1]}×{m.shape[2]}", m) for name, m in outputs]
+    channels = FEATURE_CHANNELS if len(layers) <= 24 else FEATURE_CHANNELS // 2  # DenseNet: ~40
     first = convs[0][1].weight.detach().float().numpy()
     return [
         Figure(
@@ -113,7 +114,7 @@ def what_it_learned(label: str, slug: str, run: Run, digit: np.ndarray) -> list[
         Figure(
             f"features-{slug}",
             f"{label}: feature maps of one test digit at each of its {len(layers)} conv layers "
-            f"(first {FEATURE_CHANNELS} channels of each)",
-            plots.feature_maps(digit, layers, f"{label}: feature maps", FEATURE_CHANNELS),
+            f"(first {channels} channels of each)",
+            plots.feature_maps(digit, layers, f"{label}: feature maps", channels),
         ),
     ]

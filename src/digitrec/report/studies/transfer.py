@@ -1,7 +1,7 @@
 """The transfer study: Tonape & Satarkar's transfer-learning claim made measurable. A CNN trained on
 MNIST (Al-Bayati's recipe) is fine-tuned on USPS with 10, 100 or 1000 labelled digits, against the
-same network trained on those digits from random weights; both with the same optimizer, steps and
-seeds. Measured on the USPS test split (2,007 digits, brought to MNIST's format by the shared
+same network trained on those digits from random weights: the same optimizer (Adam at the recipe's
+1e-3), steps, batches and seeds, so the initial weights are the only difference. Measured on the USPS test split (2,007 digits, brought to MNIST's format by the shared
 preprocessing). The MNIST model measured on USPS without any USPS label is the zero-shot row.
 
 N labels are N random digits of the USPS training split (seeded, not balanced per class); the
