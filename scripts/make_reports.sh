@@ -9,7 +9,13 @@
 # Run it on an otherwise idle machine: training times, latency and throughput are part of the
 # results, and two trainings sharing 2 cores slow each other down many times over. Runs are cached
 # in runs/cache (by a hash of their config), so an interrupted script picks up where it stopped and
-# a rerun only redraws the reports. reports/ receives Markdown, HTML, JSON and PNG files, no weights.
+# a rerun only redraws the reports — which also means a run trained or measured on a busy machine
+# keeps its timings: start from an empty runs/cache for the committed reports. reports/ receives
+# Markdown, HTML, JSON and PNG files, no weights; each step's wall time goes to reports/timings.txt.
+#
+# Rough times on 2 idle cores, from the same per-epoch estimates as the budget: compare 48 min,
+# hidden-layers 20, epochs 35, ablation 30, noise 20 (its clean cnn-small run comes from compare),
+# transfer 10 (its MNIST model is compare's cnn-small): about 2 h 45 min in all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,6 +31,7 @@ STEPS=("$@")
 
 for step in "${STEPS[@]}"; do
     started=$(date +%s)
+    rm -rf "reports/$step"  # no plots left over from an earlier version of the report
     if [ "$step" = compare ]; then
         "$DIGITREC" compare --models zoo --seeds 3 --runs "$RUNS" --out reports/compare
     else
