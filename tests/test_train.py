@@ -163,7 +163,7 @@ def test_target_acc_fails_loudly_but_keeps_the_model(tmp_path: Path, mnist_repor
         (["--resume", "--lr", "0.1"], "--resume continues the saved settings; drop --lr, "),
         (["--resume", "--hidden", "64"], "--max-steps, --hidden"),
         (["--optimizer", "sgd", "--nesterov", "--momentum", "0"], "Nesterov momentum needs"),
-        (["--model", "default", "--arg", "widths=[8,16]"], "model default: bad arguments"),
+        (["--model", "default", "--arg", "widths=[]"], "model default: bad arguments"),
         (["--dataset", "noisy-mnist:blur-low"], "is test-only: there is no training split"),
     ],
 )
