@@ -1,17 +1,23 @@
-"""Fit the segment scorer that `digitrec read` uses to choose how to cut a line into digits.
+"""Fit what `digitrec read` uses to choose how to cut a line into digits: the segment verifier
+(a small CNN) and the segment scorer (a logistic regression over the verifier and shape cues).
 
-    python scripts/fit_segment_scorer.py [--pages 600] [--dev-pages 300] [--seed 1]
+    python scripts/fit_segment_scorer.py [--train-pages 1200] [--pages 300] [--dev-pages 200]
+                                         [--seed 1] [--epochs 6]
 
-Synthetic number pages are built (`digitrec.data.synth.make_page`, default SynthConfig) from
-MNIST **validation** digits — never seen by the shipped classifier in training, and disjoint
-from the test digits the benchmark pages use. Every candidate digit on the fitting pages is
-labelled "whole digit" when its box overlaps a true digit's box with IoU ≥ 0.6, and a logistic
-regression learns log P(whole digit) from the candidate's features (`digitrec.reading.scoring`).
-The regularization, the per-digit bonus and the cost of leaving ink unread are then chosen for
-exact-string accuracy on separate development pages (validation digits, another seed).
+Synthetic number pages are built with `digitrec.data.synth.make_page` (default SynthConfig).
+Every candidate digit on a page is labelled "whole digit" when its box overlaps a true digit's
+box with IoU ≥ 0.6.
+1. The verifier learns "whole digit" from the candidates' two views on pages of MNIST
+   **training** digits.
+2. The scorer learns log P(whole digit) from the candidates' features (verifier logit,
+   classifier confidence, shape) on pages of MNIST **validation** digits, never seen in training
+   by the classifier or the verifier.
+3. The scorer's regularization, the per-digit bonus and the cost of leaving ink unread are chosen
+   for exact-string accuracy on development pages (validation digits, another seed).
+Test digits are left to the benchmark (benchmarks/read_numbers.py).
 
-Writes src/digitrec/reading/segment_scorer.json (the model, as numbers) and
-docs/results/segment-scorer.json (command, seed, machine, what each choice scored).
+Writes src/digitrec/reading/verifier.{safetensors,json}, src/digitrec/reading/segment_scorer.json
+and docs/results/segment-scorer.json (command, seeds, machine, what each choice scored).
 """
 
 import argparse
@@ -22,6 +28,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from digitrec.data import load_splits
 from digitrec.data.synth import Page, SynthConfig, make_page
@@ -31,6 +38,7 @@ from digitrec.progress import count_bar
 from digitrec.provenance import provenance
 from digitrec.reading.reader import PageAnalysis, analyse_page, decide
 from digitrec.reading.scoring import FEATURES, SCORER_FILE, SegmentScorer
+from digitrec.reading.verifier import Verifier, VerifierNet, as_input, save_verifier
 from digitrec.storage import atomic_write_text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,21 +51,30 @@ SKIP_GRID = (2.0, 4.0, 8.0)
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--pages", type=int, default=600, help="fitting pages")
-    parser.add_argument("--dev-pages", type=int, default=300, help="pages to choose settings on")
+    parser.add_argument("--train-pages", type=int, default=1200, help="verifier training pages")
+    parser.add_argument("--pages", type=int, default=300, help="scorer fitting pages")
+    parser.add_argument("--dev-pages", type=int, default=200, help="pages to choose settings on")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--epochs", type=int, default=6, help="verifier training epochs")
     args = parser.parse_args()
     started = time.perf_counter()
-    digits = load_splits("mnist")["val"]
+    torch.manual_seed(args.seed)
+    splits = load_splits("mnist")
     classifier = load_model("default")
     config = SynthConfig()
-    fit_pages = _pages(digits, config, args.pages, args.seed, "fitting pages")
-    dev_pages = _pages(digits, config, args.dev_pages, args.seed + 1000, "development pages")
-    fit = _analyse(fit_pages, classifier, "analysing fitting pages")
-    dev = _analyse(dev_pages, classifier, "analysing development pages")
+    train_pages = _pages(splits["train"], config, args.train_pages, args.seed + 2000, "pages")
+    train = _analyse(train_pages, classifier, None, "analysing verifier training pages")
+    verifier, verifier_record = _train_verifier(train, args.epochs, args.seed)
+    fit_pages = _pages(splits["val"], config, args.pages, args.seed, "fitting pages")
+    dev_pages = _pages(splits["val"], config, args.dev_pages, args.seed + 1000, "development pages")
+    fit = _analyse(fit_pages, classifier, verifier, "analysing fitting pages")
+    dev = _analyse(dev_pages, classifier, verifier, "analysing development pages")
     features = np.concatenate([a.features for _, a in fit if a is not None])
     labels = np.concatenate([_labels(p, a) for p, a in fit if a is not None])
     print(f"{len(labels)} candidates, {labels.mean():.1%} whole digits", file=sys.stderr)
+    verifier_record["validation_accuracy"] = round(
+        float(((features[:, FEATURES.index("verifier")] > 0) == labels).mean()), 4
+    )
     trials = []
     best: tuple[float, SegmentScorer] | None = None
     for c in C_GRID:
@@ -74,7 +91,14 @@ def main() -> int:
     record = {
         "command": "python scripts/fit_segment_scorer.py " + " ".join(sys.argv[1:]),
         "seed": args.seed,
-        "pages": {"fit": args.pages, "dev": args.dev_pages, "digits": "MNIST validation split"},
+        "pages": {
+            "verifier": args.train_pages,
+            "verifier_digits": "MNIST training split",
+            "fit": args.pages,
+            "dev": args.dev_pages,
+            "digits": "MNIST validation split",
+        },
+        "verifier": verifier_record,
         "candidates": len(labels),
         "whole_digit_share": round(float(labels.mean()), 4),
         "chosen": {**scorer.to_json(), "dev_exact": exact},
@@ -99,18 +123,58 @@ def _pages(digits: object, config: SynthConfig, count: int, seed: int, what: str
 
 
 def _analyse(
-    pages: list[Page], classifier: object, what: str
+    pages: list[Page], classifier: object, verifier: Verifier | None, what: str
 ) -> list[tuple[Page, PageAnalysis | None]]:
     out = []
     with count_bar(what, len(pages)) as advance:
         for page in pages:
             try:
-                analysis: PageAnalysis | None = analyse_page(page.image, classifier)  # type: ignore[arg-type]
+                analysis: PageAnalysis | None = analyse_page(page.image, classifier, verifier)  # type: ignore[arg-type]
             except DataError:
                 analysis = None
             out.append((page, analysis))
             advance(1)
     return out
+
+
+def _train_verifier(
+    pages: list[tuple[Page, PageAnalysis | None]], epochs: int, seed: int
+) -> tuple[Verifier, dict[str, object]]:
+    """An explicit loop: Adam, cosine learning rate, binary cross-entropy, batches of 256."""
+    analysed = [(p, a) for p, a in pages if a is not None]
+    images = np.concatenate([np.stack([c.image for c in a.found]) for _, a in analysed])
+    contexts = np.concatenate([np.stack([c.context for c in a.found]) for _, a in analysed])
+    labels = torch.from_numpy(np.concatenate([_labels(p, a) for p, a in analysed])).float()
+    inputs = as_input(images, contexts)
+    net = VerifierNet()
+    optimizer = torch.optim.Adam(net.parameters(), lr=2e-3)
+    steps = epochs * ((len(labels) + 255) // 256)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps)
+    generator = torch.Generator().manual_seed(seed)
+    net.train()
+    with count_bar(f"training the verifier on {len(labels)} candidates", steps) as advance:
+        for _ in range(epochs):
+            order = torch.randperm(len(labels), generator=generator)
+            for start in range(0, len(labels), 256):
+                batch = order[start : start + 256]
+                loss = torch.nn.functional.binary_cross_entropy_with_logits(
+                    net(inputs[batch]), labels[batch]
+                )
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()  # type: ignore[no-untyped-call]
+                optimizer.step()
+                schedule.step()
+                advance(1)
+    net.eval()
+    with torch.inference_mode():
+        train_accuracy = float(((net(inputs) > 0).float() == labels).float().mean())
+    card = {
+        "arguments": {},
+        "training": {"candidates": len(labels), "epochs": epochs, "seed": seed},
+        "metrics": {"train_accuracy": round(train_accuracy, 4)},
+    }
+    save_verifier(net, card)
+    return Verifier(net, card), {**card, "whole_digit_share": round(float(labels.mean()), 4)}
 
 
 def _labels(page: Page, analysis: PageAnalysis) -> np.ndarray:

@@ -19,6 +19,7 @@ from digitrec.reading.ink import PageInk, page_ink
 from digitrec.reading.lines import remove_form_lines
 from digitrec.reading.scoring import SegmentScorer, load_scorer
 from digitrec.reading.segment import Candidate, Line, candidates, choose, describe, find_atoms
+from digitrec.reading.verifier import Verifier, load_verifier
 from digitrec.recognize import ImageInput, to_gray
 
 
@@ -75,6 +76,7 @@ def read_many(
     """Read many images with one model; results in order, one per image."""
     classifier = load_model(model) if isinstance(model, str | Path) else model
     scorer = load_scorer()
+    verifier = load_verifier()
     results = []
     for index, image in enumerate(images):
         name = names[index] if names else _name(image, index)
@@ -83,7 +85,7 @@ def read_many(
         except DataError as error:
             results.append(NumberReading(name, "", 0.0, error=_without_name(error, name)))
         else:
-            results.append(read_gray(gray, classifier, scorer, name))
+            results.append(read_gray(gray, classifier, verifier, scorer, name))
         if on_progress:
             on_progress(1)
     return results
@@ -102,16 +104,23 @@ class PageAnalysis:
     features: np.ndarray  # (N, F)
 
 
-def analyse_page(gray: np.ndarray, classifier: Classifier, name: str = "image") -> PageAnalysis:
-    """Raises DataError (a reason, not a failure) when there are no digits on the page."""
+def analyse_page(
+    gray: np.ndarray, classifier: Classifier, verifier: Verifier | None, name: str = "image"
+) -> PageAnalysis:
+    """Raises DataError (a reason, not a failure) when there are no digits on the page.
+    verifier None (while training it): its feature is 0 for every candidate."""
     page = page_ink(gray, name)
     mask = remove_form_lines(page.mask, page.stroke)
     line = find_atoms(mask, page.stroke)
     found = candidates(line, page.ink)
     if not found:
         raise DataError(f"{name}: no digits found")
-    probabilities = classifier.predict_proba(np.stack([c.image for c in found]))
-    classes, features = describe(line, found, np.log(np.clip(probabilities, 1e-12, 1.0)))
+    images = np.stack([c.image for c in found])
+    probabilities = classifier.predict_proba(images)
+    contexts = np.stack([c.context for c in found])
+    whole = verifier.logits(images, contexts) if verifier else np.zeros(len(found))
+    log_p = np.log(np.clip(probabilities, 1e-12, 1.0))
+    classes, features = describe(line, found, log_p, whole)
     return PageAnalysis(page, line, found, probabilities, classes, features)
 
 
@@ -133,11 +142,15 @@ def decide(analysis: PageAnalysis, scorer: SegmentScorer, name: str) -> NumberRe
 
 
 def read_gray(
-    gray: np.ndarray, classifier: Classifier, scorer: SegmentScorer, name: str = "image"
+    gray: np.ndarray,
+    classifier: Classifier,
+    verifier: Verifier,
+    scorer: SegmentScorer,
+    name: str = "image",
 ) -> NumberReading:
     """Read a number from an (H, W) uint8 page."""
     try:
-        analysis = analyse_page(gray, classifier, name)
+        analysis = analyse_page(gray, classifier, verifier, name)
     except DataError as error:
         return NumberReading(name, "", 0.0, reason=_without_name(error, name))
     return decide(analysis, scorer, name)

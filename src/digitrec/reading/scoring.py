@@ -20,6 +20,7 @@ from digitrec.errors import DataError
 
 SCORER_FILE = Path(__file__).resolve().parent / "segment_scorer.json"
 FEATURES = (
+    "verifier",  # the segment verifier's logit of 'exactly one whole digit' (verifier.py)
     "log_p",  # log probability of the best class (calibrated)
     "margin",  # log p(best) - log p(second best)
     "width_over",  # how much wider than usual for its class (z-score, 0 if not wider)
@@ -62,6 +63,7 @@ def candidate_features(
     cuts: int,
     pieces: int,
     atoms: int,
+    verifier: float,
 ) -> tuple[int, np.ndarray]:
     """(best class, feature vector in FEATURES order) for one candidate."""
     order = np.argsort(log_probabilities)[::-1]
@@ -75,6 +77,7 @@ def candidate_features(
     ink = math.log(max(area, 1) / typical_area) - INK_PRIOR[digit]
     relative_height = math.log(max(h, 1) / height)
     values = [
+        float(np.clip(verifier, -15.0, 15.0)),
         log_p,
         min(margin, 20.0),
         max(0.0, z),

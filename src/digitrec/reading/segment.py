@@ -52,7 +52,8 @@ class Candidate:
     last: int
     box: tuple[int, int, int, int]  # (x, y, w, h) of its ink
     area: int  # ink pixels
-    image: np.ndarray  # (28, 28) uint8, normalized
+    image: np.ndarray  # (28, 28) uint8, normalized as a lone digit (what the classifier sees)
+    context: np.ndarray  # (28, 28) uint8: it and its surroundings at the line's scale (verifier)
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class Line:
     atoms: list[Atom]
     height: float  # typical digit height on this line, pixels
     typical_area: float  # ink pixels of a typical digit
+    middle: float  # the row through the middle of the line's digits
 
 
 def find_atoms(mask: np.ndarray, stroke: float) -> Line:
@@ -100,7 +102,7 @@ def find_atoms(mask: np.ndarray, stroke: float) -> Line:
         else:
             atoms.append(Atom(x, x + w, y, y + h, own, label))
     atoms.sort(key=lambda a: (a.x0 + a.x1) / 2)
-    return Line(atoms, height, typical_area)
+    return Line(atoms, height, typical_area, middle)
 
 
 def _column_groups(
@@ -192,17 +194,55 @@ def candidates(line: Line, ink: np.ndarray) -> list[Candidate]:
             left = min(a.x0 for a in group)
             if right - left > MAX_WIDTH * line.height:
                 break
-            image, box = _crop(group, ink)
+            image, box, keep = _crop(group, ink)
             try:
                 digit = normalize_digit(image, "candidate")
             except DataError:
                 continue
-            found.append(Candidate(first, last, box, sum(a.area for a in group), digit))
+            view = context_view(ink, keep, box, line)
+            found.append(Candidate(first, last, box, sum(a.area for a in group), digit, view))
     return found
 
 
-def _crop(group: list[Atom], ink: np.ndarray) -> tuple[np.ndarray, tuple[int, int, int, int]]:
-    """The ink of these atoms only (neighbours' ink masked out) as a gray image, and its box."""
+CONTEXT = 1.5  # the context view is a square this many line heights wide
+CONTEXT_OTHERS = 0.35  # neighbours' ink is drawn this bright, the candidate's at full strength
+
+
+def context_view(
+    ink: np.ndarray, keep: tuple[int, int, np.ndarray], box: tuple[int, int, int, int], line: Line
+) -> np.ndarray:
+    """A (28, 28) uint8 view of the candidate where it stands: a square CONTEXT line heights
+    wide centred on it, scaled by the line's height (not its own), its ink bright and the
+    neighbours' dim — a sliver, a fragment or two digits look like what they are here."""
+    import cv2
+
+    top, left, own = keep
+    x, _, w, _ = box
+    side = max(4, round(CONTEXT * line.height))
+    cx, cy = x + w / 2, line.middle
+    y0, x0 = round(cy - side / 2), round(cx - side / 2)
+    window = np.zeros((side, side), np.float32)
+    mine = np.zeros((side, side), bool)
+    sy0, sx0 = max(0, y0), max(0, x0)
+    sy1, sx1 = min(ink.shape[0], y0 + side), min(ink.shape[1], x0 + side)
+    if sy1 > sy0 and sx1 > sx0:
+        window[sy0 - y0 : sy1 - y0, sx0 - x0 : sx1 - x0] = ink[sy0:sy1, sx0:sx1]
+    oy0, ox0 = max(top, y0), max(left, x0)
+    oy1, ox1 = min(top + own.shape[0], y0 + side), min(left + own.shape[1], x0 + side)
+    if oy1 > oy0 and ox1 > ox0:
+        mine[oy0 - y0 : oy1 - y0, ox0 - x0 : ox1 - x0] = own[
+            oy0 - top : oy1 - top, ox0 - left : ox1 - left
+        ]
+    view = np.where(mine, window, CONTEXT_OTHERS * window)
+    small = cv2.resize(view, (28, 28), interpolation=cv2.INTER_AREA)
+    return np.clip(small * 255, 0, 255).astype(np.uint8)
+
+
+def _crop(
+    group: list[Atom], ink: np.ndarray
+) -> tuple[np.ndarray, tuple[int, int, int, int], tuple[int, int, np.ndarray]]:
+    """The ink of these atoms only (neighbours' ink masked out) as a gray image, its box, and
+    which pixels are its own (top, left, (h, w) bool)."""
     import cv2
 
     x0, x1 = min(a.x0 for a in group), max(a.x1 for a in group)
@@ -217,15 +257,16 @@ def _crop(group: list[Atom], ink: np.ndarray) -> tuple[np.ndarray, tuple[int, in
     keep = cv2.dilate(keep.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
     gray = np.where(keep, ink[top:bottom, left:right], 0.0)
     image = np.pad(np.clip(gray * 255, 0, 255).astype(np.uint8), 4)
-    return image, (x0, y0, x1 - x0, y1 - y0)
+    return image, (x0, y0, x1 - x0, y1 - y0), (top, left, keep)
 
 
 def describe(
-    line: Line, found: list[Candidate], log_probabilities: np.ndarray
+    line: Line, found: list[Candidate], log_probabilities: np.ndarray, verifier: np.ndarray
 ) -> tuple[list[int], np.ndarray]:
-    """Each candidate's best class and its features for the segment scorer: (N,), (N, F)."""
+    """Each candidate's best class and its features for the segment scorer: (N,), (N, F).
+    verifier: (N,) the segment verifier's logits."""
     digits, rows = [], []
-    for candidate, row in zip(found, log_probabilities, strict=True):
+    for candidate, row, whole in zip(found, log_probabilities, verifier, strict=True):
         first, last = line.atoms[candidate.first], line.atoms[candidate.last - 1]
         group = line.atoms[candidate.first : candidate.last]
         digit, features = candidate_features(
@@ -238,6 +279,7 @@ def describe(
             cuts=int(first.cut_left > 0) + int(last.cut_right > 0),
             pieces=len({a.component for a in group}) - 1,
             atoms=len(group),
+            verifier=float(whole),
         )
         digits.append(digit)
         rows.append(features)

@@ -1,0 +1,95 @@
+"""The segment verifier: a small CNN that looks at a candidate and says whether it is exactly one
+whole digit — not a sliver cut from one, not a fragment of a broken one, not two touching ones.
+
+Its input is two 28×28 views of the candidate: channel 0 the candidate normalized as a lone
+digit (what the classifier sees), channel 1 the candidate where it stands, at the line's scale,
+with its neighbours' ink dimmed (`segment.context_view`). It is trained by
+`scripts/fit_segment_scorer.py` on candidates from synthetic pages of MNIST *training* digits,
+and stored like every digitrec model: safetensors weights with a JSON card, never pickle.
+"""
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from digitrec.errors import DataError
+from digitrec.models.modelfile import MEAN, STD
+
+VERIFIER_STEM = Path(__file__).resolve().parent / "verifier"
+FORMAT = "digitrec-verifier/1"
+
+
+class VerifierNet(nn.Module):
+    def __init__(self, width: int = 24) -> None:
+        super().__init__()
+
+        def block(cin: int, cout: int) -> list[nn.Module]:
+            return [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU()]
+
+        self.features = nn.Sequential(
+            *block(2, width),
+            nn.MaxPool2d(2),  # 14×14
+            *block(width, 2 * width),
+            nn.MaxPool2d(2),  # 7×7
+            *block(2 * width, 4 * width),
+            nn.AdaptiveAvgPool2d(1),
+        )
+        self.head = nn.Linear(4 * width, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x: (B, 2, 28, 28) float32 -> (B,) logits of 'exactly one whole digit'."""
+        logits: torch.Tensor = self.head(self.features(x).flatten(1)).squeeze(1)
+        return logits
+
+
+def as_input(images: np.ndarray, contexts: np.ndarray) -> torch.Tensor:
+    """(N, 28, 28) uint8 twice -> (N, 2, 28, 28) float32, both standardized as MNIST is."""
+    stacked = np.stack([images, contexts], axis=1).astype(np.float32) / 255.0
+    return torch.from_numpy((stacked - MEAN) / STD)
+
+
+class Verifier:
+    def __init__(self, net: VerifierNet, card: dict[str, Any]) -> None:
+        self.net = net.eval()
+        self.card = card
+
+    def logits(self, images: np.ndarray, contexts: np.ndarray) -> np.ndarray:
+        """(N, 28, 28) uint8 views -> (N,) float64 logits of 'exactly one whole digit'."""
+        if not len(images):
+            return np.zeros(0)
+        with torch.inference_mode():
+            out: np.ndarray = self.net(as_input(images, contexts)).double().numpy()
+        return out
+
+
+def save_verifier(net: VerifierNet, card: dict[str, Any], stem: Path = VERIFIER_STEM) -> None:
+    from safetensors.torch import save
+
+    from digitrec.storage import atomic_write_bytes, atomic_write_text
+
+    card = {"format": FORMAT, **card}
+    text = json.dumps(card, indent=1)
+    state = {name: t.detach().contiguous() for name, t in net.state_dict().items()}
+    atomic_write_text(stem.with_suffix(".json"), text + "\n")
+    atomic_write_bytes(stem.with_suffix(".safetensors"), save(state, metadata={"digitrec": text}))
+
+
+def load_verifier(stem: Path = VERIFIER_STEM) -> Verifier:
+    from safetensors import safe_open
+
+    path = stem.with_suffix(".safetensors")
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            card = json.loads((handle.metadata() or {}).get("digitrec", "{}"))
+            state = {name: handle.get_tensor(name) for name in handle.keys()}  # noqa: SIM118
+    except FileNotFoundError:
+        raise DataError(f"{path}: missing; run scripts/fit_segment_scorer.py") from None
+    if card.get("format") != FORMAT:
+        raise DataError(f"{path}: not a digitrec segment verifier")
+    net = VerifierNet(**card.get("arguments", {}))
+    net.load_state_dict(state, strict=True)
+    return Verifier(net, card)
