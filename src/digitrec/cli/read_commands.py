@@ -69,11 +69,17 @@ def _print_table(results: list[Any]) -> None:
     from digitrec.output import stdout_console
 
     table = Table(box=None, padding=(0, 2))
-    for column in ("file", "number", "confidence", "per digit", "note"):
-        table.add_column(column)
+    for column in ("file", "number", "confidence"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("least sure")
+    table.add_column("note", overflow="fold")
     for r in results:
-        per_digit = " ".join(f"{d.digit}:{d.confidence:.2f}" for d in r.digits)
         confidence = f"{r.confidence:.3f}" if r.digits else ""
+        weakest = ""
+        if r.digits:
+            index = min(range(len(r.digits)), key=lambda i: r.digits[i].confidence)
+            digit = r.digits[index]
+            weakest = f"#{index + 1}: {digit.digit} {digit.confidence:.2f}"
         note = r.error or r.reason or ""
-        table.add_row(escape(r.source), r.text or "—", confidence, per_digit, escape(note))
+        table.add_row(escape(r.source), r.text or "—", confidence, weakest, escape(note))
     stdout_console.print(table)
