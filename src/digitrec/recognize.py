@@ -95,20 +95,24 @@ def predict_many(
     if not 0 <= threshold <= 1:
         raise ValueError("threshold is a probability in [0, 1]")
     classifier = load_model(model) if isinstance(model, str | Path) else model
-    labels = [names[i] if names else _name(image, i) for i, image in enumerate(images)]
+    labels = [names[i] if names else source_name(image, i) for i, image in enumerate(images)]
     results: list[DigitPrediction | None] = [None] * len(images)
     digits, positions = [], []
     for index, (image, name) in enumerate(zip(images, labels, strict=True)):
         try:
             gray = to_gray(image, name, max_pixels)
         except DataError as error:
-            results[index] = DigitPrediction(name, None, 0.0, error=_without_name(error, name))
+            results[index] = DigitPrediction(
+                name, None, 0.0, error=message_without_name(error, name)
+            )
             continue
         try:
             digits.append(normalize_digit(gray, name))
             positions.append(index)
         except DataError as error:  # a readable image with no digit in it
-            results[index] = DigitPrediction(name, None, 0.0, reason=_without_name(error, name))
+            results[index] = DigitPrediction(
+                name, None, 0.0, reason=message_without_name(error, name)
+            )
     for start in range(0, len(digits), 256):
         batch = np.stack(digits[start : start + 256])
         probabilities = classifier.predict_proba(batch)
@@ -133,10 +137,12 @@ def _decide(
     return DigitPrediction(name, digit, confidence, values, top3)
 
 
-def _name(image: ImageInput, index: int) -> str:
+def source_name(image: ImageInput, index: int) -> str:
+    """How results name an input: its path, or its position among in-memory images."""
     return str(image) if isinstance(image, str | Path) else f"image[{index}]"
 
 
-def _without_name(error: DataError, name: str) -> str:
+def message_without_name(error: DataError, name: str) -> str:
+    """An error's message without the "NAME: " prefix (results carry the name separately)."""
     text = str(error)
     return text[len(name) + 2 :] if text.startswith(f"{name}: ") else text

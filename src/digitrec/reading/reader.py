@@ -20,7 +20,7 @@ from digitrec.reading.lines import remove_form_lines
 from digitrec.reading.scoring import SegmentScorer, load_scorer
 from digitrec.reading.segment import Candidate, Line, candidates, choose, describe, find_atoms
 from digitrec.reading.verifier import Verifier, load_verifier
-from digitrec.recognize import ImageInput, to_gray
+from digitrec.recognize import ImageInput, message_without_name, source_name, to_gray
 
 
 @dataclass(frozen=True)
@@ -79,11 +79,11 @@ def read_many(
     verifier = load_verifier()
     results = []
     for index, image in enumerate(images):
-        name = names[index] if names else _name(image, index)
+        name = names[index] if names else source_name(image, index)
         try:
             gray = to_gray(image, name, max_pixels)
         except DataError as error:
-            results.append(NumberReading(name, "", 0.0, error=_without_name(error, name)))
+            results.append(NumberReading(name, "", 0.0, error=message_without_name(error, name)))
         else:
             results.append(read_gray(gray, classifier, verifier, scorer, name))
         if on_progress:
@@ -152,14 +152,5 @@ def read_gray(
     try:
         analysis = analyse_page(gray, classifier, verifier, name)
     except DataError as error:
-        return NumberReading(name, "", 0.0, reason=_without_name(error, name))
+        return NumberReading(name, "", 0.0, reason=message_without_name(error, name))
     return decide(analysis, scorer, name)
-
-
-def _name(image: ImageInput, index: int) -> str:
-    return str(image) if isinstance(image, str | Path) else f"image[{index}]"
-
-
-def _without_name(error: DataError, name: str) -> str:
-    text = str(error)
-    return text[len(name) + 2 :] if text.startswith(f"{name}: ") else text
