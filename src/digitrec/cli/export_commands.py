@@ -232,6 +232,7 @@ def run_bench(args: argparse.Namespace) -> int:
 
 
 def print_bench(report: dict[str, Any]) -> None:
+    from rich import box
     from rich.markup import escape
     from rich.table import Table
 
@@ -242,13 +243,13 @@ def print_bench(report: dict[str, Any]) -> None:
         f"{report['flops_per_digit'] / 1e6:.1f} MFLOP per digit; fp32 matmul "
         f"{report['matmul_gflops']:.0f} GFLOP/s on {report['threads']} threads"
     )
-    table = Table(title=escape(title), title_justify="left")
-    for column in ("backend", "batch", "p50 ms", "p99 ms", "digits/s", "GFLOP/s", "of matmul"):
-        table.add_column(column, justify="left" if column == "backend" else "right")
-    table.add_column("size", justify="right")
-    table.add_column("peak MB", justify="right")
+    table = Table(title=escape(title), title_justify="left", box=box.SIMPLE, padding=(0, 1))
+    headers = ("backend", "batch", "p50 ms", "p99 ms", "digits/s", "GFLOP/s", "of mm", "KiB", "MB")
+    table.add_column(headers[0], min_width=len("torch-compile"))
+    for header in headers[1:]:
+        table.add_column(header, justify="right")
     for row in report["results"]:
-        size = "—" if row["size_bytes"] is None else f"{row['size_bytes'] / 1024:,.0f} KiB"
+        size = "—" if row["size_bytes"] is None else f"{row['size_bytes'] / 1024:,.0f}"
         peak = "—" if row["peak_memory_mb"] is None else f"{row['peak_memory_mb']:.1f}"
         table.add_row(
             row["backend"],
@@ -262,3 +263,8 @@ def print_bench(report: dict[str, Any]) -> None:
             peak,
         )
     stdout_console.print(table)
+    stdout_console.print(
+        "of mm: the achieved FLOP rate as a fraction of the matmul's; KiB: the file the backend "
+        "loads; MB: resident memory the timed passes added",
+        style="dim",
+    )
