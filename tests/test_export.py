@@ -219,7 +219,9 @@ def test_exported_default_answers_like_the_shipped_model(
     assert (OnnxClassifier(default_onnx).predict_proba(digits.images).argmax(1) == expected).all()
 
 
-@pytest.mark.parametrize("script", ["benchmarks/inference.py", "scripts/train_student.py"])
+@pytest.mark.parametrize(
+    "script", ["benchmarks/inference.py", "benchmarks/prune_sweep.py", "scripts/train_student.py"]
+)
 def test_script_help(script: str) -> None:
     repo = Path(__file__).resolve().parents[1]
     done = subprocess.run(
