@@ -34,7 +34,11 @@ REPO = Path(__file__).resolve().parents[1]
 TEACHERS = ["default"]
 # name -> (training values over DISTILL_RECIPE, distillation settings, teachers)
 VARIANTS: dict[str, tuple[dict[str, object], DistillConfig, list[str]]] = {
-    "t4-medium": ({}, DistillConfig(temperature=4.0, alpha=0.9, calibrated=False), TEACHERS),
+    "t4-medium": (
+        {"augment": "medium"},
+        DistillConfig(temperature=4.0, alpha=0.9, calibrated=False),
+        TEACHERS,
+    ),
     "t1cal-light": ({"augment": "light"}, DistillConfig(temperature=1.0, alpha=0.5), TEACHERS),
     "alone-light": ({"augment": "light"}, DistillConfig(), []),
 }

@@ -183,7 +183,8 @@ def test_distill_command_writes_a_run(
     card, _ = read_model(out)
     assert card.architecture == "student"
     assert [t["model"] for t in card.training["teachers"]] == ["default", "default"]
-    assert card.training["distill"] == {"temperature": 4.0, "alpha": 0.9, "calibrated": True}
+    assert card.training["distill"] == {"temperature": 1.0, "alpha": 0.5, "calibrated": True}
+    assert card.training["config"]["augment"] == "light"
     assert main(args) == 2  # the run exists: one line, no overwrite
     assert "already holds a model" in capsys.readouterr().err
 

@@ -58,9 +58,19 @@ def register(commands: "argparse._SubParsersAction[Any]") -> None:
     )
     distill.add_argument("--student", default="student", help="a zoo network (default student)")
     distill.add_argument("--out", type=Path, required=True, help="run directory to write")
-    distill.add_argument("--temperature", type=float, default=4.0, help="softening T (4)")
-    distill.add_argument("--alpha", type=float, default=0.9, help="weight of soft targets (0.9)")
-    _training_options(distill, epochs_help="epochs (default 30)")
+    distill.add_argument(
+        "--temperature",
+        type=float,
+        default=1.0,
+        help="softening of the teachers' calibrated probabilities (default 1: as calibrated)",
+    )
+    distill.add_argument("--alpha", type=float, default=0.5, help="weight of soft targets (0.5)")
+    distill.add_argument(
+        "--raw-teacher",
+        action="store_true",
+        help="soften the teachers' raw logits, not their calibrated probabilities",
+    )
+    _training_options(distill, epochs_help="epochs (default 30)")  # light augmentation
     distill.add_argument("--json", action="store_true", help="print one JSON object")
     distill.set_defaults(handler=run_distill)
 
@@ -198,7 +208,7 @@ def run_distill(args: argparse.Namespace) -> int:
     from digitrec.compress.fit import DistillConfig
 
     config = _train_config(args, DISTILL_RECIPE, args.student)
-    distillation = DistillConfig(args.temperature, args.alpha)
+    distillation = DistillConfig(args.temperature, args.alpha, calibrated=not args.raw_teacher)
     result = distill(args.teacher, config, args.out, distillation, source=args.source)
     summary = {
         "run_dir": str(result.run_dir),

@@ -42,8 +42,10 @@ EVAL_BATCH = 1000
 
 @dataclass
 class DistillConfig:
-    temperature: float = 4.0  # softens both distributions; higher shows more "dark knowledge"
-    alpha: float = 0.9  # weight of the soft-target term; 1 − alpha goes to the hard labels
+    # Softens both distributions; higher shows more "dark knowledge". 1 with `calibrated`: the
+    # teacher's own calibrated probabilities, what the shipped student was distilled with.
+    temperature: float = 1.0
+    alpha: float = 0.5  # weight of the soft-target term; 1 − alpha goes to the hard labels
     # Soften the teacher's calibrated probabilities (logits / its card's temperature) rather than
     # its raw logits: a teacher trained with label smoothing has flattened raw logits.
     calibrated: bool = True
