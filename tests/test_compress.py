@@ -207,3 +207,12 @@ def test_compress_errors_are_one_line(
     assert main(args) != 0
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("digitrec: error:") and message in err
+
+
+def test_the_shipped_student(test_digits: Digits) -> None:
+    """scripts/train_student.py made it: under 20,000 parameters, distilled from `default`."""
+    card, _ = read_model("student")
+    model = load_teacher("student")
+    assert card.architecture == "student" and parameter_count(model) <= 20_000
+    assert [t["model"] for t in card.training["teachers"]] == ["default"]
+    assert accuracy(model, test_digits) > 0.99  # 99.55% on all 10,000 (student-model.json)
