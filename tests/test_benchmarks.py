@@ -1,6 +1,8 @@
 """The benchmark and model-making scripts stay runnable: each parses its arguments and imports
 everything it uses (their full runs take minutes and are not tests)."""
 
+import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +13,14 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.parametrize(
-    "script", ["benchmarks/train_speed.py", "benchmarks/baselines.py", "scripts/train_default.py"]
+    "script",
+    [
+        "benchmarks/train_speed.py",
+        "benchmarks/baselines.py",
+        "benchmarks/read_numbers.py",
+        "benchmarks/preprocess_ablation.py",
+        "scripts/train_default.py",
+    ],
 )
 def test_script_help(script: str) -> None:
     done = subprocess.run(
@@ -23,3 +32,23 @@ def test_script_help(script: str) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "usage:" in done.stdout
+
+
+@pytest.mark.slow
+def test_read_numbers_quick_run(tmp_path: Path, usps_dir: Path) -> None:
+    """The reading benchmark end to end on a few pages, USPS digits and calls: every part runs
+    and the report is complete (Tesseract beside it when installed)."""
+    peer = [] if shutil.which("tesseract") else ["--no-tesseract"]
+    command = [sys.executable, str(REPO / "benchmarks/read_numbers.py"), "--quick", "--pages", "3"]
+    command += ["--usps-source", str(usps_dir), "--out", str(tmp_path), *peer]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    report = json.loads((tmp_path / "read_numbers.json").read_text())
+    readers = ["digitrec"] + ([] if peer else ["tesseract"])
+    assert sorted(report["numbers"]) == sorted(readers)
+    assert report["numbers"]["digitrec"]["pages"] == 3
+    assert report["numbers"]["digitrec"]["cer"] <= 0.25  # a broken reader is far worse
+    assert report["usps_png"]["digits"] == 50
+    assert report["usps_png"]["accuracy"] >= 0.9  # the first 50 USPS test digits: 100% measured
+    assert report["latency_ms"]["predict_one_digit"] > 0
+    assert report["provenance"]["git_commit"] and report["seed"] == 0
