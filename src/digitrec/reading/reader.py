@@ -23,6 +23,9 @@ from digitrec.reading.verifier import Verifier, load_verifier
 from digitrec.recognize import ImageInput, message_without_name, source_name, to_gray
 
 
+HOPELESS = -4.0  # verifier logit (P ≈ 1.8%) at or below which a candidate is not classified
+
+
 @dataclass(frozen=True)
 class ReadDigit:
     digit: int
@@ -116,9 +119,15 @@ def analyse_page(
     if not found:
         raise DataError(f"{name}: no digits found")
     images = np.stack([c.image for c in found])
-    probabilities = classifier.predict_proba(images)
     contexts = np.stack([c.context for c in found])
     whole = verifier.logits(images, contexts) if verifier else np.zeros(len(found))
+    # The verifier is far cheaper than the classifier: candidates it finds hopeless (about two
+    # in three) are not classified at all.
+    hopeful = np.flatnonzero(whole > HOPELESS)
+    found, images, whole = [found[i] for i in hopeful], images[hopeful], whole[hopeful]
+    if not found:
+        raise DataError(f"{name}: no digits found")
+    probabilities = classifier.predict_proba(images)
     log_p = np.log(np.clip(probabilities, 1e-12, 1.0))
     classes, features = describe(line, found, log_p, whole)
     return PageAnalysis(page, line, found, probabilities, classes, features)
