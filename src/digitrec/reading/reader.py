@@ -22,7 +22,6 @@ from digitrec.reading.segment import Candidate, Line, candidates, choose, descri
 from digitrec.reading.verifier import Verifier, load_verifier
 from digitrec.recognize import ImageInput, message_without_name, source_name, to_gray
 
-
 HOPELESS = -4.0  # verifier logit (P ≈ 1.8%) at or below which a candidate is not classified
 
 
