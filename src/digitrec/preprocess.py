@@ -143,6 +143,7 @@ def ink_signal(gray: np.ndarray, ink: Ink = "auto") -> tuple[np.ndarray, float]:
             background = np.clip(_surface(surface, height, width), values.min(), values.max())
             if dark:
                 flat = (background - image) / np.maximum(background, 1.0) * 255.0
+                noise *= 255.0 / max(float(np.median(values)), 1.0)  # scaled like the ink
             else:
                 flat = image - background
             return flat.astype(np.float32), noise
@@ -195,7 +196,7 @@ def ink_mask(signal: np.ndarray) -> np.ndarray:
 
 
 def stroke_width(mask: np.ndarray) -> float:
-    """The median-ish stroke width of a binary mask at the working size, in 20-px-box pixels.
+    """The typical stroke width of a binary mask at the working size, in 20-px-box pixels.
 
     mask: (h, w) uint8, nonzero on ink. Across a stroke w pixels wide the distance transform
     runs 1, 2, ..., 2, 1, whose mean is (w + 2) / 4, so w = 4 · mean − 2 over the ink."""
