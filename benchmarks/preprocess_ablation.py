@@ -4,7 +4,7 @@ validation digits saved as PNG files, with each step of `normalize_digit` switch
 Only validation data: this is where the preprocessing's choices (stroke range, gap closing,
 deskew off) were made; test digits are for the tests and benchmarks/read_numbers.py.
 
-    python benchmarks/preprocess_ablation.py [--digits 1000] [--ablations shipped deskew ...]
+    python benchmarks/preprocess_ablation.py [--digits 5000] [--ablations shipped deskew ...]
                                              [--usps-source DIR] [--out benchmarks/results]
 
 Ablations: shipped (as is), no-stroke (no stroke-width normalization), stroke-to-median (every
@@ -86,7 +86,7 @@ def usps_pages(split: str, source: Path | None) -> tuple[list[object], np.ndarra
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--digits", type=int, default=1000, help="MNIST validation digits")
+    parser.add_argument("--digits", type=int, default=5000, help="MNIST validation digits")
     parser.add_argument("--ablations", nargs="+", default=list(ABLATIONS), choices=list(ABLATIONS))
     parser.add_argument("--seed", type=int, default=0, help="seed of the renderings")
     parser.add_argument("--usps-source", type=Path, help="a directory holding the USPS files")
