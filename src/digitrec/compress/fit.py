@@ -14,7 +14,6 @@ softmax(teacher logits / T):
 T² keeps the soft term's gradients on the scale of the hard term's as T changes.
 """
 
-import copy
 import json
 import math
 import os
@@ -33,7 +32,7 @@ from digitrec.storage import atomic_write_text
 from digitrec.train.augment import AUGMENTATIONS, augment_batch
 from digitrec.train.config import TrainConfig
 from digitrec.train.datasets import TrainingData
-from digitrec.train.loop import Digits, evaluate_digits, to_digits
+from digitrec.train.loop import Digits, ema_copy, ema_update, evaluate_digits, to_digits
 from digitrec.train.optim import build_optimizer, lr_at, set_lr
 from digitrec.train.progress import TrainingProgress
 
@@ -114,7 +113,7 @@ def _fit(
     masks = masks or {}
     apply_masks(state, masks)
     optimizer = build_optimizer(model, config)
-    ema = _frozen_copy(model) if config.ema else None
+    ema = ema_copy(model) if config.ema else None
     augmentation = AUGMENTATIONS[config.augment]
 
     n = len(train_digits.y)
@@ -154,7 +153,7 @@ def _fit(
                 optimizer.step()
                 apply_masks(state, masks)
                 if ema is not None:
-                    _ema_update(ema, model, config.ema, step)
+                    ema_update(ema, model, config.ema, step)
                 step += 1
                 train_seconds += time.perf_counter() - started
                 loss_sum += loss.item() * len(y)
@@ -208,20 +207,3 @@ def logits_of(model: nn.Module, digits: Digits) -> torch.Tensor:
             for i in range(0, len(digits.y), EVAL_BATCH)
         ]
     return torch.cat(parts) if parts else torch.zeros((0, 10))
-
-
-def _frozen_copy(model: nn.Module) -> nn.Module:
-    ema = copy.deepcopy(model)
-    for parameter in ema.parameters():
-        parameter.requires_grad_(False)
-    return ema
-
-
-@torch.no_grad()
-def _ema_update(ema: nn.Module, model: nn.Module, decay: float, step: int) -> None:
-    # As digitrec.train.loop: the decay ramps up so the random start does not dominate.
-    rate = min(decay, (1 + step) / (10 + step))
-    for averaged, current in zip(ema.parameters(), model.parameters(), strict=True):
-        averaged.lerp_(current, 1 - rate)
-    for averaged_buffer, buffer in zip(ema.buffers(), model.buffers(), strict=True):
-        averaged_buffer.copy_(buffer)

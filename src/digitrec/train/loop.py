@@ -129,7 +129,7 @@ def _train(
         _load_initial_weights(model, config)
     model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
     optimizer = build_optimizer(model, config)
-    ema = _ema_copy(model) if config.ema else None
+    ema = ema_copy(model) if config.ema else None
     best: dict[str, torch.Tensor] | None = None
 
     n = len(train_digits.y)
@@ -185,7 +185,7 @@ def _train(
                 loss.backward()  # type: ignore[no-untyped-call]
                 optimizer.step()
                 if ema is not None:
-                    _ema_update(ema, model, config.ema, state.step)
+                    ema_update(ema, model, config.ema, state.step)
                 state.step += 1
                 state.step_in_epoch += 1
                 state.train_seconds += time.perf_counter() - started
@@ -356,7 +356,7 @@ def _load_initial_weights(model: nn.Module, config: TrainConfig) -> None:
     model.load_state_dict({name: torch.from_numpy(value.copy()) for name, value in arrays.items()})
 
 
-def _ema_copy(model: nn.Module) -> nn.Module:
+def ema_copy(model: nn.Module) -> nn.Module:
     ema = copy.deepcopy(model)
     for parameter in ema.parameters():
         parameter.requires_grad_(False)
@@ -364,7 +364,7 @@ def _ema_copy(model: nn.Module) -> nn.Module:
 
 
 @torch.no_grad()
-def _ema_update(ema: nn.Module, model: nn.Module, decay: float, step: int) -> None:
+def ema_update(ema: nn.Module, model: nn.Module, decay: float, step: int) -> None:
     # Ramp the decay up early on, so the average is not dominated by the random initial weights.
     rate = min(decay, (1 + step) / (10 + step))
     for averaged, current in zip(ema.parameters(), model.parameters(), strict=True):
