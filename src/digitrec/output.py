@@ -1,5 +1,7 @@
 """Rendering results for people: tables and lines on stdout (machine-readable output is JSON)."""
 
+import json
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from rich.console import Console
@@ -47,3 +49,16 @@ def print_summary(summary: dict[str, Any]) -> None:
 def _count_and_share(split: dict[str, Any], index: int) -> str:
     count = split["class_counts"][index]
     return f"{count:,} ({count / max(split['count'], 1):.1%})"
+
+
+def print_results(
+    results: Sequence[Any], as_json: bool, table: Callable[[Sequence[Any]], None]
+) -> int:
+    """One JSON object per result and line, or the command's table; the exit status: 1 if any
+    result has an `error`, else 0."""
+    if as_json:
+        for result in results:
+            print(json.dumps(result.to_json()))
+    else:
+        table(results)
+    return 1 if any(result.error for result in results) else 0

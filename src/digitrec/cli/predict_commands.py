@@ -2,7 +2,7 @@
 `digitrec.recognize.predict_many`)."""
 
 import argparse
-import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -61,15 +61,12 @@ def run_predict(args: argparse.Namespace) -> int:
             max_pixels=args.max_pixels,
             on_progress=advance if len(args.images) > 3 else None,
         )
-    if args.json:
-        for result in results:
-            print(json.dumps(result.to_json()))
-    else:
-        _print_table(results)
-    return 1 if any(result.error for result in results) else 0
+    from digitrec.output import print_results
+
+    return print_results(results, args.json, _print_table)
 
 
-def _print_table(results: list[Any]) -> None:
+def _print_table(results: Sequence[Any]) -> None:
     from rich.markup import escape
     from rich.table import Table
 

@@ -2,7 +2,7 @@
 `digitrec.reading.read_many`), optionally drawing what was read onto a copy of each image."""
 
 import argparse
-import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -54,15 +54,12 @@ def run_read(args: argparse.Namespace) -> int:
         from digitrec.reading.overlay import write_overlays
 
         write_overlays(args.images, results, args.overlay, max_pixels=args.max_pixels)
-    if args.json:
-        for result in results:
-            print(json.dumps(result.to_json()))
-    else:
-        _print_table(results)
-    return 1 if any(result.error for result in results) else 0
+    from digitrec.output import print_results
+
+    return print_results(results, args.json, _print_table)
 
 
-def _print_table(results: list[Any]) -> None:
+def _print_table(results: Sequence[Any]) -> None:
     from rich.markup import escape
     from rich.table import Table
 

@@ -32,7 +32,14 @@ from digitrec.storage import atomic_write_text
 from digitrec.train.augment import AUGMENTATIONS, augment_batch
 from digitrec.train.config import TrainConfig
 from digitrec.train.datasets import TrainingData
-from digitrec.train.loop import Digits, ema_copy, ema_update, evaluate_digits, to_digits
+from digitrec.train.loop import (
+    Digits,
+    ema_copy,
+    ema_update,
+    evaluate_digits,
+    step_plan,
+    to_digits,
+)
 from digitrec.train.optim import build_optimizer, lr_at, set_lr
 from digitrec.train.progress import TrainingProgress
 
@@ -117,11 +124,7 @@ def _fit(
     augmentation = AUGMENTATIONS[config.augment]
 
     n = len(train_digits.y)
-    steps_per_epoch = math.ceil(n / config.batch_size)
-    total_steps = max(1, round(config.epochs * steps_per_epoch))
-    if config.max_steps:
-        total_steps = min(total_steps, config.max_steps)
-    epochs = math.ceil(total_steps / steps_per_epoch)
+    steps_per_epoch, total_steps, epochs = step_plan(n, config)
     history: list[dict[str, Any]] = []
     step, train_seconds = 0, 0.0
     with TrainingProgress(total_steps, epochs) as progress:

@@ -133,11 +133,7 @@ def _train(
     best: dict[str, torch.Tensor] | None = None
 
     n = len(train_digits.y)
-    steps_per_epoch = math.ceil(n / config.batch_size)
-    total_steps = max(1, round(config.epochs * steps_per_epoch))
-    if config.max_steps:
-        total_steps = min(total_steps, config.max_steps)
-    epochs = math.ceil(total_steps / steps_per_epoch)
+    steps_per_epoch, total_steps, epochs = step_plan(n, config)
     order = torch.randperm(n, generator=generator)
     state = TrainingState()
     if loaded is not None:
@@ -354,6 +350,16 @@ def _load_initial_weights(model: nn.Module, config: TrainConfig) -> None:
             f"{config.model} {config.model_args} being trained"
         )
     model.load_state_dict({name: torch.from_numpy(value.copy()) for name, value in arrays.items()})
+
+
+def step_plan(examples: int, config: TrainConfig) -> tuple[int, int, int]:
+    """(steps per epoch, total optimizer steps, epochs started) for `config` on `examples`
+    training digits: fractional epochs round to whole steps, `max_steps` caps them."""
+    steps_per_epoch = math.ceil(examples / config.batch_size)
+    total_steps = max(1, round(config.epochs * steps_per_epoch))
+    if config.max_steps:
+        total_steps = min(total_steps, config.max_steps)
+    return steps_per_epoch, total_steps, math.ceil(total_steps / steps_per_epoch)
 
 
 def ema_copy(model: nn.Module) -> nn.Module:
