@@ -1,0 +1,508 @@
+// digitrec web page: a drawing pad read live by POST /v1/explain (digit, top 3, the 28 × 28 the
+// model saw, saliency) with a correction sent to POST /v1/feedback, and a photo reader that posts
+// to /v1/read and draws a box around every digit it found. Plain JS, no build step, no network
+// beyond this server.
+"use strict";
+
+(() => {
+  const PAD_SIDE = 280; // canvas pixels, and the side of the PNG the server gets
+  const BRUSH = Math.round(PAD_SIDE / 12); // about MNIST's stroke width once the digit is normalized
+  const INK = "#111111";
+  const PAPER = "#ffffff";
+  const DEBOUNCE_MS = 200;
+  const READ_CANVAS_MAX = 1600; // longest side of the photo as drawn (canvas pixels)
+  const BOX_COLOR = "#e6007e"; // magenta: visible on paper, ink and most photos
+
+  const $ = (id) => document.getElementById(id);
+  const percent = (p) => `${(100 * p).toFixed(1)}%`;
+
+  // ---------------------------------------------------------------------------------------------
+  // Talking to the server: every failure becomes one friendly line.
+
+  async function problemText(response) {
+    let body = null;
+    try {
+      body = await response.json();
+    } catch {
+      // not JSON: fall through to the status line
+    }
+    if (body && (body.detail || body.reason || body.title)) {
+      return String(body.detail || body.reason || body.title);
+    }
+    if (response.status === 413) return "That image is too big for the server.";
+    if (response.status === 503 || response.status === 504) {
+      return "The server is busy — try again in a moment.";
+    }
+    return `The server answered ${response.status}${response.statusText ? " " + response.statusText : ""}.`;
+  }
+
+  // -> {ok: true, status, body} or {ok: false, status, message}
+  async function post(url, init) {
+    let response;
+    try {
+      response = await fetch(url, { method: "POST", ...init });
+    } catch {
+      return { ok: false, status: 0, message: "Cannot reach the digitrec server." };
+    }
+    if (!response.ok) {
+      return { ok: false, status: response.status, message: await problemText(response) };
+    }
+    try {
+      return { ok: true, status: response.status, body: await response.json() };
+    } catch {
+      return { ok: false, status: response.status, message: "The server sent an unreadable answer." };
+    }
+  }
+
+  const postJSON = (url, payload) =>
+    post(url, { headers: { "Content-Type": "application/json" }, body: JSON.stringify(payload) });
+
+  function setStatus(element, text, kind) {
+    element.textContent = text;
+    element.classList.toggle("ok", kind === "ok");
+    element.classList.toggle("error", kind === "error");
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // The drawing pad: strokes are lists of points in canvas pixels; undo pops one and redraws.
+
+  const pad = $("pad");
+  const ctx = pad.getContext("2d");
+  pad.width = PAD_SIDE;
+  pad.height = PAD_SIDE;
+
+  const strokes = [];
+  let active = null; // {pointerId, points} while a pointer is down
+  let version = 0; // bumps on every change of the pixels
+  let epoch = 0; // bumps on clear: answers about an earlier drawing are dropped
+
+  function paintPaper() {
+    ctx.fillStyle = PAPER;
+    ctx.fillRect(0, 0, PAD_SIDE, PAD_SIDE);
+  }
+
+  function setBrush() {
+    ctx.strokeStyle = INK;
+    ctx.fillStyle = INK;
+    ctx.lineWidth = BRUSH;
+    ctx.lineCap = "round";
+    ctx.lineJoin = "round";
+  }
+
+  function paintDot(point) {
+    setBrush();
+    ctx.beginPath();
+    ctx.arc(point.x, point.y, BRUSH / 2, 0, 2 * Math.PI);
+    ctx.fill();
+  }
+
+  function paintSegments(points, from) {
+    setBrush();
+    ctx.beginPath();
+    ctx.moveTo(points[from].x, points[from].y);
+    for (let i = from + 1; i < points.length; i++) ctx.lineTo(points[i].x, points[i].y);
+    ctx.stroke();
+  }
+
+  function paintStroke(points) {
+    if (points.length === 1) paintDot(points[0]);
+    else paintSegments(points, 0);
+  }
+
+  function redraw() {
+    paintPaper();
+    for (const points of strokes) paintStroke(points);
+  }
+
+  function padPoint(event) {
+    const rect = pad.getBoundingClientRect();
+    return {
+      x: ((event.clientX - rect.left) * PAD_SIDE) / rect.width,
+      y: ((event.clientY - rect.top) * PAD_SIDE) / rect.height,
+    };
+  }
+
+  function changed() {
+    version += 1;
+    pad.dataset.version = String(version);
+    pad.dataset.strokes = String(strokes.length);
+    $("undo").disabled = strokes.length === 0;
+    $("clear").disabled = strokes.length === 0;
+    setFeedbackEnabled(strokes.length > 0);
+    setStatus($("feedback-status"), "");
+    scheduleRecognition();
+  }
+
+  pad.addEventListener("pointerdown", (event) => {
+    if (active || (event.pointerType === "mouse" && event.button !== 0)) return;
+    event.preventDefault();
+    pad.setPointerCapture(event.pointerId);
+    active = { pointerId: event.pointerId, points: [padPoint(event)] };
+    strokes.push(active.points);
+    paintDot(active.points[0]);
+    changed();
+  });
+
+  pad.addEventListener("pointermove", (event) => {
+    if (!active || event.pointerId !== active.pointerId) return;
+    event.preventDefault();
+    const points = active.points;
+    const from = points.length - 1;
+    const coalesced = event.getCoalescedEvents ? event.getCoalescedEvents() : [];
+    for (const e of coalesced.length ? coalesced : [event]) points.push(padPoint(e));
+    paintSegments(points, from);
+    changed();
+  });
+
+  function endStroke(event) {
+    if (active && event.pointerId === active.pointerId) active = null;
+  }
+  pad.addEventListener("pointerup", endStroke);
+  pad.addEventListener("pointercancel", endStroke);
+  pad.addEventListener("lostpointercapture", endStroke);
+
+  function undo() {
+    if (!strokes.length) return;
+    strokes.pop();
+    active = null;
+    redraw();
+    if (!strokes.length) clear();
+    else changed();
+  }
+
+  function clear() {
+    strokes.length = 0;
+    active = null;
+    epoch += 1;
+    redraw();
+    changed();
+  }
+
+  $("undo").addEventListener("click", undo);
+  $("clear").addEventListener("click", clear);
+  document.addEventListener("keydown", (event) => {
+    const inField = event.target instanceof HTMLInputElement;
+    if ((event.ctrlKey || event.metaKey) && !event.shiftKey && event.key === "z" && !inField) {
+      event.preventDefault();
+      undo();
+    }
+  });
+
+  // ---------------------------------------------------------------------------------------------
+  // Live recognition: debounced, at most one request in flight, the latest drawing wins.
+
+  const result = $("result");
+  let timer = null;
+  let inFlight = false;
+
+  function scheduleRecognition() {
+    clearTimeout(timer);
+    timer = null;
+    if (!strokes.length) {
+      showNothing();
+      return;
+    }
+    result.dataset.state = "pending";
+    result.setAttribute("aria-busy", "true");
+    timer = setTimeout(recognize, DEBOUNCE_MS);
+  }
+
+  async function recognize() {
+    timer = null;
+    if (inFlight || !strokes.length) return; // the running request looks again when it ends
+    const asked = { version, epoch };
+    const image = pad.toDataURL("image/png");
+    inFlight = true;
+    let answer;
+    try {
+      answer = await postJSON("/v1/explain", { image });
+    } finally {
+      inFlight = false;
+    }
+    if (asked.epoch === epoch && strokes.length) showAnswer(answer, asked.version);
+    // The drawing changed while we waited and no debounce is pending: ask about the latest one.
+    if (asked.version !== version && strokes.length && timer === null) recognize();
+  }
+
+  function showNothing() {
+    result.dataset.state = "idle";
+    result.removeAttribute("aria-busy");
+    delete result.dataset.version;
+    delete result.dataset.digit;
+    $("digit").textContent = "";
+    $("top3").replaceChildren();
+    $("views").hidden = true;
+    $("model-input").removeAttribute("src");
+    $("saliency").removeAttribute("src");
+    setStatus($("summary"), "Draw a digit to start.");
+  }
+
+  function showAnswer(answer, answeredVersion) {
+    const latest = answeredVersion === version;
+    result.dataset.version = String(answeredVersion);
+    result.dataset.state = latest ? (answer.ok ? "done" : "error") : "pending";
+    if (latest) result.removeAttribute("aria-busy");
+    const summary = $("summary");
+    if (!answer.ok) {
+      // 422 = no digit in the drawing yet: not an error worth red text.
+      delete result.dataset.digit;
+      $("digit").textContent = "";
+      $("top3").replaceChildren();
+      $("views").hidden = true;
+      setStatus(summary, answer.message, answer.status === 422 ? "" : "error");
+      return;
+    }
+    const body = answer.body;
+    const digit = body.digit === null || body.digit === undefined ? null : body.digit;
+    result.dataset.digit = digit === null ? "" : String(digit);
+    $("digit").textContent = digit === null ? "?" : String(digit);
+    if (digit === null) setStatus(summary, body.reason || "Not sure what this is.");
+    else setStatus(summary, `Looks like a ${digit} (${percent(body.confidence)} sure).`);
+    showTop3(body.top3 || []);
+    $("model-input").src = body.input_png;
+    $("saliency").src = body.saliency_png;
+    $("views").hidden = false;
+  }
+
+  function showTop3(top3) {
+    const rows = top3.map(({ digit, probability }) => {
+      const li = document.createElement("li");
+      li.dataset.digit = String(digit);
+      li.dataset.probability = String(probability);
+      const name = document.createElement("span");
+      name.textContent = String(digit);
+      const bar = document.createElement("span");
+      bar.className = "bar";
+      bar.setAttribute("aria-hidden", "true");
+      const fill = document.createElement("span");
+      fill.style.width = `${Math.max(0, Math.min(1, probability)) * 100}%`;
+      bar.append(fill);
+      const value = document.createElement("span");
+      value.className = "p";
+      value.textContent = percent(probability);
+      li.setAttribute("aria-label", `${digit}: ${percent(probability)}`);
+      li.append(name, bar, value);
+      return li;
+    });
+    $("top3").replaceChildren(...rows);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // "That's wrong — it's a N": the drawing as it is now, with the right label.
+
+  const feedbackButtons = [];
+  for (let label = 0; label <= 9; label++) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.textContent = String(label);
+    button.dataset.label = String(label);
+    button.dataset.testid = `feedback-${label}`;
+    button.setAttribute("aria-label", `It's a ${label}`);
+    button.disabled = true;
+    button.addEventListener("click", () => sendFeedback(label));
+    feedbackButtons.push(button);
+  }
+  $("feedback-buttons").replaceChildren(...feedbackButtons);
+
+  function setFeedbackEnabled(enabled) {
+    for (const button of feedbackButtons) button.disabled = !enabled;
+  }
+
+  async function sendFeedback(label) {
+    if (!strokes.length) return;
+    const status = $("feedback-status");
+    const image = pad.toDataURL("image/png");
+    const asked = version;
+    delete status.dataset.feedbackId;
+    setStatus(status, "Saving…");
+    setFeedbackEnabled(false);
+    const answer = await postJSON("/v1/feedback", { image, label });
+    setFeedbackEnabled(strokes.length > 0);
+    if (asked !== version) return; // drawn on meanwhile: the message would be about another image
+    if (answer.ok) {
+      status.dataset.feedbackId = String(answer.body.id);
+      setStatus(status, `Thanks — saved as ${answer.body.label}.`, "ok");
+    } else {
+      setStatus(status, `Not saved: ${answer.message}`, "error");
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Reading a number from a photo or scan.
+
+  const readResult = $("read-result");
+  const readCanvas = $("read-canvas");
+  let readToken = 0;
+
+  function loadImage(file) {
+    return new Promise((resolve) => {
+      const url = URL.createObjectURL(file);
+      const img = new Image();
+      img.onload = () => resolve(img); // the object URL stays valid while the image is shown
+      img.onerror = () => {
+        URL.revokeObjectURL(url);
+        resolve(null); // the browser cannot show it; the server may still read it
+      };
+      img.src = url;
+    });
+  }
+
+  function drawPhoto(img, answer) {
+    // The browser applies EXIF orientation when drawing, as the server does before boxing.
+    const width = img ? img.naturalWidth : answer.width;
+    const height = img ? img.naturalHeight : answer.height;
+    const scale = Math.min(1, READ_CANVAS_MAX / Math.max(width, height));
+    readCanvas.width = Math.max(1, Math.round(width * scale));
+    readCanvas.height = Math.max(1, Math.round(height * scale));
+    const c = readCanvas.getContext("2d");
+    c.fillStyle = "#fff";
+    c.fillRect(0, 0, readCanvas.width, readCanvas.height);
+    if (img) c.drawImage(img, 0, 0, readCanvas.width, readCanvas.height);
+    readCanvas.hidden = false;
+    return c;
+  }
+
+  function drawBoxes(c, answer) {
+    // Boxes are in the uploaded image's pixels: scale them to the canvas.
+    const sx = readCanvas.width / answer.width;
+    const sy = readCanvas.height / answer.height;
+    const line = Math.max(2, Math.round(Math.max(readCanvas.width, readCanvas.height) / 300));
+    const font = Math.max(12, Math.round(readCanvas.height / 8));
+    c.lineWidth = line;
+    c.strokeStyle = BOX_COLOR;
+    c.font = `bold ${font}px system-ui, sans-serif`;
+    c.textBaseline = "bottom";
+    for (const { digit, box } of answer.digits) {
+      const [x, y, w, h] = box;
+      c.strokeRect(x * sx, y * sy, w * sx, h * sy);
+      const text = String(digit);
+      const tx = x * sx;
+      const ty = Math.max(font + 2, y * sy - line);
+      const tw = c.measureText(text).width;
+      c.fillStyle = "rgba(255, 255, 255, 0.85)";
+      c.fillRect(tx, ty - font, tw + 6, font);
+      c.fillStyle = BOX_COLOR;
+      c.fillText(text, tx + 3, ty);
+    }
+  }
+
+  function listBoxes(answer) {
+    const items = answer.digits.map(({ digit, confidence, box }) => {
+      const li = document.createElement("li");
+      li.dataset.digit = String(digit);
+      li.dataset.confidence = String(confidence);
+      li.dataset.box = box.join(",");
+      li.textContent = `${digit} (${percent(confidence)} sure)`;
+      return li;
+    });
+    $("read-boxes").replaceChildren(...items);
+  }
+
+  function resetRead() {
+    $("read-text").textContent = "";
+    $("read-confidence").textContent = "";
+    $("read-boxes").replaceChildren();
+    delete readResult.dataset.text;
+  }
+
+  async function readFile(file) {
+    if (!file) return;
+    const token = ++readToken;
+    const status = $("read-status");
+    resetRead();
+    readResult.dataset.state = "pending";
+    readResult.setAttribute("aria-busy", "true");
+    setStatus(status, `Reading ${file.name || "the image"}…`);
+    const form = new FormData();
+    form.append("file", file, file.name || "image");
+    const [img, answer] = await Promise.all([loadImage(file), post("/v1/read", { body: form })]);
+    if (token !== readToken) return; // another image was chosen meanwhile
+    readResult.removeAttribute("aria-busy");
+    if (!answer.ok) {
+      readResult.dataset.state = "error";
+      if (img) drawPhoto(img, null);
+      else readCanvas.hidden = true;
+      setStatus(status, answer.message, "error");
+      return;
+    }
+    const body = answer.body;
+    const c = drawPhoto(img, body);
+    drawBoxes(c, body);
+    listBoxes(body);
+    readResult.dataset.state = "done";
+    readResult.dataset.text = body.text || "";
+    readResult.dataset.width = String(body.width);
+    readResult.dataset.height = String(body.height);
+    $("read-text").textContent = body.text || "";
+    if (body.text) {
+      $("read-confidence").textContent = `${percent(body.confidence)} sure`;
+      setStatus(status, body.reason || "");
+    } else {
+      setStatus(status, body.reason || "No number found in this image.");
+    }
+  }
+
+  const upload = $("upload");
+  const camera = $("camera");
+  $("choose").addEventListener("click", () => upload.click());
+  $("take-photo").addEventListener("click", () => camera.click());
+  for (const input of [upload, camera]) {
+    input.addEventListener("change", () => {
+      readFile(input.files[0]);
+      input.value = ""; // choosing the same file again reads it again
+    });
+  }
+
+  // The camera button only where there is likely a camera: a touch device, or a video input.
+  const takePhoto = $("take-photo");
+  if (window.matchMedia("(pointer: coarse)").matches) takePhoto.hidden = false;
+  if (navigator.mediaDevices && navigator.mediaDevices.enumerateDevices) {
+    navigator.mediaDevices
+      .enumerateDevices()
+      .then((devices) => {
+        if (devices.some((d) => d.kind === "videoinput")) takePhoto.hidden = false;
+      })
+      .catch(() => {});
+  }
+
+  const drop = $("drop");
+  const firstImage = (files) => Array.from(files || []).find((f) => f.type.startsWith("image/"));
+  drop.addEventListener("dragover", (event) => {
+    event.preventDefault();
+    drop.classList.add("over");
+  });
+  drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+  drop.addEventListener("drop", (event) => {
+    event.preventDefault();
+    drop.classList.remove("over");
+    const files = event.dataTransfer ? event.dataTransfer.files : null;
+    const file = firstImage(files) || (files && files[0]);
+    if (file) readFile(file);
+  });
+  // Dropped outside the zone: do not let the browser navigate away to the image.
+  window.addEventListener("dragover", (event) => event.preventDefault());
+  window.addEventListener("drop", (event) => event.preventDefault());
+  document.addEventListener("paste", (event) => {
+    const file = firstImage(event.clipboardData ? event.clipboardData.files : null);
+    if (file) {
+      event.preventDefault();
+      readFile(file);
+    }
+  });
+
+  // ---------------------------------------------------------------------------------------------
+  // Start: blank paper, and the model's name in the footer.
+
+  paintPaper();
+  pad.dataset.version = "0";
+  pad.dataset.strokes = "0";
+  showNothing();
+  fetch("/healthz")
+    .then((response) => (response.ok ? response.json() : null))
+    .then((body) => {
+      $("model-name").textContent = body && body.model ? body.model : "unknown";
+    })
+    .catch(() => {
+      $("model-name").textContent = "unreachable";
+    });
+})();
