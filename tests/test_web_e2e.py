@@ -1,0 +1,396 @@
+"""End-to-end tests of the web page at `/`: a real `digitrec serve` process, Debian's Chromium
+driven by Playwright, real MNIST test digits drawn on the pad stroke by stroke along their
+skeletons, a real example scan uploaded. Screenshots of every state go to test-artifacts/web/.
+
+Playwright never downloads a browser here: it launches /usr/bin/chromium, which
+scripts/install.sh installs (apt-get, as root) on a fresh machine."""
+
+import base64
+import json
+import os
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import cv2
+import httpx
+import numpy as np
+import pytest
+from web_drawing import digit_strokes, draw_with_finger, draw_with_mouse
+
+from digitrec.data import load
+
+REPO = Path(__file__).resolve().parents[1]
+ARTIFACTS = REPO / "test-artifacts" / "web"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+NUMBER_SCAN = REPO / "examples" / "numbers" / "00002.png"  # "85646"; `digitrec read` gets it right
+SERVER_START_S = 90  # importing torch and loading the model on a busy 2-core machine
+WAIT_MS = 20_000  # for one answer from the server, drawn or read
+
+# Counts the page's own /v1/explain fetches, to check it never has two in flight.
+COUNT_EXPLAIN_FETCHES = """
+(() => {
+  const fetchOriginal = window.fetch;
+  const count = { now: 0, max: 0, total: 0 };
+  window.__explainFetches = count;
+  window.fetch = async (...args) => {
+    if (!String(args[0]).includes("/v1/explain")) return fetchOriginal(...args);
+    count.now += 1;
+    count.total += 1;
+    count.max = Math.max(count.max, count.now);
+    try {
+      const response = await fetchOriginal(...args);
+      await response.clone().arrayBuffer();
+      return response;
+    } finally {
+      count.now -= 1;
+    }
+  };
+})();
+"""
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """`digitrec serve` as a subprocess on a free port, with its own DIGITREC_HOME."""
+    home = tmp_path_factory.mktemp("web-home")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "DIGITREC_HOME": str(home), "DIGITREC_OFFLINE": "1"}
+    log_path = home / "serve.log"
+    command = [sys.executable, "-m", "digitrec", "serve", "--host", "127.0.0.1"]
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [*command, "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + SERVER_START_S
+        while True:
+            if process.poll() is not None:
+                pytest.fail(
+                    f"digitrec serve exited ({process.returncode}):\n{log_path.read_text()}"
+                )
+            try:
+                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(
+                    f"digitrec serve not healthy after {SERVER_START_S} s:\n{log_path.read_text()}"
+                )
+            time.sleep(0.25)
+        yield {"url": url, "home": home}
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.is_file():
+        pytest.fail(
+            f"{CHROMIUM} is missing: the web tests drive Debian's Chromium. Install it with "
+            "`apt-get install chromium` (scripts/install.sh does this when run as root)."
+        )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any, server: dict[str, Any]) -> Iterator[Any]:
+    """The page at / on a desktop-sized window."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.add_init_script(COUNT_EXPLAIN_FETCHES)
+    page = context.new_page()
+    page.set_default_timeout(WAIT_MS)
+    page.goto(server["url"] + "/")
+    yield page
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def mnist_test(mnist_dir: Path) -> tuple[np.ndarray, np.ndarray]:
+    digits = load("mnist", "test", mnist_dir)
+    return digits.images, digits.labels
+
+
+def first_of_each_class(labels: np.ndarray) -> list[int]:
+    """The fixed digits drawn: the first MNIST test image of every class (indices 3, 2, 1, 18, 4,
+    8, 11, 0, 61, 7 for 0-9)."""
+    return [int(np.flatnonzero(labels == k)[0]) for k in range(10)]
+
+
+def screenshot(page: Any, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def pad_box(page: Any) -> dict[str, float]:
+    box = page.locator("#pad").bounding_box()
+    assert box is not None
+    return dict(box)
+
+
+def wait_for_answer(page: Any) -> dict[str, Any]:
+    """Wait until the result shown is the answer about the drawing as it is now."""
+    version = page.get_attribute("#pad", "data-version")
+    page.wait_for_function(
+        """v => {
+          const r = document.getElementById("result");
+          return r.dataset.version === v && (r.dataset.state === "done" || r.dataset.state === "error");
+        }""",
+        arg=version,
+    )
+    return {
+        "state": page.get_attribute("#result", "data-state"),
+        "digit": page.text_content("#digit"),
+        "top3": page.eval_on_selector_all(
+            "#top3 li",
+            "rows => rows.map(r => [Number(r.dataset.digit), Number(r.dataset.probability)])",
+        ),
+    }
+
+
+def pad_pixels(page: Any) -> np.ndarray:
+    """The pad's pixels as the server gets them: its PNG, decoded to gray."""
+    url = page.eval_on_selector("#pad", "pad => pad.toDataURL('image/png')")
+    png = base64.b64decode(url.split(",", 1)[1])
+    return cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_GRAYSCALE)
+
+
+def explain_fetches(page: Any) -> dict[str, int]:
+    return dict(page.evaluate("window.__explainFetches"))
+
+
+def test_drawn_mnist_digits_are_read_live(page: Any, mnist_test: tuple) -> None:
+    images, labels = mnist_test
+    box = pad_box(page)
+    shown, moves = {}, 0
+    for index in first_of_each_class(labels):
+        if page.is_enabled("#clear"):
+            page.click("#clear")
+        moves += draw_with_mouse(page, box, digit_strokes(images[index]))
+        answer = wait_for_answer(page)
+        label = int(labels[index])
+        shown[index] = (label, answer["digit"])
+        screenshot(page, f"drawn-{label}-mnist-test-{index}")
+        assert answer["state"] == "done", page.text_content("#summary")
+        assert len(answer["top3"]) == 3
+        assert answer["top3"][0][0] == int(answer["digit"])
+        probabilities = [p for _, p in answer["top3"]]
+        assert probabilities == sorted(probabilities, reverse=True)
+        for view in ("#model-input", "#saliency"):
+            assert page.get_attribute(view, "src").startswith("data:image/png;base64,")
+            assert page.is_visible(view)
+    wrong = {i: pair for i, pair in shown.items() if str(pair[0]) != pair[1]}
+    assert not wrong, f"MNIST test index: (label, shown): {wrong}"
+    fetches = explain_fetches(page)
+    assert fetches["max"] == 1, fetches  # never two requests in flight
+    assert fetches["total"] < moves / 3, (fetches, moves)  # debounced, not one per move
+
+
+def test_undo_and_clear(page: Any, mnist_test: tuple) -> None:
+    images, labels = mnist_test
+    seven = first_of_each_class(labels)[7]
+    box = pad_box(page)
+    assert page.is_disabled("#undo") and page.is_disabled("#clear")
+    strokes = digit_strokes(images[seven])
+    draw_with_mouse(page, box, strokes)
+    first = wait_for_answer(page)
+    assert first["digit"] == "7"
+    drawn = pad_pixels(page)
+    screenshot(page, "undo-1-seven")
+
+    # A bar across the bottom: another stroke, another answer.
+    draw_with_mouse(page, box, [[(25, 2), (25, 14), (25, 25)]])
+    assert page.get_attribute("#pad", "data-strokes") == str(len(strokes) + 1)
+    wait_for_answer(page)
+    assert (pad_pixels(page)[245:265] < 128).any()
+    screenshot(page, "undo-2-extra-stroke")
+
+    page.click("#undo")
+    assert page.get_attribute("#pad", "data-strokes") == str(len(strokes))
+    again = wait_for_answer(page)
+    undone = pad_pixels(page)
+    # Redrawn from the stroke list: the same drawing up to anti-aliasing where segments overlap.
+    assert np.abs(undone.astype(int) - drawn).mean() < 1.0
+    assert again["digit"] == first["digit"] and again["top3"] == first["top3"]
+    screenshot(page, "undo-3-undone")
+
+    # Ctrl+Z undoes one stroke from the keyboard, too.
+    draw_with_mouse(page, box, [[(25, 2), (25, 14), (25, 25)]])
+    wait_for_answer(page)
+    page.keyboard.press("Control+z")
+    assert page.get_attribute("#pad", "data-strokes") == str(len(strokes))
+    assert wait_for_answer(page)["digit"] == first["digit"]
+
+    page.click("#clear")
+    assert page.get_attribute("#pad", "data-strokes") == "0"
+    assert page.get_attribute("#result", "data-state") == "idle"
+    assert page.text_content("#digit") == ""
+    assert page.locator("#top3 li").count() == 0
+    assert page.is_hidden("#model-input") and page.is_hidden("#saliency")
+    assert (pad_pixels(page) == 255).all()
+    assert page.is_disabled("#undo") and page.is_disabled("#clear")
+    assert page.is_disabled("[data-testid=feedback-0]")
+    # An answer still on its way about the cleared drawing must not come back.
+    page.wait_for_timeout(500)
+    assert page.text_content("#digit") == ""
+    screenshot(page, "undo-4-cleared")
+
+
+def read_through_api(server: dict[str, Any], path: Path) -> tuple[int, dict[str, Any]]:
+    with path.open("rb") as file:
+        response = httpx.post(
+            server["url"] + "/v1/read", files={"file": (path.name, file)}, timeout=WAIT_MS / 1000
+        )
+    return response.status_code, response.json()
+
+
+def test_upload_reads_the_number_and_boxes_each_digit(page: Any, server: dict[str, Any]) -> None:
+    expected = json.loads((NUMBER_SCAN.parent / "labels.json").read_text())
+    truth = next(p["text"] for p in expected["pages"] if p["file"] == NUMBER_SCAN.name)
+    status, api = read_through_api(server, NUMBER_SCAN)
+    assert status == 200 and api["text"] == truth
+
+    page.set_input_files("#upload", str(NUMBER_SCAN))
+    page.wait_for_selector("#read-result[data-state=done]")
+    screenshot(page, "read-number")
+    assert page.text_content("#read-text") == truth
+    assert page.text_content("#read-confidence").endswith("sure")
+    listed = page.eval_on_selector_all(
+        "#read-boxes li", "rows => rows.map(r => [Number(r.dataset.digit), r.dataset.box])"
+    )
+    assert listed == [[d["digit"], ",".join(map(str, d["box"]))] for d in api["digits"]]
+    assert len(listed) == len(truth)
+
+    # Each box is drawn where it belongs: its bottom edge, scaled to the canvas, is magenta.
+    width, height = page.eval_on_selector("#read-canvas", "c => [c.width, c.height]")
+    assert page.is_visible("#read-canvas") and width > 1
+    sx, sy = width / api["width"], height / api["height"]
+    edges = [
+        [round((x + w / 2) * sx), round((y + h) * sy)]
+        for x, y, w, h in (d["box"] for d in api["digits"])
+    ]
+    colours = page.eval_on_selector(
+        "#read-canvas",
+        "(c, points) => points.map(([x, y]) => Array.from(c.getContext('2d').getImageData(x, y, 1, 1).data))",
+        edges,
+    )
+    for r, g, b, _ in colours:
+        assert r > 180 and g < 80 and b > 80, colours
+
+
+def test_upload_without_a_number_says_why(
+    page: Any, server: dict[str, Any], tmp_path: Path
+) -> None:
+    blank = tmp_path / "blank-page.png"
+    cv2.imwrite(str(blank), np.full((120, 300), 250, np.uint8))
+    status, api = read_through_api(server, blank)
+    expected_line = api.get("reason") if status == 200 else api.get("detail")
+    assert expected_line
+
+    page.set_input_files("#upload", str(blank))
+    page.wait_for_selector("#read-result:not([data-state=pending]):not([data-state=idle])")
+    screenshot(page, "read-no-number")
+    assert page.text_content("#read-text") == ""
+    assert page.locator("#read-boxes li").count() == 0
+    assert page.text_content("#read-status") == expected_line
+
+
+def test_correction_is_saved(page: Any, server: dict[str, Any], mnist_test: tuple) -> None:
+    images, labels = mnist_test
+    four = first_of_each_class(labels)[4]
+    draw_with_mouse(page, pad_box(page), digit_strokes(images[four]))
+    answer = wait_for_answer(page)
+    shown = int(answer["digit"])
+    confidence = answer["top3"][0][1]
+    sent = pad_pixels(page)
+    correction = (shown + 5) % 10  # "that's wrong": any other label
+
+    page.click(f"[data-testid=feedback-{correction}]")
+    page.wait_for_selector("#feedback-status[data-feedback-id]")
+    assert page.text_content("#feedback-status") == f"Thanks — saved as {correction}."
+    screenshot(page, "feedback-saved")
+    row_id = int(page.get_attribute("#feedback-status", "data-feedback-id"))
+
+    db = server["home"] / "feedback.db"
+    with sqlite3.connect(db) as connection:
+        row = connection.execute(
+            "SELECT label, predicted, confidence, image FROM feedback WHERE id = ?", (row_id,)
+        ).fetchone()
+    assert row is not None, f"no row {row_id} in {db}"
+    label, predicted, stored_confidence, png = row
+    assert (label, predicted) == (correction, shown)
+    assert stored_confidence == pytest.approx(confidence, abs=1e-6)
+    stored = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_GRAYSCALE)
+    assert stored.shape == sent.shape == (280, 280)
+    assert np.abs(stored.astype(int) - sent).max() <= 1
+
+
+def test_phone_layout_and_touch_drawing(
+    browser: Any, server: dict[str, Any], mnist_test: tuple
+) -> None:
+    images, labels = mnist_test
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844},
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+    )
+    try:
+        page = context.new_page()
+        page.set_default_timeout(WAIT_MS)
+        page.goto(server["url"] + "/")
+        no_sideways_scroll = "document.documentElement.scrollWidth <= window.innerWidth"
+        assert page.evaluate(no_sideways_scroll), page.evaluate(
+            "document.documentElement.scrollWidth"
+        )
+        box = pad_box(page)
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 390 and box["width"] >= 280
+        assert page.is_visible("#take-photo")  # a touch device: the camera button is offered
+        for button in page.locator("#feedback button").all():
+            bounds = button.bounding_box()
+            assert bounds is not None and bounds["x"] + bounds["width"] <= 390
+            assert bounds["width"] >= 44 and bounds["height"] >= 44
+
+        two = first_of_each_class(labels)[2]
+        draw_with_finger(context.new_cdp_session(page), box, digit_strokes(images[two]))
+        answer = wait_for_answer(page)
+        assert answer["digit"] == "2"
+        assert page.evaluate("window.scrollY") == 0  # drawing did not scroll the page
+        screenshot(page, "phone-drawn")
+
+        page.set_input_files("#upload", str(REPO / "examples" / "numbers" / "00005.png"))
+        page.wait_for_selector("#read-result[data-state=done]")
+        assert page.evaluate(no_sideways_scroll)
+        canvas = page.locator("#read-canvas").bounding_box()
+        assert canvas is not None and canvas["x"] + canvas["width"] <= 390
+        screenshot(page, "phone-read")
+    finally:
+        context.close()
