@@ -23,3 +23,11 @@ class DataError(DigitrecError):
 
 class ChecksumError(DataError):
     """A file whose SHA-256 differs from the one it must have."""
+
+
+class NotAnImageError(DataError):
+    """Bytes that no image decoder understands: empty, truncated, another kind of file."""
+
+
+class ImageTooLargeError(DataError):
+    """An image (or file) over a configured size limit; refused before it is decoded in full."""

@@ -9,6 +9,9 @@ from digitrec.errors import DigitrecError
 EXTRA_OF_MODULE = {
     "fastapi": "serve",
     "uvicorn": "serve",
+    "pydantic_settings": "serve",
+    "prometheus_client": "serve",
+    "multipart": "serve",
     "onnx": "onnx",
     "onnxruntime": "onnx",
     "matplotlib": "plots",

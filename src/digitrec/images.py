@@ -11,7 +11,7 @@ from typing import Literal
 
 import numpy as np
 
-from digitrec.errors import DataError
+from digitrec.errors import DataError, ImageTooLargeError, NotAnImageError
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
 MAX_PIXELS = 40_000_000  # a 40-megapixel photo is fine; a decompression bomb is not
@@ -25,7 +25,9 @@ def read_image_file(path: Path, *, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
-            raise DataError(f"{path}: file is {size} bytes, over the {MAX_FILE_BYTES}-byte limit")
+            raise ImageTooLargeError(
+                f"{path}: file is {size} bytes, over the {MAX_FILE_BYTES}-byte limit"
+            )
         data = path.read_bytes()
     except OSError as error:
         raise DataError(f"{path}: cannot read ({error.strerror or error})") from error
@@ -37,18 +39,18 @@ def decode_image(data: bytes, name: str, *, max_pixels: int = MAX_PIXELS) -> np.
     import cv2
 
     if not data:
-        raise DataError(f"{name}: empty file")
+        raise NotAnImageError(f"{name}: empty file")
     buffer = np.frombuffer(data, dtype=np.uint8)
     # OpenCV refuses images over its own pixel limit before decoding; check ours from the header.
     width_height = _header_size(buffer)
     if width_height is not None and width_height[0] * width_height[1] > max_pixels:
         w, h = width_height
-        raise DataError(f"{name}: image is {w}×{h}, over the {max_pixels}-pixel limit")
+        raise ImageTooLargeError(f"{name}: image is {w}×{h}, over the {max_pixels}-pixel limit")
     image = cv2.imdecode(buffer, cv2.IMREAD_UNCHANGED)  # keeps alpha; ignores EXIF orientation
     if image is None or image.size == 0:
-        raise DataError(f"{name}: not a readable image (unknown format or corrupt data)")
+        raise NotAnImageError(f"{name}: not a readable image (unknown format or corrupt data)")
     if image.shape[0] * image.shape[1] > max_pixels:
-        raise DataError(
+        raise ImageTooLargeError(
             f"{name}: image is {image.shape[1]}×{image.shape[0]}, over the {max_pixels}-pixel limit"
         )
     return apply_orientation(to_gray_uint8(image), exif_orientation(data))

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from digitrec.errors import DataError
+from digitrec.errors import DataError, ImageTooLargeError, NotAnImageError
 from digitrec.images import MAX_PIXELS, decode_image, read_image_file, to_gray_uint8
 from digitrec.models.modelfile import Classifier, load_model
 from digitrec.preprocess import normalize_digit
@@ -63,9 +63,9 @@ def to_gray(image: ImageInput, name: str, max_pixels: int = MAX_PIXELS) -> np.nd
         image = np.asarray(image.convert("RGBA"))
     if isinstance(image, np.ndarray):
         if image.ndim not in (2, 3) or image.size == 0 or (image.ndim == 3 and image.shape[2] > 4):
-            raise DataError(f"{name}: expected an (H, W), (H, W, 3) or (H, W, 4) array")
+            raise NotAnImageError(f"{name}: expected an (H, W), (H, W, 3) or (H, W, 4) array")
         if image.shape[0] * image.shape[1] > max_pixels:
-            raise DataError(f"{name}: image is over the {max_pixels}-pixel limit")
+            raise ImageTooLargeError(f"{name}: image is over the {max_pixels}-pixel limit")
         if image.ndim == 3 and image.shape[2] in (3, 4):  # RGB(A) -> BGR(A), OpenCV's order
             image = image[:, :, [2, 1, 0, 3][: image.shape[2]]]
         return to_gray_uint8(image)
@@ -117,13 +117,13 @@ def predict_many(
         batch = np.stack(digits[start : start + 256])
         probabilities = classifier.predict_proba(batch)
         for row, index in zip(probabilities, positions[start : start + 256], strict=True):
-            results[index] = _decide(labels[index], row, classifier.card.classes, threshold)
+            results[index] = decide_digit(labels[index], row, classifier.card.classes, threshold)
         if on_progress:
             on_progress(len(batch))
     return [r for r in results if r is not None]
 
 
-def _decide(
+def decide_digit(
     name: str, probabilities: np.ndarray, classes: Iterable[str], threshold: float
 ) -> DigitPrediction:
     values = [float(p) for p in probabilities]

@@ -30,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
         predict_commands,
         read_commands,
         report_commands,
+        serve_commands,
         train_commands,
     )
 
@@ -50,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     read_commands.register(commands)
     export_commands.register(commands)
     report_commands.register(commands)
+    serve_commands.register(commands)
     return parser
 
 

@@ -1,0 +1,89 @@
+"""`digitrec serve` (the REST API and web page under uvicorn) and `digitrec feedback export`
+(the corrections users submitted, as a folder dataset to fine-tune on)."""
+
+import argparse
+import os
+from pathlib import Path
+from typing import Any
+
+# `digitrec serve` flags -> the ServeSettings fields they set (through DIGITREC_SERVE_* variables,
+# so every uvicorn worker process builds the same settings).
+FLAG_SETTINGS = ("model", "backend", "threshold", "max_body_bytes", "timeout_s", "feedback_db")
+
+
+def register(commands: "argparse._SubParsersAction[Any]") -> None:
+    serve = commands.add_parser(
+        "serve",
+        help="run the web app and REST API (draw or upload digits, read numbers)",
+        description="Serve the web page at / and the REST API under /v1 (OpenAPI docs at /docs). "
+        "Other settings: DIGITREC_SERVE_* environment variables (see digitrec.serve.settings).",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port (8000)")
+    serve.add_argument("--model", default="default", help="'default', a run dir or model file")
+    serve.add_argument("--backend", choices=["torch", "onnx", "auto"], default="torch")
+    serve.add_argument("--threshold", type=float, help="below this probability: unsure (0.5)")
+    serve.add_argument("--max-body-bytes", type=int, help="request body limit in bytes (10 MiB)")
+    serve.add_argument("--timeout-s", type=float, help="per-request inference timeout (10 s)")
+    serve.add_argument("--feedback-db", type=Path, help="($DIGITREC_HOME/feedback.db)")
+    serve.add_argument("--workers", type=int, default=1, help="server processes (1)")
+    serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    serve.set_defaults(handler=run_serve)
+
+    feedback = commands.add_parser("feedback", help="the corrections users submitted")
+    actions = feedback.add_subparsers(dest="action", metavar="ACTION", required=True)
+    export = actions.add_parser(
+        "export",
+        help="write them as a 0/ … 9/ folder dataset that `digitrec train` can fine-tune on",
+    )
+    export.add_argument("out", type=Path, metavar="DIR")
+    export.add_argument("--db", type=Path, help="($DIGITREC_HOME/feedback.db)")
+    export.set_defaults(handler=run_feedback_export)
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from digitrec.errors import UsageError
+    from digitrec.extras import require
+
+    uvicorn = require("uvicorn")
+    require("fastapi")
+    from digitrec.models.modelfile import resolve_model_path
+    from digitrec.serve.settings import ServeSettings
+
+    if not 0 < args.port < 65536 or args.workers < 1:
+        raise UsageError("--port must be 1-65535 and --workers at least 1")
+    for name in FLAG_SETTINGS:
+        value = getattr(args, name)
+        if value is not None:
+            os.environ[f"DIGITREC_SERVE_{name.upper()}"] = str(value)
+    try:
+        ServeSettings()  # bad values fail here, in one line, not in every worker
+    except ValidationError as error:
+        first = error.errors()[0]
+        raise UsageError(f"--{str(first['loc'][0]).replace('_', '-')}: {first['msg']}") from None
+    if not args.model.endswith(".onnx"):
+        resolve_model_path(args.model)  # an unknown model is a usage error, before start-up
+    uvicorn.run(
+        "digitrec.serve.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level=args.log_level,
+        access_log=args.log_level == "debug",
+    )
+    return 0
+
+
+def run_feedback_export(args: argparse.Namespace) -> int:
+    from digitrec.serve.feedback import export_feedback
+    from digitrec.serve.settings import ServeSettings
+
+    db = args.db or ServeSettings().feedback_path()
+    counts = export_feedback(db, args.out)
+    total = sum(counts.values())
+    per_label = ", ".join(f"{label}: {n}" for label, n in counts.items() if n)
+    print(f"wrote {total} images to {args.out}" + (f" ({per_label})" if per_label else ""))
+    return 0

@@ -1,0 +1,62 @@
+"""The FastAPI application: `create_app(settings)`; uvicorn calls it as a factory.
+
+The models are loaded once, in the lifespan, before the first request is accepted. Middleware,
+outermost first: metrics (every request counted and timed), the body limit, CORS (only when
+origins are configured). Every error leaves as a problem document (problems.py).
+"""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from digitrec import __version__
+from digitrec.serve import problems
+from digitrec.serve.engine import Engine
+from digitrec.serve.feedback import FeedbackStore
+from digitrec.serve.limits import BodyLimitMiddleware
+from digitrec.serve.metrics import Metrics, MetricsMiddleware
+from digitrec.serve.routes import STATIC, router
+from digitrec.serve.settings import ServeSettings
+
+
+def create_app(settings: ServeSettings | None = None) -> FastAPI:
+    settings = settings or ServeSettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.engine = Engine.start(settings)
+        app.state.feedback = FeedbackStore(settings.feedback_path())
+        try:
+            yield
+        finally:
+            app.state.engine.close()
+
+    app = FastAPI(
+        title="digitrec",
+        version=__version__,
+        summary="Read handwritten digits and numbers; explain what the network saw; collect "
+        "corrections.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.metrics = Metrics()
+    problems.install(app)
+    app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static")
+    if settings.cors_origins:
+        from fastapi.middleware.cors import CORSMiddleware
+
+        app.add_middleware(
+            CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"]
+        )
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    return app
+
+
+def options(**overrides: Any) -> ServeSettings:
+    """Settings from the environment with some overridden (what `digitrec serve` flags do)."""
+    return ServeSettings(**overrides)

@@ -1,0 +1,76 @@
+"""Errors as RFC 9457 problem details (`application/problem+json`): every failure a client sees
+is a JSON object with a status, a title and a one-line detail — never a stack trace."""
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from digitrec.errors import DataError, DigitrecError, ImageTooLargeError, NotAnImageError
+
+log = logging.getLogger("digitrec.serve")
+MEDIA_TYPE = "application/problem+json"
+
+
+class Problem(Exception):  # noqa: N818 - RFC 9457's name for it
+    """Raise from a route to answer with a problem document."""
+
+    def __init__(self, status: int, detail: str, *, headers: dict[str, str] | None = None):
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.headers = headers
+
+
+def problem_response(
+    status: int, detail: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    title = HTTPStatus(status).phrase
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
+    body["detail"] = detail
+    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
+
+
+def status_of(error: DigitrecError) -> int:
+    """The HTTP status for a digitrec error raised while handling a request."""
+    if isinstance(error, ImageTooLargeError):
+        return 413
+    if isinstance(error, NotAnImageError):
+        return 415
+    if isinstance(error, DataError):
+        return 400
+    return 422
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers that turn every exception into a problem document."""
+
+    @app.exception_handler(Problem)
+    async def _problem(_request: Request, error: Problem) -> JSONResponse:
+        return problem_response(error.status, error.detail, error.headers)
+
+    @app.exception_handler(DigitrecError)
+    async def _digitrec(_request: Request, error: DigitrecError) -> JSONResponse:
+        return problem_response(status_of(error), str(error))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, error: StarletteHTTPException) -> JSONResponse:
+        detail = (
+            error.detail if isinstance(error.detail, str) else HTTPStatus(error.status_code).phrase
+        )
+        return problem_response(error.status_code, detail, getattr(error, "headers", None))
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, error: RequestValidationError) -> JSONResponse:
+        first = error.errors()[0] if error.errors() else {}
+        where = ".".join(str(part) for part in first.get("loc", ()))
+        return problem_response(422, f"{where}: {first.get('msg', 'invalid request')}")
+
+    @app.exception_handler(Exception)
+    async def _crash(request: Request, error: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return problem_response(500, "internal error; the server log has the details")

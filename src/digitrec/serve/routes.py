@@ -1,0 +1,202 @@
+"""The /v1 endpoints, health, metrics and the page. Each route parses its request, hands the work
+to the engine's inference pool, counts what it read, and answers JSON (problems on failure)."""
+
+import time
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import FileResponse, JSONResponse, Response
+
+from digitrec.serve.engine import Engine
+from digitrec.serve.inputs import read_submission, request_body
+from digitrec.serve.metrics import Metrics
+from digitrec.serve.problems import Problem
+
+STATIC = Path(__file__).resolve().parent / "static"
+router = APIRouter()
+
+
+def _engine(request: Request) -> Engine:
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+def _metrics(request: Request) -> Metrics:
+    metrics: Metrics = request.app.state.metrics
+    return metrics
+
+
+def _ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 3)
+
+
+@router.post(
+    "/v1/predict",
+    summary="Read the one digit in an image",
+    openapi_extra=request_body(batch=False),
+    tags=["recognize"],
+)
+async def predict(
+    request: Request, threshold: float | None = Query(None, ge=0.0, le=1.0)
+) -> JSONResponse:
+    started = time.perf_counter()
+    engine = _engine(request)
+    upload = (await read_submission(request, batch=False)).images[0]
+    gray = await engine.run(engine.gray, upload.data, upload.name)
+    result = (await engine.run(engine.predict, [gray], [upload.name], threshold))[0]
+    _metrics(request).count_digit(result.digit, result.reason)
+    return JSONResponse({**result.to_json(), "model": engine.settings.model, "ms": _ms(started)})
+
+
+@router.post(
+    "/v1/predict/batch",
+    summary="Read the one digit in each of several images",
+    openapi_extra=request_body(batch=True),
+    tags=["recognize"],
+)
+async def predict_batch(request: Request) -> JSONResponse:
+    started = time.perf_counter()
+    engine = _engine(request)
+    submission = await read_submission(request, batch=True, batch_max=engine.settings.batch_max)
+    datas = [upload.data for upload in submission.images]
+    names = [upload.name for upload in submission.images]
+    results = await engine.run(engine.predict, datas, names)
+    for result in results:
+        if not result.error:
+            _metrics(request).count_digit(result.digit, result.reason)
+    return JSONResponse(
+        {
+            "results": [r.to_json() for r in results],
+            "model": engine.settings.model,
+            "ms": _ms(started),
+        }
+    )
+
+
+@router.post(
+    "/v1/read",
+    summary="Read the handwritten number (a line of digits) in an image",
+    openapi_extra=request_body(batch=False),
+    tags=["recognize"],
+)
+async def read(request: Request) -> JSONResponse:
+    started = time.perf_counter()
+    engine = _engine(request)
+    upload = (await read_submission(request, batch=False)).images[0]
+    reading, (width, height) = await engine.run(engine.read, upload.data, upload.name)
+    for digit in reading.digits:
+        _metrics(request).count_digit(digit.digit, None)
+    if not reading.digits:
+        _metrics(request).count_digit(None, reading.reason or "no digits found")
+    body = {**reading.to_json(), "width": width, "height": height}
+    return JSONResponse({**body, "model": engine.settings.model, "ms": _ms(started)})
+
+
+@router.post(
+    "/v1/explain",
+    summary="Why: the digit, the 28×28 image the network saw and a saliency overlay",
+    openapi_extra=request_body(batch=False),
+    tags=["recognize"],
+    responses={200: {"content": {"image/png": {}}}},
+)
+async def explain(
+    request: Request, format: str = Query("json", pattern="^(json|png)$")
+) -> Response:
+    started = time.perf_counter()
+    engine = _engine(request)
+    upload = (await read_submission(request, batch=False)).images[0]
+    result = await engine.run(engine.explain, upload.data, upload.name)
+    _metrics(request).count_digit(result["digit"], result.get("reason"))
+    if format == "png":
+        from digitrec.serve.inputs import decode_base64
+
+        return Response(decode_base64(result["saliency_png"]), media_type="image/png")
+    return JSONResponse({**result, "model": engine.settings.model, "ms": _ms(started)})
+
+
+@router.post(
+    "/v1/feedback",
+    summary="Store the correct label of an image (for fine-tuning later)",
+    openapi_extra=request_body(
+        batch=False, extra={"label": {"type": "integer", "minimum": 0, "maximum": 9}}
+    ),
+    tags=["feedback"],
+    status_code=201,
+)
+async def feedback(request: Request) -> JSONResponse:
+    engine = _engine(request)
+    submission = await read_submission(request, batch=False)
+    label = _label(submission.fields.get("label"))
+    upload = submission.images[0]
+    record = await engine.run(_store_feedback, request, upload.data, upload.name, label)
+    return JSONResponse(record, status_code=201)
+
+
+def _label(value: Any) -> int:
+    text = str(value).strip() if value is not None else ""
+    if isinstance(value, bool) or not (text.isdigit() and len(text) == 1):
+        raise Problem(422, "label: the correct digit, an integer from 0 to 9")
+    return int(text)
+
+
+def _store_feedback(request: Request, data: bytes, name: str, label: int) -> dict[str, Any]:
+    import cv2
+
+    engine = _engine(request)
+    gray = engine.gray(data, name)
+    prediction = engine.predict([gray], [name])[0]
+    ok, png = cv2.imencode(".png", gray)
+    if not ok:  # pragma: no cover - any uint8 gray image encodes
+        raise Problem(500, "could not encode the image")
+    stored = request.app.state.feedback.add(
+        label, prediction.digit, prediction.confidence, engine.settings.model, name, png.tobytes()
+    )
+    return {
+        "id": stored.id,
+        "label": stored.label,
+        "predicted": stored.predicted,
+        "confidence": round(stored.confidence, 6),
+        "created": stored.created,
+    }
+
+
+@router.get("/v1/models", summary="The model being served and the packaged ones", tags=["info"])
+async def models(request: Request) -> JSONResponse:
+    from digitrec.models.modelfile import PACKAGED, read_model
+
+    engine = _engine(request)
+    available = []
+    for path in sorted(PACKAGED.glob("*.safetensors")):
+        card, arrays = read_model(path)
+        available.append(
+            {
+                "name": path.stem,
+                "architecture": card.architecture,
+                "params": int(sum(a.size for a in arrays.values())),
+                "val_accuracy": card.metrics.get("val_accuracy"),
+            }
+        )
+    loaded = {"name": engine.settings.model, "backend": engine.backend}
+    return JSONResponse(
+        {"loaded": {**loaded, "card": engine.classifier.card.to_json()}, "available": available}
+    )
+
+
+@router.get("/healthz", summary="Liveness: the model is loaded", tags=["info"])
+async def healthz(request: Request) -> dict[str, str]:
+    return {"status": "ok", "model": _engine(request).settings.model}
+
+
+@router.get("/metrics", summary="Prometheus metrics", tags=["info"])
+async def metrics(request: Request) -> Response:
+    _metrics(request).waiting.set(_engine(request).waiting)
+    return Response(_metrics(request).text(), media_type="text/plain; version=0.0.4")
+
+
+@router.get("/", include_in_schema=False)
+async def page() -> FileResponse:
+    index = STATIC / "index.html"
+    if not index.is_file():
+        raise Problem(404, "the web page is not installed")
+    return FileResponse(index, headers={"Cache-Control": "no-cache"})
