@@ -15,6 +15,12 @@
 
   const $ = (id) => document.getElementById(id);
   const percent = (p) => `${(100 * p).toFixed(1)}%`;
+  // The server's reasons are phrases ("no ink found (blank page)"): show them as sentences.
+  const sentence = (text) => {
+    const t = String(text).trim();
+    if (!t) return t;
+    return t[0].toUpperCase() + t.slice(1) + (/[.!?…]$/.test(t) ? "" : ".");
+  };
 
   // ---------------------------------------------------------------------------------------------
   // Talking to the server: every failure becomes one friendly line.
@@ -58,7 +64,7 @@
     post(url, { headers: { "Content-Type": "application/json" }, body: JSON.stringify(payload) });
 
   function setStatus(element, text, kind) {
-    element.textContent = text;
+    element.textContent = sentence(text || "");
     element.classList.toggle("ok", kind === "ok");
     element.classList.toggle("error", kind === "error");
   }
@@ -366,15 +372,17 @@
     // Boxes are in the uploaded image's pixels: scale them to the canvas.
     const sx = readCanvas.width / answer.width;
     const sy = readCanvas.height / answer.height;
-    const line = Math.max(2, Math.round(Math.max(readCanvas.width, readCanvas.height) / 300));
-    const font = Math.max(12, Math.round(readCanvas.height / 8));
+    // Line and labels sized in CSS pixels as displayed, so they stay legible on a phone.
+    const perCssPixel = readCanvas.width / Math.max(1, readCanvas.clientWidth);
+    const line = Math.max(2, Math.round(2 * perCssPixel));
     c.lineWidth = line;
     c.strokeStyle = BOX_COLOR;
-    c.font = `bold ${font}px system-ui, sans-serif`;
     c.textBaseline = "bottom";
     for (const { digit, box } of answer.digits) {
       const [x, y, w, h] = box;
       c.strokeRect(x * sx, y * sy, w * sx, h * sy);
+      const font = Math.round(Math.max(13 * perCssPixel, Math.min(0.45 * h * sy, 40 * perCssPixel)));
+      c.font = `bold ${font}px system-ui, sans-serif`;
       const text = String(digit);
       const tx = x * sx;
       const ty = Math.max(font + 2, y * sy - line);
@@ -438,7 +446,7 @@
       $("read-confidence").textContent = `${percent(body.confidence)} sure`;
       setStatus(status, body.reason || "");
     } else {
-      setStatus(status, body.reason || "No number found in this image.");
+      setStatus(status, body.reason ? `No number found: ${body.reason}` : "No number found.");
     }
   }
 
