@@ -193,6 +193,9 @@ def test_drawn_mnist_digits_are_read_live(page: Any, mnist_test: tuple) -> None:
     images, labels = mnist_test
     box = pad_box(page)
     shown, moves = {}, 0
+    page.wait_for_function("document.getElementById('model-name').textContent !== '…'")
+    assert page.text_content("#model-name") == "default"  # what `digitrec serve` loads by default
+    screenshot(page, "start")
     for index in first_of_each_class(labels):
         if page.is_enabled("#clear"):
             page.click("#clear")
@@ -330,7 +333,17 @@ def test_upload_without_a_number_says_why(
     expected_line = api.get("reason") if status == 200 else api.get("detail")
     assert expected_line
 
-    page.set_input_files("#upload", str(blank))
+    # Dropped on the drop zone this time, as a file dragged from the desktop would be.
+    dropped = page.evaluate_handle(
+        """([name, b64]) => {
+          const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+          const transfer = new DataTransfer();
+          transfer.items.add(new File([bytes], name, { type: "image/png" }));
+          return transfer;
+        }""",
+        [blank.name, base64.b64encode(blank.read_bytes()).decode()],
+    )
+    page.dispatch_event("#drop", "drop", {"dataTransfer": dropped})
     page.wait_for_selector("#read-result:not([data-state=pending]):not([data-state=idle])")
     screenshot(page, "read-no-number")
     assert page.text_content("#read-text") == ""
@@ -382,6 +395,7 @@ def test_phone_layout_and_touch_drawing(
         page = context.new_page()
         page.set_default_timeout(WAIT_MS)
         page.goto(server["url"] + "/")
+        screenshot(page, "phone-start")
         no_sideways_scroll = "document.documentElement.scrollWidth <= window.innerWidth"
         assert page.evaluate(no_sideways_scroll), page.evaluate(
             "document.documentElement.scrollWidth"

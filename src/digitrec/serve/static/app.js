@@ -9,7 +9,8 @@
   const BRUSH = Math.round(PAD_SIDE / 12); // about MNIST's stroke width once the digit is normalized
   const INK = "#111111";
   const PAPER = "#ffffff";
-  const DEBOUNCE_MS = 200;
+  const DEBOUNCE_MS = 200; // ask once the pen rests this long...
+  const MAX_WAIT_MS = 700; // ...or after this long of continuous drawing
   const READ_CANVAS_MAX = 1600; // longest side of the photo as drawn (canvas pixels)
   const BOX_COLOR = "#e6007e"; // magenta: visible on paper, ink and most photos
 
@@ -199,22 +200,28 @@
 
   const result = $("result");
   let timer = null;
+  let waitingSince = null; // when the first change not yet asked about happened
   let inFlight = false;
 
   function scheduleRecognition() {
     clearTimeout(timer);
     timer = null;
     if (!strokes.length) {
+      waitingSince = null;
       showNothing();
       return;
     }
     result.dataset.state = "pending";
     result.setAttribute("aria-busy", "true");
-    timer = setTimeout(recognize, DEBOUNCE_MS);
+    const now = performance.now();
+    if (waitingSince === null) waitingSince = now;
+    const wait = Math.max(0, Math.min(DEBOUNCE_MS, waitingSince + MAX_WAIT_MS - now));
+    timer = setTimeout(recognize, wait);
   }
 
   async function recognize() {
     timer = null;
+    waitingSince = null;
     if (inFlight || !strokes.length) return; // the running request looks again when it ends
     const asked = { version, epoch };
     const image = pad.toDataURL("image/png");
