@@ -16,7 +16,13 @@ from digitrec.models.modelfile import Classifier, load_model
 from digitrec.reading.reader import NumberReading, read_gray
 from digitrec.reading.scoring import SegmentScorer, load_scorer
 from digitrec.reading.verifier import Verifier, load_verifier
-from digitrec.recognize import DigitPrediction, decide_digit, predict_many, to_gray
+from digitrec.recognize import (
+    DigitPrediction,
+    decide_digit,
+    message_without_name,
+    predict_many,
+    to_gray,
+)
 from digitrec.serve.problems import Problem
 from digitrec.serve.settings import ServeSettings
 
@@ -99,7 +105,9 @@ class Engine:
         try:
             digit_image = normalize_digit(gray, name)
         except DataError as error:
-            raise Problem(422, f"no digit to explain: {error}") from None
+            raise Problem(
+                422, f"no digit to explain: {message_without_name(error, name)}"
+            ) from None
         probabilities = self.classifier.predict_proba(digit_image[None])[0]
         prediction = decide_digit(
             name, probabilities, self.classifier.card.classes, self.settings.threshold

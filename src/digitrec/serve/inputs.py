@@ -90,13 +90,16 @@ async def _multipart(request: Request, batch: bool, batch_max: int) -> Submissio
         raise Problem(400, f"malformed multipart body: {error}") from None
     images: list[Upload] = []
     fields: dict[str, Any] = {}
-    for name, value in form.multi_items():
-        if isinstance(value, UploadFile):
-            if name != key:
-                raise Problem(422, f"unexpected file field {name!r}: send the image as {key!r}")
-            images.append(Upload(value.filename or f"image[{len(images)}]", await value.read()))
-        else:
-            fields[name] = value
+    try:
+        for name, value in form.multi_items():
+            if isinstance(value, UploadFile):
+                if name != key:
+                    raise Problem(422, f"unexpected file field {name!r}: send the image as {key!r}")
+                images.append(Upload(value.filename or f"image[{len(images)}]", await value.read()))
+            else:
+                fields[name] = value
+    finally:
+        await form.close()  # the spooled temporary files of the uploads
     return Submission(images, fields)
 
 

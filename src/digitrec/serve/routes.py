@@ -164,6 +164,7 @@ def _store_feedback(request: Request, data: bytes, name: str, label: int) -> dic
 @router.get("/v1/models", summary="The model being served and the packaged ones", tags=["info"])
 async def models(request: Request) -> JSONResponse:
     from digitrec.models.modelfile import PACKAGED, read_model
+    from digitrec.models.zoo import build_model, parameter_count
 
     engine = _engine(request)
     available = []
@@ -173,7 +174,9 @@ async def models(request: Request) -> JSONResponse:
             {
                 "name": path.stem,
                 "architecture": card.architecture,
-                "params": int(sum(a.size for a in arrays.values())),
+                "params": parameter_count(build_model(card.architecture, card.arguments))
+                if card.kind == "torch"
+                else int(sum(a.size for a in arrays.values())),
                 "val_accuracy": card.metrics.get("val_accuracy"),
             }
         )

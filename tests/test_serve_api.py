@@ -1,0 +1,457 @@
+"""The REST API through FastAPI's TestClient: every route on real MNIST test digits (as the PNG
+and JPEG files users upload), agreement with the Python API, and every error path as a problem
+document with the right status."""
+
+import base64
+import sqlite3
+import subprocess
+import sys
+import threading
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+import digitrec
+from digitrec.data import load
+from digitrec.data.folder import load_parts
+from digitrec.serve.app import create_app
+from digitrec.serve.explain import smoothgrad
+from digitrec.serve.settings import ServeSettings
+
+DIGITREC = Path(sys.executable).with_name("digitrec")
+PROBLEM = "application/problem+json"
+
+
+def png(image: np.ndarray) -> bytes:
+    return cv2.imencode(".png", image)[1].tobytes()
+
+
+def scan(digit: np.ndarray) -> bytes:
+    """A real MNIST digit as a user's upload: dark ink on white, 4× larger, PNG."""
+    return png(cv2.resize(255 - digit, (112, 112), interpolation=cv2.INTER_CUBIC))
+
+
+def line_page(digits: np.ndarray) -> np.ndarray:
+    """Digits side by side, apart, dark on white paper (one handwritten number)."""
+    glyphs = [cv2.resize(d, (56, 56), interpolation=cv2.INTER_CUBIC) for d in digits]
+    page = np.zeros((96, 20 + 68 * len(glyphs)), np.uint8)
+    for i, glyph in enumerate(glyphs):
+        page[20:76, 20 + 68 * i : 76 + 68 * i] = glyph
+    return 255 - page
+
+
+@pytest.fixture(scope="module")
+def test_set(mnist_dir: Path) -> Any:
+    return load("mnist", "test", mnist_dir)
+
+
+@pytest.fixture(scope="module")
+def feedback_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("serve") / "feedback.db"
+
+
+@pytest.fixture(scope="module")
+def client(feedback_db: Path) -> Iterator[TestClient]:
+    app = create_app(ServeSettings(feedback_db=feedback_db, batch_max=8))
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+def assert_problem(response: Any, status: int, words: str) -> None:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == PROBLEM
+    body = response.json()
+    assert body["status"] == status and body["title"]
+    assert words in body["detail"], body["detail"]
+    assert "Traceback" not in response.text
+
+
+def metric(client: TestClient, name: str, **labels: str) -> float:
+    """One sample of the Prometheus text at /metrics (0 when the series does not exist yet)."""
+    wanted = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    for line in client.get("/metrics").text.splitlines():
+        if line.startswith(name + "{"):
+            series, value = line.rsplit(" ", 1)
+            found = ",".join(sorted(series[len(name) + 1 : -1].split(",")))
+            if found == wanted:
+                return float(value)
+    return 0.0
+
+
+def test_predict_reads_uploaded_digits_like_the_python_api(
+    client: TestClient, test_set: Any
+) -> None:
+    before = metric(
+        client, "digitrec_requests_total", route="/v1/predict", method="POST", status="200"
+    )
+    right = 0
+    for image, label in zip(test_set.images[:20], test_set.labels[:20], strict=True):
+        data = scan(image)
+        response = client.post("/v1/predict", files={"file": ("digit.png", data, "image/png")})
+        assert response.status_code == 200, response.text
+        body = response.json()
+        local = digitrec.predict(data)
+        assert body["digit"] == local.digit
+        assert body["probabilities"] == pytest.approx(local.probabilities, abs=1e-5)
+        assert body["file"] == "digit.png" and body["model"] == "default" and body["ms"] > 0
+        assert [t["digit"] for t in body["top3"]] == [d for d, _ in local.top3]
+        right += body["digit"] == int(label)
+    assert right >= 19
+    after = metric(
+        client, "digitrec_requests_total", route="/v1/predict", method="POST", status="200"
+    )
+    assert after - before == 20
+
+
+def test_predict_takes_base64_data_urls_and_raw_bodies(client: TestClient, test_set: Any) -> None:
+    data = scan(test_set.images[0])
+    encoded = base64.b64encode(data).decode()
+    answers = [
+        client.post("/v1/predict", files={"file": ("a.png", data)}),
+        client.post("/v1/predict", json={"image": encoded}),
+        client.post("/v1/predict", json={"image": "data:image/png;base64," + encoded}),
+        client.post("/v1/predict", content=data, headers={"content-type": "image/png"}),
+    ]
+    digits = {r.json()["digit"] for r in answers}
+    assert [r.status_code for r in answers] == [200] * 4
+    assert digits == {int(test_set.labels[0])}
+
+
+def test_blank_and_unsure_images_are_no_digit_and_counted(
+    client: TestClient, test_set: Any
+) -> None:
+    before = metric(client, "digitrec_rejections_total", reason="no_digit")
+    blank = client.post(
+        "/v1/predict", files={"file": ("blank.png", png(np.full((80, 80), 255, np.uint8)))}
+    )
+    assert blank.status_code == 200
+    assert blank.json()["digit"] is None and blank.json()["reason"]
+    assert metric(client, "digitrec_rejections_total", reason="no_digit") == before + 1
+
+    data = scan(test_set.images[1])
+    sure = client.post("/v1/predict", files={"file": ("d.png", data)}).json()
+    above = min(1.0, sure["confidence"] + 1e-4)
+    if sure["confidence"] < 1.0:
+        unsure = client.post(f"/v1/predict?threshold={above}", files={"file": ("d.png", data)})
+        assert unsure.json()["digit"] is None
+        assert unsure.json()["reason"].startswith("unsure")
+    assert_problem(
+        client.post("/v1/predict?threshold=2", files={"file": ("d.png", data)}), 422, "threshold"
+    )
+
+
+def test_batch_keeps_order_and_reports_bad_files_in_place(
+    client: TestClient, test_set: Any
+) -> None:
+    files = [("files", (f"{i}.png", scan(test_set.images[i]))) for i in range(5)]
+    files.insert(2, ("files", ("broken.png", b"\x89PNG\r\n\x1a\n broken")))
+    response = client.post("/v1/predict/batch", files=files)
+    assert response.status_code == 200
+    results = response.json()["results"]
+    assert [r["file"] for r in results] == [
+        "0.png",
+        "1.png",
+        "broken.png",
+        "2.png",
+        "3.png",
+        "4.png",
+    ]
+    assert "not a readable image" in results[2]["error"] and results[2]["digit"] is None
+    good = [r["digit"] for i, r in enumerate(results) if i != 2]
+    assert good == [int(x) for x in test_set.labels[:5]]
+
+    as_json = client.post(
+        "/v1/predict/batch",
+        json={"images": [base64.b64encode(scan(test_set.images[i])).decode() for i in range(3)]},
+    )
+    assert [r["digit"] for r in as_json.json()["results"]] == [int(x) for x in test_set.labels[:3]]
+
+    too_many = [("files", (f"{i}.png", scan(test_set.images[0]))) for i in range(9)]
+    assert_problem(client.post("/v1/predict/batch", files=too_many), 413, "at most 8")
+    assert_problem(client.post("/v1/predict/batch", json={"images": []}), 422, "no image")
+    assert_problem(client.post("/v1/predict/batch", json={"images": "abc"}), 422, "list")
+
+
+def test_read_returns_the_number_and_boxes_like_the_python_api(
+    client: TestClient, test_set: Any
+) -> None:
+    page = line_page(test_set.images[10:15])
+    data = png(page)
+    response = client.post("/v1/read", files={"file": ("number.png", data)})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    local = digitrec.read(data)
+    assert body["text"] == local.text
+    assert body["text"] == "".join(str(int(d)) for d in test_set.labels[10:15])
+    assert (body["width"], body["height"]) == (page.shape[1], page.shape[0])
+    assert [d["box"] for d in body["digits"]] == [list(d.box) for d in local.digits]
+    for digit in body["digits"]:
+        x, y, w, h = digit["box"]
+        assert min(x, y) >= 0 and x + w <= page.shape[1] and y + h <= page.shape[0]
+
+    blank = client.post(
+        "/v1/read", files={"file": ("blank.png", png(np.full((60, 200), 250, np.uint8)))}
+    )
+    assert blank.status_code == 200 and blank.json()["text"] == "" and blank.json()["reason"]
+
+
+def test_explain_shows_what_the_network_saw_and_where_it_looked(
+    client: TestClient, test_set: Any
+) -> None:
+    data = scan(test_set.images[3])
+    body = client.post("/v1/explain", files={"file": ("d.png", data)}).json()
+    assert body["digit"] == int(test_set.labels[3]) == body["explained"]
+    assert body["method"] == "smoothgrad"
+    seen = cv2.imdecode(
+        np.frombuffer(base64.b64decode(body["input_png"].split(",")[1]), np.uint8), -1
+    )
+    overlay = cv2.imdecode(
+        np.frombuffer(base64.b64decode(body["saliency_png"].split(",")[1]), np.uint8), -1
+    )
+    assert seen.shape == (280, 280) and overlay.shape == (280, 280, 3)
+    assert seen.max() == 255 and seen[:20].max() < 40  # ink bright in the middle, dark border
+
+    raw = client.post("/v1/explain?format=png", files={"file": ("d.png", data)})
+    assert raw.headers["content-type"] == "image/png"
+    assert cv2.imdecode(np.frombuffer(raw.content, np.uint8), -1).shape == (280, 280, 3)
+
+    blank = client.post(
+        "/v1/explain", files={"file": ("b.png", png(np.full((50, 50), 255, np.uint8)))}
+    )
+    assert_problem(blank, 422, "no digit")
+
+
+def test_saliency_points_at_the_pixels_the_decision_depends_on(test_set: Any) -> None:
+    """Faithfulness: flipping the 20 most salient pixels hurts the true class far more than
+    flipping 20 random ones."""
+    classifier = digitrec.load_model("default")
+    module = classifier.module  # type: ignore[attr-defined]
+    rng = np.random.default_rng(0)
+    salient_drop, random_drop = [], []
+    for digit, label in zip(test_set.images[:10], test_set.labels[:10], strict=True):
+        order = np.argsort(smoothgrad(module, digit).heat.ravel())[::-1]
+        flipped = []
+        for pixels in (order[:20], rng.choice(784, 20, replace=False)):
+            image = digit.ravel().copy()
+            image[pixels] = 255 - image[pixels]
+            flipped.append(image.reshape(28, 28))
+        before = classifier.predict_proba(digit[None])[0, label]
+        after = classifier.predict_proba(np.stack(flipped))[:, label]
+        salient_drop.append(before - after[0])
+        random_drop.append(before - after[1])
+    assert np.mean(salient_drop) > 0.5
+    assert np.mean(salient_drop) > 2 * np.mean(random_drop)
+
+
+def test_feedback_is_stored_and_exported_as_a_folder_dataset(
+    client: TestClient, test_set: Any, feedback_db: Path, tmp_path: Path
+) -> None:
+    data = scan(test_set.images[4])
+    label = (int(test_set.labels[4]) + 1) % 10  # a "correction" the model disagrees with
+    response = client.post(
+        "/v1/feedback", files={"file": ("mine.png", data)}, data={"label": str(label)}
+    )
+    assert response.status_code == 201, response.text
+    record = response.json()
+    assert record["label"] == label and record["predicted"] == int(test_set.labels[4])
+    as_json = client.post(
+        "/v1/feedback", json={"image": base64.b64encode(data).decode(), "label": 7}
+    )
+    assert as_json.status_code == 201 and as_json.json()["id"] == record["id"] + 1
+
+    with sqlite3.connect(feedback_db) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        row = db.execute(
+            "SELECT label, predicted, source, image FROM feedback WHERE id = ?", (record["id"],)
+        ).fetchone()
+    assert row[:3] == (label, int(test_set.labels[4]), "mine.png")
+    stored = cv2.imdecode(np.frombuffer(row[3], np.uint8), cv2.IMREAD_UNCHANGED)
+    assert stored.shape == (112, 112)
+
+    for bad in ("10", "x", "-1", ""):
+        assert_problem(
+            client.post("/v1/feedback", files={"file": ("m.png", data)}, data={"label": bad}),
+            422,
+            "label",
+        )
+    assert_problem(client.post("/v1/feedback", files={"file": ("m.png", data)}), 422, "label")
+
+    out = tmp_path / "corrections"
+    done = subprocess.run(
+        [str(DIGITREC), "feedback", "export", str(out), "--db", str(feedback_db)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert (out / str(label) / f"feedback-{record['id']:06d}.png").is_file()
+    parts = load_parts(out)
+    total = sum(len(part.labels) for part in parts.values())
+    assert total == len(list(out.rglob("*.png"))) >= 2
+    missing = subprocess.run(
+        [str(DIGITREC), "feedback", "export", str(out), "--db", str(tmp_path / "none.db")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert missing.returncode == 1 and "no feedback database" in missing.stderr
+
+
+def bomb_png(width: int, height: int) -> bytes:
+    """A tiny PNG whose header claims a huge image."""
+
+    def chunk(kind: bytes, payload: bytes) -> bytes:
+        body = kind + payload
+        return len(payload).to_bytes(4, "big") + body + zlib.crc32(body).to_bytes(4, "big")
+
+    header = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([8, 0, 0, 0, 0])
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\0"))
+        + chunk(b"IEND", b"")
+    )
+
+
+@pytest.mark.parametrize(
+    ("request_kwargs", "status", "words"),
+    [
+        ({"files": {"file": ("a.png", b"GIF89a not really")}}, 415, "not a readable image"),
+        ({"files": {"file": ("a.png", b"")}}, 415, "empty file"),
+        ({"files": {"file": ("huge.png", bomb_png(50_000, 50_000))}}, 413, "pixel limit"),
+        ({"files": {"image": ("a.png", b"x")}}, 422, "unexpected file field"),
+        ({"content": b"hello", "headers": {"content-type": "text/plain"}}, 415, "multipart"),
+        (
+            {"content": b"{nope", "headers": {"content-type": "application/json"}},
+            400,
+            "not valid JSON",
+        ),
+        ({"json": ["a"]}, 422, "object"),
+        ({"json": {"picture": "abc"}}, 422, "no image"),
+        ({"json": {"image": "***"}}, 422, "base64"),
+        ({"json": {"image": "data:image/png,abc"}}, 422, "base64"),
+        ({"json": {"image": 5}}, 422, "base64 string"),
+        ({"files": {"label": (None, "3")}}, 422, "no image"),
+        ({"data": {"label": "3"}}, 415, "multipart"),
+    ],
+)
+def test_bad_requests_get_a_problem_with_the_right_status(
+    client: TestClient, request_kwargs: dict[str, Any], status: int, words: str
+) -> None:
+    for route in ("/v1/predict", "/v1/read", "/v1/explain"):
+        assert_problem(client.post(route, **request_kwargs), status, words)
+
+
+def test_unknown_routes_and_methods_are_problems_too(client: TestClient) -> None:
+    assert_problem(client.get("/v1/nothing"), 404, "Not Found")
+    assert_problem(client.get("/v1/predict"), 405, "Method Not Allowed")
+    before = metric(client, "digitrec_errors_total", route="other", status="404")
+    client.get("/wp-admin")
+    assert metric(client, "digitrec_errors_total", route="other", status="404") == before + 1
+
+
+def test_info_routes(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok", "model": "default"}
+    models = client.get("/v1/models").json()
+    assert models["loaded"]["name"] == "default" and models["loaded"]["backend"] == "torch"
+    assert models["loaded"]["card"]["architecture"] == "default"
+    params = {m["name"]: m["params"] for m in models["available"]}
+    assert params["default"] == 252_138 and params["student"] < 20_000
+    paths = client.get("/openapi.json").json()["paths"]
+    assert {"/v1/predict", "/v1/predict/batch", "/v1/read", "/v1/explain", "/v1/feedback"} <= set(
+        paths
+    )
+    assert "multipart/form-data" in paths["/v1/read"]["post"]["requestBody"]["content"]
+    text = client.get("/metrics").text
+    assert "# TYPE digitrec_request_seconds histogram" in text
+    assert 'digitrec_request_seconds_bucket{le="0.005",route="/v1/predict"}' in text
+
+
+def test_body_limit_refuses_big_uploads_declared_or_streamed(feedback_db: Path) -> None:
+    app = create_app(ServeSettings(feedback_db=feedback_db, max_body_bytes=4096))
+    big = bytes(10_000)
+    with TestClient(app, raise_server_exceptions=False) as small:
+        assert_problem(small.post("/v1/predict", files={"file": ("a.png", big)}), 413, "limit")
+
+        def chunks() -> Iterator[bytes]:  # no Content-Length: the body is counted as it arrives
+            for _ in range(10):
+                yield bytes(1000)
+
+        streamed = small.post(
+            "/v1/predict", content=chunks(), headers={"content-type": "image/png"}
+        )
+        assert_problem(streamed, 413, "limit")
+        assert small.get("/healthz").status_code == 200
+
+
+def test_cors_is_off_unless_origins_are_configured(client: TestClient, feedback_db: Path) -> None:
+    preflight = {"origin": "https://elsewhere.example", "access-control-request-method": "POST"}
+    assert (
+        "access-control-allow-origin"
+        not in client.options("/v1/predict", headers=preflight).headers
+    )
+    app = create_app(
+        ServeSettings(feedback_db=feedback_db, cors_origins=["https://elsewhere.example"])
+    )
+    with TestClient(app) as open_client:
+        allowed = open_client.options("/v1/predict", headers=preflight)
+        assert allowed.headers["access-control-allow-origin"] == "https://elsewhere.example"
+
+
+def test_slow_work_runs_off_the_event_loop_with_timeout_and_queue_limit(
+    test_set: Any, feedback_db: Path
+) -> None:
+    page = png(line_page(np.concatenate([test_set.images[:20]] * 2)))  # a long number: slow
+    settings = ServeSettings(feedback_db=feedback_db, inference_threads=1, queue_max=1)
+    with TestClient(create_app(settings), raise_server_exceptions=False) as busy:
+        order: list[str] = []
+        statuses: list[int] = []
+
+        def slow_read() -> None:
+            statuses.append(busy.post("/v1/read", files={"file": ("n.png", page)}).status_code)
+            order.append("read")
+
+        reader = threading.Thread(target=slow_read)
+        reader.start()
+        while (
+            busy.get("/metrics").text.find("digitrec_inference_waiting 1.0") < 0
+            and reader.is_alive()
+        ):
+            pass  # until the read is on the pool
+        # The event loop still answers while the pool works, and a second inference is refused.
+        assert busy.get("/healthz").status_code == 200
+        order.append("healthz")
+        if reader.is_alive():
+            second = busy.post("/v1/predict", files={"file": ("d.png", scan(test_set.images[0]))})
+            assert_problem(second, 503, "busy")
+            assert second.headers["retry-after"] == "1"
+        reader.join(timeout=120)
+        assert statuses == [200] and order[0] == "healthz"
+
+    hurried = ServeSettings(feedback_db=feedback_db, timeout_s=0.001)
+    with TestClient(create_app(hurried), raise_server_exceptions=False) as late:
+        assert_problem(
+            late.post("/v1/read", files={"file": ("n.png", page)}), 504, "no answer within"
+        )
+
+
+def test_serve_command_refuses_bad_settings_in_one_line(tmp_path: Path) -> None:
+    for args, words in [
+        (["--model", str(tmp_path / "none")], "no model at"),
+        (["--threshold", "2"], "--threshold"),
+        (["--port", "0"], "--port"),
+        (["--timeout-s", "-1"], "--timeout-s"),
+    ]:
+        done = subprocess.run(
+            [str(DIGITREC), "serve", *args], capture_output=True, text=True, timeout=60, check=False
+        )
+        assert done.returncode == 2, (args, done.stderr)
+        assert words in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
