@@ -3,6 +3,7 @@ and JPEG files users upload), agreement with the Python API, and every error pat
 document with the right status."""
 
 import base64
+import re
 import sqlite3
 import subprocess
 import sys
@@ -455,3 +456,14 @@ def test_serve_command_refuses_bad_settings_in_one_line(tmp_path: Path) -> None:
         )
         assert done.returncode == 2, (args, done.stderr)
         assert words in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
+def test_docs_and_page_need_no_network(client: TestClient) -> None:
+    """Every asset of /docs and / is served by the app itself (the machine may be offline)."""
+    for page in ("/docs", "/"):
+        html = client.get(page).text
+        links = re.findall(r'(?:src|href)="([^"#]+)"', html)
+        assert links, page
+        for link in links:
+            assert link.startswith("/"), f"{page} loads {link} from elsewhere"
+            assert client.get(link).status_code == 200, link
