@@ -18,13 +18,6 @@ if ! command -v npm >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "
   apt-get update -qq && apt-get install -y -qq npm >/dev/null
 fi
 
-# The web page's end-to-end tests drive Debian's Chromium through Playwright (which must never
-# download a browser of its own).
-if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-  echo "install: installing chromium (the web page's end-to-end tests)" >&2
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
-fi
-
 [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
 
 stamp="$VENV/.digitrec-install-stamp"
