@@ -52,3 +52,19 @@ def test_read_numbers_quick_run(tmp_path: Path, usps_dir: Path) -> None:
     assert report["usps_png"]["accuracy"] >= 0.9  # the first 50 USPS test digits: 100% measured
     assert report["latency_ms"]["predict_one_digit"] > 0
     assert report["provenance"]["git_commit"] and report["seed"] == 0
+
+
+def test_serve_load_quick_run(tmp_path: Path) -> None:
+    """The load test end to end against a real server on 127.0.0.1 (200 requests): every answer
+    is a 200 with the right digit, and the report has latencies and memory."""
+    command = [sys.executable, str(REPO / "benchmarks/serve_load.py"), "--quick"]
+    done = subprocess.run(
+        [*command, "--out", str(tmp_path)], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads((tmp_path / "serve_load.json").read_text())
+    (result,) = report["results"]
+    assert result["backend"] == "torch" and result["requests"] == 200
+    assert result["errors"] == 0 and result["wrong"] <= 2
+    assert 0 < result["p50_ms"] <= result["p99_ms"] <= result["max_ms"]
+    assert result["rss_mb_start"] > 50 and result["rss_mb_max"] >= result["rss_mb_end"]

@@ -1,0 +1,253 @@
+"""A bounded load test of `digitrec serve` on 127.0.0.1: latency, throughput, errors and memory.
+
+Each configuration starts a real server (`digitrec serve`, its own process) and sends it N
+requests of `POST /v1/predict` from C concurrent keep-alive connections (a small asyncio HTTP/1.1
+client: cheap, so most of the 2 cores go to the server). The bodies are real MNIST test digits as
+a user's upload (dark ink on white, 112×112 PNG); every answer is checked (status 200, the digit
+read) and the server's resident memory is sampled during the run. Side by side in the same run:
+the torch and ONNX Runtime backends and, as the peer bar, the seed papers' "< 50 ms per image".
+
+Targets (issue 6): p50 ≤ 5 ms and p99 ≤ 25 ms with 16 concurrent clients, ≥ 500 requests/s,
+zero errors over 10,000 requests, memory stable after warm-up.
+
+    python benchmarks/serve_load.py [--requests 10000] [--concurrency 16]
+                                    [--configs torch,onnx] [--quick] [--out benchmarks/results]
+
+Run it on an otherwise idle machine: the client and the server share the 2 cores, and anything
+else running changes every number.
+"""
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from digitrec.data import load
+from digitrec.provenance import provenance
+from digitrec.storage import atomic_write_text
+
+TARGETS = {"p50_ms": 5.0, "p99_ms": 25.0, "requests_per_s": 500.0, "errors": 0}
+PAPERS_MS = 50.0  # the seed papers' bar for one image
+DIGITREC = Path(sys.executable).with_name("digitrec")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=10_000)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--configs", default="torch,onnx", help="backends to serve, in order")
+    parser.add_argument("--warmup", type=int, default=200, help="requests before measuring")
+    parser.add_argument("--quick", action="store_true", help="a smoke run: 200 requests, torch")
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
+    args = parser.parse_args()
+    if args.quick:
+        args.requests, args.warmup, args.configs = 200, 20, "torch"
+    if args.requests < 1 or args.concurrency < 1:
+        parser.error("--requests and --concurrency must be at least 1")
+
+    bodies, labels = digit_uploads(256)
+    results = []
+    for backend in args.configs.split(","):
+        print(f"== serve --backend {backend}: {args.requests} requests, {args.concurrency} at once")
+        result = run_config(backend, bodies, labels, args)
+        results.append(result)
+        print_result(result)
+    report = {
+        "benchmark": "serve_load",
+        "command": " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
+        "requests": args.requests,
+        "concurrency": args.concurrency,
+        "targets": TARGETS,
+        "papers_ms_per_image": PAPERS_MS,
+        "results": results,
+        "load_average_after": os.getloadavg(),
+        "provenance": provenance(),
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(args.out / "serve_load.json", json.dumps(report, indent=2) + "\n")
+    print(f"wrote {args.out / 'serve_load.json'}")
+    # Non-zero when the server failed requests or misread more than 1% of these easy digits: a
+    # broken server, not a slow one (missing speed targets is reported above, not an exit code).
+    broken = any(r["errors"] or r["wrong"] > 0.01 * r["requests"] for r in results)
+    return 1 if broken else 0
+
+
+def digit_uploads(count: int) -> tuple[list[bytes], list[int]]:
+    """The first COUNT MNIST test digits as uploads: dark on white, 112×112, PNG."""
+    test = load("mnist", "test")
+    bodies = []
+    for digit in test.images[:count]:
+        page = cv2.resize(255 - digit, (112, 112), interpolation=cv2.INTER_CUBIC)
+        bodies.append(cv2.imencode(".png", page)[1].tobytes())
+    return bodies, [int(label) for label in test.labels[:count]]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def run_config(
+    backend: str, bodies: list[bytes], labels: list[int], args: argparse.Namespace
+) -> dict[str, Any]:
+    port = free_port()
+    home = Path(os.environ.get("DIGITREC_HOME", Path.home() / ".cache" / "digitrec"))
+    server = subprocess.Popen(
+        [
+            str(DIGITREC),
+            "serve",
+            "--port",
+            str(port),
+            "--backend",
+            backend,
+            "--log-level",
+            "warning",
+        ],
+        env={**os.environ, "DIGITREC_HOME": str(home)},
+    )
+    try:
+        wait_ready(port, server)
+        asyncio.run(load_run(port, bodies, labels, args.warmup, args.concurrency))  # warm-up
+        memory: list[int] = []
+        sampler_stop = asyncio.Event()
+
+        async def measured() -> dict[str, Any]:
+            sampler = asyncio.create_task(sample_memory(server.pid, memory, sampler_stop))
+            try:
+                return await load_run(port, bodies, labels, args.requests, args.concurrency)
+            finally:
+                sampler_stop.set()
+                await sampler
+
+        outcome = asyncio.run(measured())
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    latencies = sorted(outcome.pop("latencies"))
+    tenth = max(1, len(memory) // 10)
+    return {
+        "backend": backend,
+        **outcome,
+        "p50_ms": round(1000 * percentile(latencies, 50), 3),
+        "p90_ms": round(1000 * percentile(latencies, 90), 3),
+        "p99_ms": round(1000 * percentile(latencies, 99), 3),
+        "max_ms": round(1000 * latencies[-1], 3),
+        "requests_per_s": round(outcome["requests"] / outcome["seconds"], 1),
+        "rss_mb_start": round(statistics.median(memory[:tenth]) / 1024, 1) if memory else None,
+        "rss_mb_end": round(statistics.median(memory[-tenth:]) / 1024, 1) if memory else None,
+        "rss_mb_max": round(max(memory) / 1024, 1) if memory else None,
+    }
+
+
+def wait_ready(port: int, server: subprocess.Popen[bytes], seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"the server exited with status {server.returncode}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"the server did not answer /healthz within {seconds:g} s")
+
+
+async def sample_memory(pid: int, samples: list[int], stop: asyncio.Event) -> None:
+    """The server's resident set (kB) every 0.25 s until stopped."""
+    status = Path(f"/proc/{pid}/status")
+    while not stop.is_set():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                samples.append(int(line.split()[1]))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), 0.25)
+
+
+async def load_run(
+    port: int, bodies: list[bytes], labels: list[int], total: int, concurrency: int
+) -> dict[str, Any]:
+    """TOTAL requests over CONCURRENCY keep-alive connections; latencies and outcome counts."""
+    queue = iter(range(total))
+    latencies: list[float] = []
+    counts = {"errors": 0, "wrong": 0, "unsure": 0}
+
+    async def client() -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            for index in queue:
+                body = bodies[index % len(bodies)]
+                head = (
+                    f"POST /v1/predict HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                    f"Content-Type: image/png\r\nContent-Length: {len(body)}\r\n\r\n"
+                ).encode()
+                started = time.perf_counter()
+                writer.write(head + body)
+                status, payload = await read_response(reader)
+                latencies.append(time.perf_counter() - started)
+                if status != 200:
+                    counts["errors"] += 1
+                    continue
+                digit = json.loads(payload)["digit"]
+                if digit is None:
+                    counts["unsure"] += 1
+                elif digit != labels[index % len(labels)]:
+                    counts["wrong"] += 1
+        finally:
+            writer.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(concurrency)))
+    seconds = time.perf_counter() - started
+    return {"requests": total, "seconds": round(seconds, 3), **counts, "latencies": latencies}
+
+
+async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    length = 0
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        if name.lower() == "content-length":
+            length = int(value)
+    return status, await reader.readexactly(length)
+
+
+def percentile(sorted_values: list[float], q: float) -> float:
+    return float(np.percentile(sorted_values, q)) if sorted_values else float("nan")
+
+
+def print_result(result: dict[str, Any]) -> None:
+    verdict = {
+        "p50_ms": result["p50_ms"] <= TARGETS["p50_ms"],
+        "p99_ms": result["p99_ms"] <= TARGETS["p99_ms"],
+        "requests_per_s": result["requests_per_s"] >= TARGETS["requests_per_s"],
+        "errors": result["errors"] == TARGETS["errors"],
+    }
+    for key, met in verdict.items():
+        target = TARGETS[key]
+        print(f"  {key:15} {result[key]:>10}   target {target:<6} {'met' if met else 'NOT met'}")
+    print(
+        f"  wrong digits {result['wrong']}, unsure {result['unsure']}; p90 {result['p90_ms']} ms, "
+        f"max {result['max_ms']} ms; memory {result['rss_mb_start']} -> {result['rss_mb_end']} MB "
+        f"(max {result['rss_mb_max']}); papers' bar {PAPERS_MS:g} ms per image: "
+        f"{'met' if result['p99_ms'] <= PAPERS_MS else 'NOT met'} at p99"
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
