@@ -47,7 +47,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=10_000)
     parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--configs", default="torch,onnx", help="backends to serve, in order")
+    parser.add_argument(
+        "--configs",
+        default="torch,onnx,onnx:2",
+        help="servers to run in turn: BACKEND or BACKEND:WORKERS (uvicorn worker processes)",
+    )
     parser.add_argument("--warmup", type=int, default=200, help="requests before measuring")
     parser.add_argument("--quick", action="store_true", help="a smoke run: 200 requests, torch")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
@@ -59,9 +63,13 @@ def main() -> int:
 
     bodies, labels = digit_uploads(256)
     results = []
-    for backend in args.configs.split(","):
-        print(f"== serve --backend {backend}: {args.requests} requests, {args.concurrency} at once")
-        result = run_config(backend, bodies, labels, args)
+    for config in args.configs.split(","):
+        backend, _, workers = config.partition(":")
+        print(
+            f"== serve --backend {backend} --workers {workers or 1}: "
+            f"{args.requests} requests, {args.concurrency} at once"
+        )
+        result = run_config(backend, int(workers or 1), bodies, labels, args)
         results.append(result)
         print_result(result)
     report = {
@@ -102,7 +110,7 @@ def free_port() -> int:
 
 
 def run_config(
-    backend: str, bodies: list[bytes], labels: list[int], args: argparse.Namespace
+    backend: str, workers: int, bodies: list[bytes], labels: list[int], args: argparse.Namespace
 ) -> dict[str, Any]:
     port = free_port()
     home = Path(os.environ.get("DIGITREC_HOME", Path.home() / ".cache" / "digitrec"))
@@ -141,6 +149,7 @@ def run_config(
     tenth = max(1, len(memory) // 10)
     return {
         "backend": backend,
+        "workers": workers,
         **outcome,
         "p50_ms": round(1000 * percentile(latencies, 50), 3),
         "p90_ms": round(1000 * percentile(latencies, 90), 3),
@@ -167,14 +176,23 @@ def wait_ready(port: int, server: subprocess.Popen[bytes], seconds: float = 120)
 
 
 async def sample_memory(pid: int, samples: list[int], stop: asyncio.Event) -> None:
-    """The server's resident set (kB) every 0.25 s until stopped."""
-    status = Path(f"/proc/{pid}/status")
+    """The resident set (kB) of the server and its worker processes every 0.25 s until stopped."""
     while not stop.is_set():
-        for line in status.read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                samples.append(int(line.split()[1]))
+        samples.append(tree_rss(pid))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), 0.25)
+
+
+def tree_rss(pid: int) -> int:
+    total = 0
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1])
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:  # the process ended between two reads
+        return total
+    return total + sum(tree_rss(int(child)) for child in children)
 
 
 async def load_run(

@@ -92,6 +92,10 @@ class Engine:
             names=names,
         )
 
+    def predict_one(self, data: bytes, name: str, threshold: float | None) -> DigitPrediction:
+        """Decode (a DataError, i.e. a problem, if that fails) and read one digit."""
+        return self.predict([self.gray(data, name)], [name], threshold)[0]
+
     def read(self, data: bytes, name: str) -> tuple[NumberReading, tuple[int, int]]:
         gray = self.gray(data, name)
         reading = read_gray(gray, self.classifier, self.verifier, self.scorer, name)

@@ -43,8 +43,7 @@ async def predict(
     started = time.perf_counter()
     engine = _engine(request)
     upload = (await read_submission(request, batch=False)).images[0]
-    gray = await engine.run(engine.gray, upload.data, upload.name)
-    result = (await engine.run(engine.predict, [gray], [upload.name], threshold))[0]
+    result = await engine.run(engine.predict_one, upload.data, upload.name, threshold)
     _metrics(request).count_digit(result.digit, result.reason)
     return JSONResponse({**result.to_json(), "model": engine.settings.model, "ms": _ms(started)})
 
