@@ -64,7 +64,9 @@ def test_serve_load_quick_run(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     report = json.loads((tmp_path / "serve_load.json").read_text())
     (result,) = report["results"]
-    assert result["backend"] == "torch" and result["requests"] == 200
-    assert result["errors"] == 0 and result["wrong"] <= 2
-    assert 0 < result["p50_ms"] <= result["p99_ms"] <= result["max_ms"]
+    assert result["backend"] == "torch" and result["requests"] == 400  # closed + open loop
+    assert result["errors"] == 0 and result["wrong"] <= 4
+    for run in (result["closed_loop"], result["open_loop"]):
+        assert 0 < run["p50_ms"] <= run["p99_ms"] <= run["max_ms"]
+    assert result["open_loop"]["seconds"] >= 200 / 100  # the schedule: 100 requests/s
     assert result["rss_mb_start"] > 50 and result["rss_mb_max"] >= result["rss_mb_end"]
