@@ -394,6 +394,10 @@ def _terms(rows: np.ndarray, cols: np.ndarray, degree: int) -> np.ndarray:
 def _robust_fit(rows: np.ndarray, cols: np.ndarray, values: np.ndarray, degree: int) -> np.ndarray:
     """Least-squares polynomial surface that ignores outliers (ink): refit three times on the
     points within 2.5 robust sigmas. Coordinates are normalized to [0, 1)."""
+    if values.size and values.min() == values.max():  # flat (clean crops, synthetic paper)
+        flat = np.zeros(3 if degree == 1 else 6)
+        flat[0] = float(values[0])
+        return flat
     terms = _terms(rows.astype(np.float64), cols.astype(np.float64), degree)
     values = values.astype(np.float64)
     keep = np.ones(len(values), bool)
