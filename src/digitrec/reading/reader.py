@@ -5,6 +5,7 @@ page -> `ink.page_ink` (polarity, lighting, mask, skew) -> `lines.remove_form_li
 confidence and a box per digit in the coordinates of the image given.
 """
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,8 +78,7 @@ def read_many(
 ) -> list[NumberReading]:
     """Read many images with one model; results in order, one per image."""
     classifier = load_model(model) if isinstance(model, str | Path) else model
-    scorer = load_scorer()
-    verifier = load_verifier()
+    verifier, scorer = packaged_reading_models()
     results = []
     for index, image in enumerate(images):
         name = names[index] if names else source_name(image, index)
@@ -91,6 +91,12 @@ def read_many(
         if on_progress:
             on_progress(1)
     return results
+
+
+@functools.cache
+def packaged_reading_models() -> tuple[Verifier, SegmentScorer]:
+    """The segment verifier and scorer shipped in the package, loaded once per process."""
+    return load_verifier(), load_scorer()
 
 
 @dataclass(frozen=True)

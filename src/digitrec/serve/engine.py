@@ -13,9 +13,9 @@ import numpy as np
 
 from digitrec.errors import DataError
 from digitrec.models.modelfile import Classifier, load_model
-from digitrec.reading.reader import NumberReading, read_gray
-from digitrec.reading.scoring import SegmentScorer, load_scorer
-from digitrec.reading.verifier import Verifier, load_verifier
+from digitrec.reading.reader import NumberReading, packaged_reading_models, read_gray
+from digitrec.reading.scoring import SegmentScorer
+from digitrec.reading.verifier import Verifier
 from digitrec.recognize import (
     DigitPrediction,
     decide_digit,
@@ -50,7 +50,7 @@ class Engine:
             settings.model, settings.backend, threads=settings.torch_threads
         )
         executor = ThreadPoolExecutor(settings.inference_threads, thread_name_prefix="infer")
-        engine = cls(settings, classifier, load_verifier(), load_scorer(), executor)
+        engine = cls(settings, classifier, *packaged_reading_models(), executor)
         engine.predict([np.zeros((28, 28), np.uint8)])  # first-call costs before the first user
         return engine
 
