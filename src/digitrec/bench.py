@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from digitrec.errors import UsageError
-from digitrec.evaluate.run import _PeakMemory  # the same resident-memory measure as evaluate
+from digitrec.evaluate.run import PeakMemory
 from digitrec.models.modelfile import ModelCard, load_model, resolve_model_path, standardize
 from digitrec.provenance import provenance
 from digitrec.storage import sha256_file
@@ -204,7 +204,7 @@ def _measure(
         started = time.perf_counter()
         run()  # first pass: compilation, memory planning (reported, not timed with the rest)
         first_ms = (time.perf_counter() - started) * 1000
-        with _PeakMemory() as memory:
+        with PeakMemory() as memory:
             for _ in range(max(3, runs // 10)):  # warm-up
                 run()
             times = []

@@ -53,7 +53,7 @@ def evaluate(
         )
     images = to_mnist_format(digits.images, dataset)
     classifier.predict_proba(images[:64])  # warm-up: first-call setup is not throughput
-    with _PeakMemory() as memory:
+    with PeakMemory() as memory:
         started = time.perf_counter()
         probabilities = classifier.predict_proba(images)
         seconds = time.perf_counter() - started
@@ -105,7 +105,7 @@ def _latency_ms(classifier: Classifier, images: np.ndarray) -> float:
     return statistics.median(timings)
 
 
-class _PeakMemory:
+class PeakMemory:
     """Peak resident memory added inside the block, via Linux's resettable high-water mark
     (writing 5 to /proc/self/clear_refs resets VmHWM). peak_mb is None where that is unavailable."""
 
@@ -113,7 +113,7 @@ class _PeakMemory:
         self.peak_mb: float | None = None
         self._start_kb: int | None = None
 
-    def __enter__(self) -> "_PeakMemory":
+    def __enter__(self) -> "PeakMemory":
         try:
             Path("/proc/self/clear_refs").write_text("5")
             self._start_kb = _status_kb("VmRSS")
