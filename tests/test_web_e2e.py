@@ -3,7 +3,7 @@ driven by Playwright, real MNIST test digits drawn on the pad stroke by stroke a
 skeletons, a real example scan uploaded. Screenshots of every state go to test-artifacts/web/.
 
 Playwright never downloads a browser here: it launches /usr/bin/chromium, which
-scripts/install.sh installs (apt-get, as root) on a fresh machine."""
+scripts/test.sh installs (apt-get, as root) on a fresh machine."""
 
 import base64
 import json
@@ -113,7 +113,7 @@ def browser() -> Iterator[Any]:
     if not CHROMIUM.is_file():
         pytest.fail(
             f"{CHROMIUM} is missing: the web tests drive Debian's Chromium. Install it with "
-            "`apt-get install chromium` (scripts/install.sh does this when run as root)."
+            "`apt-get install chromium` (scripts/test.sh does this when run as root)."
         )
     from playwright.sync_api import sync_playwright
 
