@@ -3,11 +3,14 @@ and JPEG files users upload), agreement with the Python API, and every error pat
 document with the right status."""
 
 import base64
+import os
 import re
+import socket
 import sqlite3
 import subprocess
 import sys
 import threading
+import time
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +24,8 @@ from fastapi.testclient import TestClient
 import digitrec
 from digitrec.data import load
 from digitrec.data.folder import load_parts
+from digitrec.export.onnx_export import export_onnx
+from digitrec.models.modelfile import resolve_model_path
 from digitrec.serve.app import create_app
 from digitrec.serve.explain import smoothgrad
 from digitrec.serve.settings import ServeSettings
@@ -137,11 +142,11 @@ def test_blank_and_unsure_images_are_no_digit_and_counted(
 
     data = scan(test_set.images[1])
     sure = client.post("/v1/predict", files={"file": ("d.png", data)}).json()
-    above = min(1.0, sure["confidence"] + 1e-4)
-    if sure["confidence"] < 1.0:
-        unsure = client.post(f"/v1/predict?threshold={above}", files={"file": ("d.png", data)})
-        assert unsure.json()["digit"] is None
-        assert unsure.json()["reason"].startswith("unsure")
+    assert sure["confidence"] < 0.9999  # calibrated: never quite certain, so a threshold bites
+    above = sure["confidence"] + 1e-5
+    unsure = client.post(f"/v1/predict?threshold={above}", files={"file": ("d.png", data)})
+    assert unsure.json()["digit"] is None
+    assert unsure.json()["reason"].startswith("unsure")
     assert_problem(
         client.post("/v1/predict?threshold=2", files={"file": ("d.png", data)}), 422, "threshold"
     )
@@ -325,7 +330,8 @@ def bomb_png(width: int, height: int) -> bytes:
 @pytest.mark.parametrize(
     ("request_kwargs", "status", "words"),
     [
-        ({"files": {"file": ("a.png", b"GIF89a not really")}}, 415, "not a readable image"),
+        ({"files": {"file": ("a.png", b"%PDF-1.4 not an image")}}, 415, "not a readable image"),
+        ({"files": {"file": ("a.png", b"\x89PNG\r\n\x1a\n\0\0")}}, 415, "truncated"),
         ({"files": {"file": ("a.png", b"")}}, 415, "empty file"),
         ({"files": {"file": ("huge.png", bomb_png(50_000, 50_000))}}, 413, "pixel limit"),
         ({"files": {"image": ("a.png", b"x")}}, 422, "unexpected file field"),
@@ -351,6 +357,38 @@ def test_bad_requests_get_a_problem_with_the_right_status(
         assert_problem(client.post(route, **request_kwargs), status, words)
 
 
+def claims(kind: str, width: int, height: int) -> bytes:
+    """A few bytes of a GIF, WebP, TIFF or PNM header that claim a big image (no pixels)."""
+    if kind == "gif":
+        return b"GIF89a" + width.to_bytes(2, "little") + height.to_bytes(2, "little") + bytes(25)
+    if kind == "webp":
+        size = (width - 1).to_bytes(3, "little") + (height - 1).to_bytes(3, "little")
+        return b"RIFF" + bytes(4) + b"WEBPVP8X" + bytes(8) + size + bytes(10)
+    if kind == "tiff":
+        entries = [(256, width), (257, height)]
+        ifd = len(entries).to_bytes(2, "little")
+        for tag, value in entries:
+            ifd += tag.to_bytes(2, "little") + (4).to_bytes(2, "little")
+            ifd += (1).to_bytes(4, "little") + value.to_bytes(4, "little")
+        return b"II*\0" + (8).to_bytes(4, "little") + ifd + bytes(4)
+    return f"P5\n# a comment\n{width} {height}\n255\n".encode() + bytes(16)
+
+
+@pytest.mark.parametrize("kind", ["gif", "webp", "tiff", "pnm"])
+def test_image_bombs_are_refused_from_their_header(client: TestClient, kind: str) -> None:
+    """A few bytes claiming 20,000 × 20,000 pixels are refused before anything is decoded (a
+    decoder would allocate gigabytes first); the same header with a small size is decoded."""
+    bomb = claims(kind, 20_000, 20_000)
+    assert len(bomb) < 64
+    assert_problem(client.post("/v1/predict", files={"file": ("x", bomb)}), 413, "20000×20000")
+    batch = client.post("/v1/predict/batch", files=[("files", ("x", bomb))] * 3)
+    assert all("pixel limit" in r["error"] for r in batch.json()["results"])
+    paper = np.full((30, 40, 3), 255, np.uint8)
+    real = cv2.imencode(f".{kind if kind != 'pnm' else 'ppm'}", paper)[1].tobytes()
+    blank = client.post("/v1/predict", files={"file": ("x", real)})
+    assert blank.status_code == 200 and blank.json()["reason"]  # decoded: blank paper
+
+
 def test_unknown_routes_and_methods_are_problems_too(client: TestClient) -> None:
     assert_problem(client.get("/v1/nothing"), 404, "Not Found")
     assert_problem(client.get("/v1/predict"), 405, "Method Not Allowed")
@@ -359,7 +397,8 @@ def test_unknown_routes_and_methods_are_problems_too(client: TestClient) -> None
     assert metric(client, "digitrec_errors_total", route="other", status="404") == before + 1
 
 
-def test_info_routes(client: TestClient) -> None:
+def test_info_routes(client: TestClient, test_set: Any) -> None:
+    client.post("/v1/predict", files={"file": ("d.png", scan(test_set.images[0]))})
     assert client.get("/healthz").json() == {"status": "ok", "model": "default"}
     models = client.get("/v1/models").json()
     assert models["loaded"]["name"] == "default" and models["loaded"]["backend"] == "torch"
@@ -410,7 +449,7 @@ def test_cors_is_off_unless_origins_are_configured(client: TestClient, feedback_
 def test_slow_work_runs_off_the_event_loop_with_timeout_and_queue_limit(
     test_set: Any, feedback_db: Path
 ) -> None:
-    page = png(line_page(np.concatenate([test_set.images[:20]] * 2)))  # a long number: slow
+    page = png(line_page(np.concatenate([test_set.images[:20]] * 4)))  # a long number: slow
     settings = ServeSettings(feedback_db=feedback_db, inference_threads=1, queue_max=1)
     with TestClient(create_app(settings), raise_server_exceptions=False) as busy:
         order: list[str] = []
@@ -422,18 +461,16 @@ def test_slow_work_runs_off_the_event_loop_with_timeout_and_queue_limit(
 
         reader = threading.Thread(target=slow_read)
         reader.start()
-        while (
-            busy.get("/metrics").text.find("digitrec_inference_waiting 1.0") < 0
-            and reader.is_alive()
-        ):
-            pass  # until the read is on the pool
+        while "digitrec_inference_waiting 1.0" not in busy.get("/metrics").text:
+            assert reader.is_alive(), "the read ended before it was seen on the pool"
+            time.sleep(0.005)
         # The event loop still answers while the pool works, and a second inference is refused.
         assert busy.get("/healthz").status_code == 200
         order.append("healthz")
-        if reader.is_alive():
-            second = busy.post("/v1/predict", files={"file": ("d.png", scan(test_set.images[0]))})
-            assert_problem(second, 503, "busy")
-            assert second.headers["retry-after"] == "1"
+        assert reader.is_alive(), "the slow read must still be running for the 503 check"
+        second = busy.post("/v1/predict", files={"file": ("d.png", scan(test_set.images[0]))})
+        assert_problem(second, 503, "busy")
+        assert second.headers["retry-after"] == "1"
         reader.join(timeout=120)
         assert statuses == [200] and order[0] == "healthz"
 
@@ -467,3 +504,178 @@ def test_docs_and_page_need_no_network(client: TestClient) -> None:
         for link in links:
             assert link.startswith("/"), f"{page} loads {link} from elsewhere"
             assert client.get(link).status_code == 200, link
+
+
+def test_more_bad_requests(client: TestClient, test_set: Any) -> None:
+    data = scan(test_set.images[0])
+    ten = [("files", (f"{i}.png", data)) for i in range(10)]  # batch_max is 8
+    assert_problem(client.post("/v1/predict/batch", files=ten), 413, "too many images")
+    assert_problem(client.post("/v1/predict", files=ten[:2]), 413, "too many images")
+    deep = b'{"image": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    assert_problem(
+        client.post("/v1/predict", content=deep, headers={"content-type": "application/json"}),
+        400,
+        "not valid JSON",
+    )
+    assert_problem(
+        client.post("/v1/explain?format=gif", files={"file": ("d.png", data)}), 422, "format"
+    )
+    for label in ("²", "٣", "3.0", " 10", "true"):
+        response = client.post(
+            "/v1/feedback", files={"file": ("d.png", data)}, data={"label": label}
+        )
+        assert_problem(response, 422, "label")
+    assert_problem(
+        client.post("/v1/feedback", json={"image": base64.b64encode(data).decode(), "label": True}),
+        422,
+        "label",
+    )
+    blank = png(np.full((60, 60), 255, np.uint8))
+    response = client.post("/v1/feedback", files={"file": ("b.png", blank)}, data={"label": "1"})
+    assert_problem(response, 422, "no digit")
+    response = client.post("/v1/feedback", files={"file": ("b.png", b"junk")}, data={"label": "1"})
+    assert_problem(response, 415, "not a readable image")
+
+
+def test_multipart_upload_over_the_limit_is_cut_off_while_streamed(feedback_db: Path) -> None:
+    app = create_app(ServeSettings(feedback_db=feedback_db, max_body_bytes=4096))
+    boundary = "digitrecboundary"
+
+    def body() -> Iterator[bytes]:  # chunked: no Content-Length to refuse up front
+        yield (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+            'filename="big.png"\r\nContent-Type: image/png\r\n\r\n'
+        ).encode()
+        for _ in range(20):
+            yield bytes(1000)
+        yield f"\r\n--{boundary}--\r\n".encode()
+
+    with TestClient(app, raise_server_exceptions=False) as small:
+        kind = f"multipart/form-data; boundary={boundary}"
+        response = small.post("/v1/predict", content=body(), headers={"content-type": kind})
+        assert_problem(response, 413, "limit")
+        assert response.headers["connection"] == "close"
+
+
+def test_feedback_store_limits_and_failures_are_problems(test_set: Any, tmp_path: Path) -> None:
+    data = scan(test_set.images[0])
+    database = tmp_path / "feedback.db"
+    app = create_app(ServeSettings(feedback_db=database, feedback_max_rows=1))
+    with TestClient(app, raise_server_exceptions=False) as one:
+        first = one.post("/v1/feedback", files={"file": ("d.png", data)}, data={"label": "7"})
+        assert first.status_code == 201
+        assert_problem(
+            one.post("/v1/feedback", files={"file": ("d.png", data)}, data={"label": "7"}),
+            507,
+            "full",
+        )
+        database.unlink()
+        database.mkdir()  # the database is gone and cannot be made again: a server fault
+        broken = one.post("/v1/feedback", files={"file": ("d.png", data)}, data={"label": "7"})
+        assert_problem(broken, 500, "internal error")
+        assert "sqlite" not in broken.text.lower()
+
+    out = tmp_path / "out.txt"
+    out.write_text("a file, not a folder")
+    other = tmp_path / "other.db"
+    other.write_bytes(b"SQLite format 3\0" + bytes(200))
+    for args, code, words in [
+        ([str(out), "--db", str(tmp_path / "f2.db")], 1, "no feedback database"),
+        ([str(tmp_path / "o"), "--db", str(other)], 1, "not a readable feedback database"),
+    ]:
+        done = subprocess.run(
+            [str(DIGITREC), "feedback", "export", *args], capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == code and words in done.stderr, done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_explain_needs_network_weights(test_set: Any, feedback_db: Path, home: Path) -> None:
+    """Served through ONNX Runtime from an exported file, there are no torch weights to explain:
+    501, without the server's paths; predictions still work."""
+    onnx = home / "student.onnx"
+    export_onnx(resolve_model_path("student"), onnx)
+    settings = ServeSettings(feedback_db=feedback_db, model=str(onnx), backend="onnx")
+    with TestClient(create_app(settings), raise_server_exceptions=False) as served:
+        data = scan(test_set.images[0])
+        assert served.get("/healthz").json()["model"] == "student"
+        answer = served.post("/v1/predict", files={"file": ("d.png", data)}).json()
+        assert answer["digit"] == int(test_set.labels[0]) and answer["model"] == "student"
+        refused = served.post("/v1/explain", files={"file": ("d.png", data)})
+        assert_problem(refused, 501, "network")
+        assert str(home) not in refused.text
+
+
+def test_real_server_closes_slow_and_oversized_uploads(tmp_path: Path) -> None:
+    """Through uvicorn itself: a body trickling in past the body deadline gets 408, a declared
+    body over the limit gets 413 at once, and either way the server closes the connection."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {
+        **os.environ,
+        "DIGITREC_HOME": str(tmp_path),
+        "DIGITREC_SERVE_BODY_TIMEOUT_S": "1",
+        "DIGITREC_SERVE_MAX_BODY_BYTES": "100000",
+    }
+    server = subprocess.Popen(
+        [str(DIGITREC), "serve", "--port", str(port), "--log-level", "warning"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert server.poll() is None, "the server exited"
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "the server did not start"
+                time.sleep(0.2)
+
+        def exchange(head: bytes, body: bytes) -> tuple[bytes, bool]:
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+                connection.sendall(head + body)
+                received = b""
+                while b"\r\n\r\n" not in received or not received.rstrip().endswith(b"}"):
+                    chunk = connection.recv(65536)
+                    if not chunk:
+                        return received, True
+                    received += chunk
+                connection.settimeout(3)
+                try:
+                    closed = connection.recv(1) == b""
+                except TimeoutError:
+                    closed = False
+                return received, closed
+
+        slow, closed = exchange(
+            b"POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\n"
+            b"Content-Length: 5000\r\n\r\n",
+            b"\x89PNG",  # ... and nothing more
+        )
+        assert slow.startswith(b"HTTP/1.1 408") and b"within 1 s" in slow and closed
+        big, closed = exchange(
+            b"POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\n"
+            b"Content-Length: 5000000\r\n\r\n",
+            bytes(65536),
+        )
+        assert big.startswith(b"HTTP/1.1 413") and closed
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_environment_settings_are_named_in_errors(tmp_path: Path) -> None:
+    env = {**os.environ, "DIGITREC_SERVE_QUEUE_MAX": "0"}
+    done = subprocess.run(
+        [str(DIGITREC), "serve"], capture_output=True, text=True, timeout=60, env=env
+    )
+    assert done.returncode == 2 and "DIGITREC_SERVE_QUEUE_MAX" in done.stderr
+    env = {**os.environ, "DIGITREC_SERVE_MODEL": str(tmp_path / "missing")}
+    done = subprocess.run(
+        [str(DIGITREC), "serve"], capture_output=True, text=True, timeout=60, env=env
+    )
+    assert done.returncode == 2 and "missing" in done.stderr  # the environment's model is used

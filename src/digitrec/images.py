@@ -1,17 +1,19 @@
 """Decoding image files into grayscale arrays: the door every user image comes in through.
 
-Formats: whatever OpenCV decodes (PNG, JPEG, BMP, TIFF, WebP, ...), 8- or 16-bit, gray, colour or
-with alpha (a transparent background counts as white paper). For PNG, JPEG and BMP the pixel limit
-is checked from the header before decoding, so a small file claiming a huge image is refused
-cheaply; other formats are checked after decoding (OpenCV itself refuses more than 2**30 pixels).
+Formats: PNG, JPEG, BMP, TIFF, WebP, GIF and PNM, 8- or 16-bit, gray, colour or with alpha (a
+transparent background counts as white paper). The format is recognised from the bytes and the
+pixel limit checked from the header before decoding (`image_headers`), so a small file claiming a
+huge image is refused cheaply; other formats are refused as not images.
 """
 
+import functools
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 
 from digitrec.errors import DataError, ImageTooLargeError, NotAnImageError
+from digitrec.image_headers import FORMATS, sniff
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
 MAX_PIXELS = 40_000_000  # a 40-megapixel photo is fine; a decompression bomb is not
@@ -35,25 +37,47 @@ def read_image_file(path: Path, *, max_pixels: int = MAX_PIXELS) -> np.ndarray:
 
 
 def decode_image(data: bytes, name: str, *, max_pixels: int = MAX_PIXELS) -> np.ndarray:
-    """Decode encoded image bytes. Returns (H, W) uint8 grayscale as stored (no inversion)."""
+    """Decode encoded image bytes. Returns (H, W) uint8 grayscale as stored (no inversion).
+
+    The format comes from the bytes (see image_headers), and the pixel limit is checked against
+    the size the header claims before the decoder allocates anything."""
     import cv2
 
     if not data:
         raise NotAnImageError(f"{name}: empty file")
-    buffer = np.frombuffer(data, dtype=np.uint8)
-    # OpenCV refuses images over its own pixel limit before decoding; check ours from the header.
-    width_height = _header_size(buffer)
-    if width_height is not None and width_height[0] * width_height[1] > max_pixels:
-        w, h = width_height
-        raise ImageTooLargeError(f"{name}: image is {w}×{h}, over the {max_pixels}-pixel limit")
-    image = cv2.imdecode(buffer, cv2.IMREAD_UNCHANGED)  # keeps alpha; ignores EXIF orientation
+    kind, size = sniff(data)
+    if kind is None:
+        raise NotAnImageError(
+            f"{name}: not a readable image (supported: {', '.join(FORMATS)}; unknown format or "
+            "corrupt data)"
+        )
+    if size is None:
+        raise NotAnImageError(f"{name}: not a readable image (truncated or corrupt {kind} header)")
+    if size[0] * size[1] > max_pixels:
+        raise ImageTooLargeError(
+            f"{name}: image is {size[0]}×{size[1]}, over the {max_pixels}-pixel limit"
+        )
+    _quiet_opencv()
+    try:
+        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)  # keeps alpha
+    except cv2.error:
+        image = None
     if image is None or image.size == 0:
-        raise NotAnImageError(f"{name}: not a readable image (unknown format or corrupt data)")
-    if image.shape[0] * image.shape[1] > max_pixels:
+        raise NotAnImageError(f"{name}: not a readable image (corrupt {kind} data)")
+    if image.shape[0] * image.shape[1] > max_pixels:  # a header that lied
         raise ImageTooLargeError(
             f"{name}: image is {image.shape[1]}×{image.shape[0]}, over the {max_pixels}-pixel limit"
         )
     return apply_orientation(to_gray_uint8(image), exif_orientation(data))
+
+
+@functools.cache
+def _quiet_opencv() -> None:
+    """OpenCV logs its own message for every file it cannot decode; digitrec reports those as
+    one-line errors already."""
+    import cv2
+
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
 
 
 def exif_orientation(data: bytes) -> int:
@@ -127,36 +151,3 @@ def to_gray_uint8(image: np.ndarray) -> np.ndarray:
         image = rgb.round().astype(np.uint8)
     gray: np.ndarray = cv2.cvtColor(image[:, :, :3], cv2.COLOR_BGR2GRAY)
     return gray
-
-
-def _header_size(buffer: np.ndarray) -> tuple[int, int] | None:
-    """(width, height) from a PNG, GIF, BMP or JPEG header, or None if not recognised."""
-    head = buffer[:32].tobytes()
-    if head.startswith(b"\x89PNG\r\n\x1a\n") and len(head) >= 24:
-        return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
-    if head[:2] == b"BM" and len(head) >= 26:
-        width = int.from_bytes(head[18:22], "little", signed=True)
-        height = int.from_bytes(head[22:26], "little", signed=True)
-        return abs(width), abs(height)
-    if head[:2] == b"\xff\xd8":
-        return _jpeg_size(buffer.tobytes())
-    return None
-
-
-def _jpeg_size(data: bytes) -> tuple[int, int] | None:
-    """Walk JPEG markers to the first start-of-frame and read its dimensions."""
-    position = 2
-    while position + 9 < len(data):
-        if data[position] != 0xFF:
-            return None
-        marker = data[position + 1]
-        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
-            position += 2
-            continue
-        length = int.from_bytes(data[position + 2 : position + 4], "big")
-        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
-            height = int.from_bytes(data[position + 5 : position + 7], "big")
-            width = int.from_bytes(data[position + 7 : position + 9], "big")
-            return width, height
-        position += 2 + length
-    return None

@@ -4,7 +4,10 @@
 import argparse
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from digitrec.serve.settings import ServeSettings
 
 # `digitrec serve` flags -> the ServeSettings fields they set (through DIGITREC_SERVE_* variables,
 # so every uvicorn worker process builds the same settings).
@@ -20,8 +23,12 @@ def register(commands: "argparse._SubParsersAction[Any]") -> None:
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port (8000)")
-    serve.add_argument("--model", default="default", help="'default', a run dir or model file")
-    serve.add_argument("--backend", choices=["torch", "onnx", "auto"], default="torch")
+    serve.add_argument(
+        "--model", help="'default' (the default), a run dir, a model file or an exported .onnx"
+    )
+    serve.add_argument(
+        "--backend", choices=["torch", "onnx", "auto"], help="where networks run (torch)"
+    )
     serve.add_argument("--threshold", type=float, help="below this probability: unsure (0.5)")
     serve.add_argument("--max-body-bytes", type=int, help="request body limit in bytes (10 MiB)")
     serve.add_argument("--timeout-s", type=float, help="per-request inference timeout (10 s)")
@@ -42,29 +49,21 @@ def register(commands: "argparse._SubParsersAction[Any]") -> None:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    from pydantic import ValidationError
-
     from digitrec.errors import UsageError
     from digitrec.extras import require
 
     uvicorn = require("uvicorn")
     require("fastapi")
     from digitrec.models.modelfile import resolve_model_path
-    from digitrec.serve.settings import ServeSettings
 
     if not 0 < args.port < 65536 or args.workers < 1:
         raise UsageError("--port must be 1-65535 and --workers at least 1")
-    for name in FLAG_SETTINGS:
-        value = getattr(args, name)
-        if value is not None:
-            os.environ[f"DIGITREC_SERVE_{name.upper()}"] = str(value)
-    try:
-        ServeSettings()  # bad values fail here, in one line, not in every worker
-    except ValidationError as error:
-        first = error.errors()[0]
-        raise UsageError(f"--{str(first['loc'][0]).replace('_', '-')}: {first['msg']}") from None
-    if not args.model.endswith(".onnx"):
-        resolve_model_path(args.model)  # an unknown model is a usage error, before start-up
+    given = {name for name in FLAG_SETTINGS if getattr(args, name) is not None}
+    for name in given:  # flags win over the environment; unset flags leave it alone
+        os.environ[f"DIGITREC_SERVE_{name.upper()}"] = str(getattr(args, name))
+    settings = checked_settings(given)  # bad values fail here, in one line, not in every worker
+    if not settings.model.endswith(".onnx"):
+        resolve_model_path(settings.model)  # an unknown model is a usage error, before start-up
     uvicorn.run(
         "digitrec.serve.app:create_app",
         factory=True,
@@ -73,8 +72,30 @@ def run_serve(args: argparse.Namespace) -> int:
         workers=args.workers,
         log_level=args.log_level,
         access_log=args.log_level == "debug",
+        limit_concurrency=settings.max_connections,
+        timeout_keep_alive=settings.keep_alive_s,
     )
     return 0
+
+
+def checked_settings(flags: set[str]) -> "ServeSettings":
+    """ServeSettings from flags and DIGITREC_SERVE_* variables, or a one-line UsageError naming
+    the flag (or the variable) that is wrong."""
+    from pydantic import ValidationError
+    from pydantic_settings import SettingsError
+
+    from digitrec.errors import UsageError
+    from digitrec.serve.settings import ServeSettings
+
+    try:
+        return ServeSettings()
+    except ValidationError as error:
+        first = error.errors()[0]
+        name = str(first["loc"][0]) if first["loc"] else "settings"
+        where = f"--{name.replace('_', '-')}" if name in flags else f"DIGITREC_SERVE_{name.upper()}"
+        raise UsageError(f"{where}: {first['msg']}") from None
+    except SettingsError as error:
+        raise UsageError(f"a DIGITREC_SERVE_* variable cannot be read: {error}") from None
 
 
 def run_feedback_export(args: argparse.Namespace) -> int:

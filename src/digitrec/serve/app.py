@@ -1,13 +1,12 @@
 """The FastAPI application: `create_app(settings)`; uvicorn calls it as a factory.
 
 The models are loaded once, in the lifespan, before the first request is accepted. Middleware,
-outermost first: metrics (every request counted and timed), the body limit, CORS (only when
-origins are configured). Every error leaves as a problem document (problems.py).
+outermost first: metrics (every request counted and timed), the body's size and time limits,
+CORS (only when origins are configured). Every error leaves as a problem document (problems.py).
 """
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -20,7 +19,7 @@ from digitrec.serve.engine import Engine
 from digitrec.serve.feedback import FeedbackStore
 from digitrec.serve.limits import BodyLimitMiddleware
 from digitrec.serve.metrics import Metrics, MetricsMiddleware
-from digitrec.serve.routes import STATIC, router
+from digitrec.serve.routes import STATIC, packaged_models, router
 from digitrec.serve.settings import ServeSettings
 
 
@@ -30,7 +29,10 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.engine = Engine.start(settings)
-        app.state.feedback = FeedbackStore(settings.feedback_path())
+        app.state.feedback = FeedbackStore(
+            settings.feedback_path(), max_rows=settings.feedback_max_rows
+        )
+        app.state.packaged_models = packaged_models()
         try:
             yield
         finally:
@@ -67,11 +69,8 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
         app.add_middleware(
             CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"]
         )
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware, max_bytes=settings.max_body_bytes, timeout_s=settings.body_timeout_s
+    )
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     return app
-
-
-def options(**overrides: Any) -> ServeSettings:
-    """Settings from the environment with some overridden (what `digitrec serve` flags do)."""
-    return ServeSettings(**overrides)

@@ -3,15 +3,15 @@ that runs every inference off the event loop (so concurrent requests never block
 with a per-request timeout and a queue limit past which new requests are refused with 503."""
 
 import asyncio
-import base64
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
 
-from digitrec.errors import DataError
+from digitrec.errors import DataError, DigitrecError
 from digitrec.models.modelfile import Classifier, load_model
 from digitrec.reading.reader import NumberReading, packaged_reading_models, read_gray
 from digitrec.reading.scoring import SegmentScorer
@@ -27,6 +27,7 @@ from digitrec.serve.problems import Problem
 from digitrec.serve.settings import ServeSettings
 
 T = TypeVar("T")
+FEEDBACK_SIDE = 512  # stored corrections are scaled down to this (plenty for a 28×28 digit)
 
 
 @dataclass
@@ -36,7 +37,7 @@ class Engine:
     verifier: Verifier
     scorer: SegmentScorer
     executor: ThreadPoolExecutor
-    waiting: int = 0
+    busy: int = 0  # requests on or waiting for the pool, until their work has really finished
     _explainer: Any = None  # the torch module for saliency, loaded on first use
 
     @classmethod
@@ -51,7 +52,15 @@ class Engine:
         )
         executor = ThreadPoolExecutor(settings.inference_threads, thread_name_prefix="infer")
         engine = cls(settings, classifier, *packaged_reading_models(), executor)
-        engine.predict([np.zeros((28, 28), np.uint8)])  # first-call costs before the first user
+        # First-call costs (lazy initialisation in torch/ONNX Runtime, OpenCV) before the first
+        # user: a drawn "1" through the whole path, on every thread of the pool.
+        stroke = np.full((112, 112), 255, np.uint8)
+        stroke[16:96, 52:60] = 0
+        warm = [
+            executor.submit(engine.predict, [stroke]) for _ in range(settings.inference_threads)
+        ]
+        for future in warm:
+            future.result()
         return engine
 
     def close(self) -> None:
@@ -61,20 +70,37 @@ class Engine:
     def backend(self) -> str:
         return "onnx" if type(self.classifier).__name__ == "OnnxClassifier" else "torch"
 
+    @property
+    def model_name(self) -> str:
+        """The model as clients see it: a packaged name, or the file's or run's name (never the
+        server's paths)."""
+        spec = Path(self.settings.model)
+        return spec.stem if spec.suffix in (".safetensors", ".json", ".onnx") else spec.name
+
     async def run(self, work: Callable[..., T], *args: Any) -> T:
-        """Run `work(*args)` on the inference pool; 503 when too many wait, 504 past the timeout."""
-        if self.waiting >= self.settings.queue_max:
+        """Run `work(*args)` on the inference pool; 503 when too many wait, 504 past the timeout.
+
+        Work that times out cannot be stopped: it runs to the end, and keeps its place in the
+        queue until then, so a backlog shows as 503 (come back later), not as a wave of 504s."""
+        if self.busy >= self.settings.queue_max:
             raise Problem(
                 503, "server busy: too many requests waiting", headers={"Retry-After": "1"}
             )
-        self.waiting += 1  # only touched on the event loop's thread
+        loop = asyncio.get_running_loop()
+        self.busy += 1  # only touched on the event loop's thread
+
+        def finished(_future: Any) -> None:
+            loop.call_soon_threadsafe(self._release)
+
+        job = self.executor.submit(work, *args)
+        job.add_done_callback(finished)
         try:
-            future = asyncio.get_running_loop().run_in_executor(self.executor, work, *args)
-            return await asyncio.wait_for(future, self.settings.timeout_s)
+            return await asyncio.wait_for(asyncio.wrap_future(job), self.settings.timeout_s)
         except TimeoutError:
             raise Problem(504, f"no answer within {self.settings.timeout_s:g} s") from None
-        finally:
-            self.waiting -= 1
+
+    def _release(self) -> None:
+        self.busy -= 1
 
     # The work itself (runs on the pool's threads).
 
@@ -101,6 +127,22 @@ class Engine:
         reading = read_gray(gray, self.classifier, self.verifier, self.scorer, name)
         return reading, (gray.shape[1], gray.shape[0])
 
+    def correction_image(self, data: bytes, name: str) -> tuple[DigitPrediction, bytes]:
+        """What a correction stores: the model's reading, and the image as PNG, gray, at most
+        FEEDBACK_SIDE pixels on its longer side. An image with no digit is refused (422): it
+        would break the folder dataset the corrections are exported to."""
+        import cv2
+
+        gray = self.gray(data, name)
+        prediction = self.predict([gray], [name])[0]
+        if prediction.reason and not prediction.reason.startswith("unsure"):
+            raise Problem(422, f"no digit in the image: {prediction.reason}")
+        scale = FEEDBACK_SIDE / max(gray.shape)
+        if scale < 1:
+            size = (max(1, round(gray.shape[1] * scale)), max(1, round(gray.shape[0] * scale)))
+            gray = cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
+        return prediction, cv2.imencode(".png", gray)[1].tobytes()
+
     def explain(self, data: bytes, name: str) -> dict[str, Any]:
         from digitrec.preprocess import normalize_digit
         from digitrec.serve.explain import input_png, overlay_png, smoothgrad
@@ -121,8 +163,8 @@ class Engine:
             **prediction.to_json(),
             "method": "smoothgrad",
             "explained": saliency.digit,
-            "input_png": data_url(input_png(digit_image)),
-            "saliency_png": data_url(overlay_png(digit_image, saliency.heat)),
+            "input_png": input_png(digit_image),
+            "saliency_png": overlay_png(digit_image, saliency.heat),
         }
 
     def _module(self) -> Any:
@@ -131,13 +173,9 @@ class Engine:
             if module is None:  # ONNX or a classic model: saliency needs the torch network
                 try:
                     module = getattr(load_model(self.settings.model), "module", None)
-                except DataError:
+                except DigitrecError:  # an .onnx file: no torch weights to differentiate
                     module = None
             if module is None:
                 raise Problem(501, "explanations need a neural network model's weights file")
             self._explainer = module
         return self._explainer
-
-
-def data_url(png: bytes) -> str:
-    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")

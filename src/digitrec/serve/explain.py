@@ -32,11 +32,11 @@ def smoothgrad(module: nn.Module, digit_image: np.ndarray, seed: int = 0) -> Sal
     noise = torch.randn((SAMPLES, *x.shape[1:]), generator=generator) * NOISE * span
     batch = (x.repeat(SAMPLES, 1, 1, 1) + noise).requires_grad_(True)
     with torch.enable_grad():
-        logits = module(x)
-        digit = int(logits.argmax(1).item())
-        module(batch)[:, digit].sum().backward()
-    assert batch.grad is not None
-    heat = batch.grad.abs().mean(0)[0].numpy()
+        digit = int(module(x).argmax(1).item())
+        # Gradients with respect to the input only: the served model's weights are left alone
+        # (no .grad accumulating in them, nothing shared between concurrent requests).
+        (gradient,) = torch.autograd.grad(module(batch)[:, digit].sum(), batch)
+    heat = gradient.abs().mean(0)[0].numpy()
     top = float(np.percentile(heat, 99.5)) or 1.0  # a few extreme pixels must not wash it out
     return Saliency(digit, np.clip(heat / top, 0.0, 1.0).astype(np.float32))
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from digitrec.errors import DataError, UsageError
+from digitrec.errors import DataError, DigitrecError, UsageError
 from digitrec.storage import atomic_write_bytes
 
 SCHEMA = """
@@ -25,6 +25,10 @@ CREATE TABLE IF NOT EXISTS feedback (
 """
 
 
+class FeedbackFullError(DigitrecError):
+    """The store holds as many corrections as it may."""
+
+
 @dataclass(frozen=True)
 class Feedback:
     id: int
@@ -35,18 +39,24 @@ class Feedback:
 
 
 class FeedbackStore:
-    def __init__(self, path: Path) -> None:
+    """The corrections database. Read-only stores (export) never create or change the file."""
+
+    def __init__(self, path: Path, *, max_rows: int = 100_000, read_only: bool = False) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as db:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute(SCHEMA)
+        self.max_rows = max_rows
+        self.read_only = read_only
+        if not read_only:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with self._connect() as db:
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute(SCHEMA)
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
         # One short-lived connection per call: sqlite3 connections are not shared across the
         # server's threads, and WAL lets readers (an export) run beside a writer.
-        with closing(sqlite3.connect(self.path, timeout=10)) as db, db:
+        target = f"file:{self.path}?mode=ro" if self.read_only else str(self.path)
+        with closing(sqlite3.connect(target, timeout=10, uri=self.read_only)) as db, db:
             yield db
 
     def add(
@@ -60,6 +70,12 @@ class FeedbackStore:
     ) -> Feedback:
         created = datetime.now(UTC).isoformat(timespec="milliseconds")
         with self._connect() as db:
+            (count,) = db.execute("SELECT COUNT(*) FROM feedback").fetchone()
+            if count >= self.max_rows:
+                raise FeedbackFullError(
+                    f"the feedback store is full ({self.max_rows} corrections): export and "
+                    "clear it, or raise DIGITREC_SERVE_FEEDBACK_MAX_ROWS"
+                )
             cursor = db.execute(
                 "INSERT INTO feedback (created, label, predicted, confidence, model, source, image)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -85,7 +101,9 @@ def export_feedback(db_path: Path, out: Path) -> dict[int, int]:
         raise UsageError(f"{out}: exists and is not a directory")
     counts = dict.fromkeys(range(10), 0)
     try:
-        for row_id, label, png in FeedbackStore(db_path).rows():
+        for row_id, label, png in FeedbackStore(db_path, read_only=True).rows():
+            if label not in counts or not isinstance(row_id, int) or not isinstance(png, bytes):
+                raise DataError(f"{db_path}: row {row_id!r} is not a correction (label {label!r})")
             atomic_write_bytes(out / str(label) / f"feedback-{row_id:06d}.png", png)
             counts[label] += 1
     except sqlite3.DatabaseError as error:

@@ -10,9 +10,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Request
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 
 from digitrec.serve.problems import Problem
+
+MAX_FIELDS = 16  # form fields besides the files: only `label` is used
 
 
 @dataclass(frozen=True)
@@ -76,17 +81,23 @@ async def read_submission(request: Request, *, batch: bool, batch_max: int = 1) 
         what = "'files' (multipart) or 'images' (JSON)" if batch else "'file' or 'image'"
         raise Problem(422, f"no image in the request: expected {what}")
     if len(submission.images) > batch_max:
-        raise Problem(413, f"{len(submission.images)} images: at most {batch_max} per request")
+        raise Problem(413, f"too many images: at most {batch_max} per request")
     return submission
 
 
 async def _multipart(request: Request, batch: bool, batch_max: int) -> Submission:
     key = "files" if batch else "file"
     try:
-        form = await request.form(max_files=batch_max + 1, max_fields=32)
-    except Problem:  # the body limit
+        form = await request.form(max_files=batch_max, max_fields=MAX_FIELDS)
+    except Problem:  # the body's size and time limits
         raise
-    except Exception as error:  # python-multipart's parse errors, limits
+    except HTTPException as error:  # Starlette's own limits on files and fields
+        if "files" in str(error.detail):
+            raise Problem(413, f"too many images: at most {batch_max} per request") from None
+        raise Problem(422, f"{error.detail}") from None
+    except ClientDisconnect:
+        raise
+    except Exception as error:  # python-multipart's parse errors
         raise Problem(400, f"malformed multipart body: {error}") from None
     images: list[Upload] = []
     fields: dict[str, Any] = {}
@@ -104,10 +115,16 @@ async def _multipart(request: Request, batch: bool, batch_max: int) -> Submissio
 
 
 async def _json(request: Request, batch: bool) -> Submission:
+    # Parsing (up to the body limit) and base64 decoding take a while for big bodies: they run
+    # in a worker thread so that they never hold up the event loop and the other requests.
+    return await run_in_threadpool(_parse_json, await request.body(), batch)
+
+
+def _parse_json(data: bytes, batch: bool) -> Submission:
     try:
-        body = json.loads(await request.body())
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise Problem(400, f"body is not valid JSON: {error}") from None
+        body = json.loads(data)
+    except (ValueError, RecursionError) as error:  # includes JSONDecodeError, bad UTF-8
+        raise Problem(400, f"body is not valid JSON: {str(error)[:200]}") from None
     if not isinstance(body, dict):
         raise Problem(422, "the JSON body must be an object")
     key = "images" if batch else "image"

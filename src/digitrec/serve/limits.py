@@ -1,55 +1,61 @@
-"""The request body limit, enforced before a route reads anything: a declared Content-Length over
-the limit is refused at once, and a body that turns out longer (chunked uploads) is cut off as
-soon as it passes the limit — either way a 413 problem, and the rest is never buffered."""
+"""Limits on request bodies, enforced as a route reads them: a declared Content-Length over the
+limit is refused before anything is read, a body that turns out longer (chunked uploads) is cut
+off as soon as it passes the limit (413), and a body that arrives too slowly is cut off at the
+deadline (408). Both answers close the connection, so the rest of the body is never read."""
+
+import asyncio
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from digitrec.serve.problems import Problem, problem_response
+from digitrec.serve.problems import Problem
+
+CLOSE = {"Connection": "close"}
 
 
 class BodyTooLarge(Problem):
-    """Raised from `receive` once the body passes the limit; a route reading it answers 413."""
-
     def __init__(self, max_bytes: int) -> None:
-        super().__init__(413, f"request body is over the {max_bytes / 1024 / 1024:.1f} MB limit")
+        limit = f"{max_bytes / 1024 / 1024:.1f} MB"
+        super().__init__(413, f"request body is over the {limit} limit", headers=CLOSE)
+
+
+class BodyTooSlow(Problem):
+    def __init__(self, seconds: float) -> None:
+        super().__init__(408, f"request body not received within {seconds:g} s", headers=CLOSE)
 
 
 class BodyLimitMiddleware:
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, timeout_s: float) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.timeout_s = timeout_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(scope, receive, send)
-            return
+        declared = dict(scope["headers"]).get(b"content-length", b"")
         seen = 0
-        started = False
+        deadline: float | None = None
+        done = False
 
-        async def counting_receive() -> Message:
-            nonlocal seen
-            message = await receive()
+        async def limited_receive() -> Message:
+            nonlocal seen, deadline, done
+            if done:  # after the body: only disconnect notices, no limits
+                return await receive()
+            loop = asyncio.get_running_loop()
+            if deadline is None:
+                if declared.isdigit() and int(declared) > self.max_bytes:
+                    raise BodyTooLarge(self.max_bytes)
+                deadline = loop.time() + self.timeout_s
+            try:
+                message = await asyncio.wait_for(receive(), max(0.0, deadline - loop.time()))
+            except TimeoutError:
+                raise BodyTooSlow(self.timeout_s) from None
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
                     raise BodyTooLarge(self.max_bytes)
+                done = not message.get("more_body", False)
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, counting_receive, tracking_send)
-        except BodyTooLarge:
-            if not started:
-                await self._refuse(scope, receive, send)
-
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        refusal = BodyTooLarge(self.max_bytes)
-        await problem_response(refusal.status, refusal.detail)(scope, receive, send)
+        await self.app(scope, limited_receive, send)

@@ -1,5 +1,8 @@
 """Prometheus metrics of one app (its own registry): requests, latency, errors, what was
-predicted and what was rejected; and the ASGI middleware that counts every request."""
+predicted and what was rejected; and the ASGI middleware that counts every request.
+
+With `digitrec serve --workers N` each worker process counts its own requests: a scrape of
+/metrics answers from whichever worker took it."""
 
 import time
 from typing import Any
@@ -14,6 +17,7 @@ from prometheus_client import (
 )
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+METHODS = {"GET", "POST", "HEAD", "OPTIONS"}  # any other method is counted as "other"
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
@@ -90,10 +94,11 @@ class MetricsMiddleware:
             await self.app(scope, receive, send_status)
         finally:
             route: Any = scope.get("route")
-            path = getattr(route, "path", None) or "other"
-            if path.startswith("/static"):
-                path = "/static"
-            self.metrics.requests.labels(path, scope["method"], str(status)).inc()
+            path = getattr(route, "path", None)
+            if path is None:  # not routed: a static file (mounts set no route) or a 404
+                path = "/static" if scope["path"].startswith("/static/") else "other"
+            method = scope["method"] if scope["method"] in METHODS else "other"
+            self.metrics.requests.labels(path, method, str(status)).inc()
             self.metrics.latency.labels(path).observe(time.perf_counter() - started)
             if status >= 400:
                 self.metrics.errors.labels(path, str(status)).inc()

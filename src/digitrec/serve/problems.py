@@ -1,7 +1,6 @@
 """Errors as RFC 9457 problem details (`application/problem+json`): every failure a client sees
 is a JSON object with a status, a title and a one-line detail — never a stack trace."""
 
-import logging
 from http import HTTPStatus
 from typing import Any
 
@@ -9,10 +8,10 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from digitrec.errors import DataError, DigitrecError, ImageTooLargeError, NotAnImageError
 
-log = logging.getLogger("digitrec.serve")
 MEDIA_TYPE = "application/problem+json"
 
 
@@ -70,7 +69,11 @@ def install(app: FastAPI) -> None:
         where = ".".join(str(part) for part in first.get("loc", ()))
         return problem_response(422, f"{where}: {first.get('msg', 'invalid request')}")
 
+    @app.exception_handler(ClientDisconnect)
+    async def _gone(_request: Request, _error: ClientDisconnect) -> JSONResponse:
+        return problem_response(400, "the client went away before sending the whole request")
+
     @app.exception_handler(Exception)
-    async def _crash(request: Request, error: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
+    async def _crash(_request: Request, _error: Exception) -> JSONResponse:
+        # The server (uvicorn) logs the traceback once the answer is sent; the client gets none.
         return problem_response(500, "internal error; the server log has the details")

@@ -1,6 +1,8 @@
 """The /v1 endpoints, health, metrics and the page. Each route parses its request, hands the work
 to the engine's inference pool, counts what it read, and answers JSON (problems on failure)."""
 
+import base64
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -45,7 +47,7 @@ async def predict(
     upload = (await read_submission(request, batch=False)).images[0]
     result = await engine.run(engine.predict_one, upload.data, upload.name, threshold)
     _metrics(request).count_digit(result.digit, result.reason)
-    return JSONResponse({**result.to_json(), "model": engine.settings.model, "ms": _ms(started)})
+    return JSONResponse({**result.to_json(), "model": engine.model_name, "ms": _ms(started)})
 
 
 @router.post(
@@ -67,7 +69,7 @@ async def predict_batch(request: Request) -> JSONResponse:
     return JSONResponse(
         {
             "results": [r.to_json() for r in results],
-            "model": engine.settings.model,
+            "model": engine.model_name,
             "ms": _ms(started),
         }
     )
@@ -89,7 +91,7 @@ async def read(request: Request) -> JSONResponse:
     if not reading.digits:
         _metrics(request).count_digit(None, reading.reason or "no digits found")
     body = {**reading.to_json(), "width": width, "height": height}
-    return JSONResponse({**body, "model": engine.settings.model, "ms": _ms(started)})
+    return JSONResponse({**body, "model": engine.model_name, "ms": _ms(started)})
 
 
 @router.post(
@@ -108,10 +110,13 @@ async def explain(
     result = await engine.run(engine.explain, upload.data, upload.name)
     _metrics(request).count_digit(result["digit"], result.get("reason"))
     if format == "png":
-        from digitrec.serve.inputs import decode_base64
+        return Response(result["saliency_png"], media_type="image/png")
+    images = {key: data_url(result[key]) for key in ("input_png", "saliency_png")}
+    return JSONResponse({**result, **images, "model": engine.model_name, "ms": _ms(started)})
 
-        return Response(decode_base64(result["saliency_png"]), media_type="image/png")
-    return JSONResponse({**result, "model": engine.settings.model, "ms": _ms(started)})
+
+def data_url(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
 @router.post(
@@ -133,24 +138,23 @@ async def feedback(request: Request) -> JSONResponse:
 
 
 def _label(value: Any) -> int:
-    text = str(value).strip() if value is not None else ""
-    if isinstance(value, bool) or not (text.isdigit() and len(text) == 1):
+    text = str(value).strip() if value is not None and not isinstance(value, bool) else ""
+    if not re.fullmatch("[0-9]", text):
         raise Problem(422, "label: the correct digit, an integer from 0 to 9")
     return int(text)
 
 
 def _store_feedback(request: Request, data: bytes, name: str, label: int) -> dict[str, Any]:
-    import cv2
+    from digitrec.serve.feedback import FeedbackFullError
 
     engine = _engine(request)
-    gray = engine.gray(data, name)
-    prediction = engine.predict([gray], [name])[0]
-    ok, png = cv2.imencode(".png", gray)
-    if not ok:  # pragma: no cover - any uint8 gray image encodes
-        raise Problem(500, "could not encode the image")
-    stored = request.app.state.feedback.add(
-        label, prediction.digit, prediction.confidence, engine.settings.model, name, png.tobytes()
-    )
+    prediction, png = engine.correction_image(data, name)
+    try:
+        stored = request.app.state.feedback.add(
+            label, prediction.digit, prediction.confidence, engine.model_name, name, png
+        )
+    except FeedbackFullError as error:
+        raise Problem(507, str(error)) from None
     return {
         "id": stored.id,
         "label": stored.label,
@@ -162,10 +166,21 @@ def _store_feedback(request: Request, data: bytes, name: str, label: int) -> dic
 
 @router.get("/v1/models", summary="The model being served and the packaged ones", tags=["info"])
 async def models(request: Request) -> JSONResponse:
+    engine = _engine(request)
+    loaded = {"name": engine.model_name, "backend": engine.backend}
+    return JSONResponse(
+        {
+            "loaded": {**loaded, "card": engine.classifier.card.to_json()},
+            "available": request.app.state.packaged_models,
+        }
+    )
+
+
+def packaged_models() -> list[dict[str, Any]]:
+    """The models shipped in the package, with their sizes (read once, at start-up)."""
     from digitrec.models.modelfile import PACKAGED, read_model
     from digitrec.models.zoo import build_model, parameter_count
 
-    engine = _engine(request)
     available = []
     for path in sorted(PACKAGED.glob("*.safetensors")):
         card, arrays = read_model(path)
@@ -179,20 +194,17 @@ async def models(request: Request) -> JSONResponse:
                 "val_accuracy": card.metrics.get("val_accuracy"),
             }
         )
-    loaded = {"name": engine.settings.model, "backend": engine.backend}
-    return JSONResponse(
-        {"loaded": {**loaded, "card": engine.classifier.card.to_json()}, "available": available}
-    )
+    return available
 
 
 @router.get("/healthz", summary="Liveness: the model is loaded", tags=["info"])
 async def healthz(request: Request) -> dict[str, str]:
-    return {"status": "ok", "model": _engine(request).settings.model}
+    return {"status": "ok", "model": _engine(request).model_name}
 
 
 @router.get("/metrics", summary="Prometheus metrics", tags=["info"])
 async def metrics(request: Request) -> Response:
-    _metrics(request).waiting.set(_engine(request).waiting)
+    _metrics(request).waiting.set(_engine(request).busy)
     return Response(_metrics(request).text(), media_type="text/plain; version=0.0.4")
 
 

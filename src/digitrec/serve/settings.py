@@ -1,11 +1,12 @@
 """Every setting of the server, in one place: defaults, `DIGITREC_SERVE_*` environment variables,
 or keyword arguments (tests and `digitrec serve` flags)."""
 
+import json
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from digitrec.home import digitrec_home
 
@@ -30,10 +31,26 @@ class ServeSettings(BaseSettings):
     inference_threads: Annotated[int, Field(ge=1, le=64)] = 2
     queue_max: Annotated[int, Field(ge=1)] = 256
     torch_threads: Annotated[int, Field(ge=1, le=64)] = 1
-    # CORS is off unless origins are given
-    cors_origins: list[str] = Field(default_factory=list)
-    # default: $DIGITREC_HOME/feedback.db
+    # a request body must arrive within this (408 past it); open connections at most (503 past
+    # it, from uvicorn); idle keep-alive connections are closed after this
+    body_timeout_s: Annotated[float, Field(gt=0)] = 30.0
+    max_connections: Annotated[int, Field(ge=1)] = 1000
+    keep_alive_s: Annotated[float, Field(gt=0)] = 5.0
+    # CORS is off unless origins are given: a JSON list or comma-separated
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # default: $DIGITREC_HOME/feedback.db; corrections stored at most
     feedback_db: Path | None = None
+    feedback_max_rows: Annotated[int, Field(ge=1)] = 100_000
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [origin.strip() for origin in text.split(",") if origin.strip()]
+        return value
 
     def feedback_path(self) -> Path:
         return self.feedback_db or digitrec_home() / "feedback.db"
