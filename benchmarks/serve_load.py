@@ -253,8 +253,15 @@ async def load_run(
                     started = due
                 else:
                     started = loop.time()
-                writer.write(head + body)
-                status, payload = await read_response(reader)
+                try:
+                    writer.write(head + body)
+                    status, payload = await read_response(reader)
+                except (asyncio.IncompleteReadError, ConnectionError):
+                    # The server dropped the connection: an error; carry on with a new one.
+                    counts["errors"] += 1
+                    writer.close()
+                    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                    continue
                 latencies.append(loop.time() - started)
                 if status != 200:
                     counts["errors"] += 1
