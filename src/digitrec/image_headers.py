@@ -20,8 +20,10 @@ def sniff(data: bytes) -> tuple[str | None, tuple[int, int] | None]:
     if data.startswith(b"BM"):
         if len(data) < 26:
             return "BMP", None
+        if _le(data, 14, 4) == 12:  # OS/2 1.x core header: 16-bit sizes
+            return "BMP", (_le(data, 18, 2), _le(data, 20, 2))
         width = int.from_bytes(data[18:22], "little", signed=True)
-        height = int.from_bytes(data[22:26], "little", signed=True)
+        height = int.from_bytes(data[22:26], "little", signed=True)  # negative: top-down rows
         return "BMP", (abs(width), abs(height))
     if data[:4] in (b"II*\x00", b"MM\x00*"):
         return "TIFF", _tiff_size(data)
