@@ -50,7 +50,7 @@ MAX_GAP_RADIUS = 6  # working pixels (1.5 box pixels): the widest break closed i
 # ink/box and ink/convex hull ratios all at least these.
 DOT_SIZE, DOT_ASPECT, DOT_FILL, DOT_SOLIDITY = 0.15, 0.5, 0.6, 0.85
 
-Ink = Literal["auto", "dark", "bright"]
+Ink = Literal["auto", "dark", "bright", "signal"]
 
 
 def normalize_digit(
@@ -59,7 +59,9 @@ def normalize_digit(
     """Normalize one digit image the way MNIST was made.
 
     gray: (H, W) uint8, dark ink on light paper or light ink on dark, any size.
-    ink: "auto" detects the polarity; "dark" or "bright" say it (for crops with little paper).
+    ink: "auto" detects the polarity; "dark" or "bright" say it (for crops with little paper);
+    "signal": the image is already bright ink over paper at exactly 0 (the reader's crops), so
+    the paper's level and lighting are not estimated.
     deskew: shear the digit upright by its second moments first.
     Returns (28, 28) uint8, ink bright (up to 255) on black, the ink's bounding box scaled to fit
     20×20 keeping its aspect ratio, then shifted so its centre of mass is the image centre.
@@ -68,8 +70,8 @@ def normalize_digit(
 
     if gray.ndim != 2 or gray.dtype != np.uint8:
         raise ValueError(f"expected (H, W) uint8, got {gray.dtype} {gray.shape}")
-    if ink not in ("auto", "dark", "bright"):
-        raise ValueError(f"ink must be 'auto', 'dark' or 'bright', got {ink!r}")
+    if ink not in ("auto", "dark", "bright", "signal"):
+        raise ValueError(f"ink must be 'auto', 'dark', 'bright' or 'signal', got {ink!r}")
     if min(gray.shape) < 2:
         raise DataError(f"{name}: image is {gray.shape[1]}×{gray.shape[0]}, too small for a digit")
     if int(gray.max()) - int(gray.min()) < MIN_CONTRAST:
@@ -112,13 +114,14 @@ def ink_signal(gray: np.ndarray, ink: Ink = "auto") -> tuple[np.ndarray, float]:
     The paper's level is then the median of the pixels Otsu's threshold calls paper, or, when
     a quadratic surface fitted to them varies by more than UNEVEN_LIGHT of the contrast, that
     surface (dark ink is divided by it: shadows dim ink and paper alike)."""
-    import cv2
 
     image = gray.astype(np.float32)
     height, width = image.shape
     # Statistics from about 4,096 evenly spread pixels keep big images cheap.
     step = max(1, int(np.ceil(np.sqrt(height * width / 4096))))
     sample = image[::step, ::step].ravel()
+    if ink == "signal":  # already bright ink over paper at exactly 0: nothing to estimate
+        return image, _noise_sigma(image, step, _otsu_paper(sample))
     rows, cols = np.mgrid[0:height:step, 0:width:step]
     rows_n, cols_n = rows.ravel() / height, cols.ravel() / width
     border_rows, border_cols, border = _border(image)
@@ -127,12 +130,7 @@ def ink_signal(gray: np.ndarray, ink: Ink = "auto") -> tuple[np.ndarray, float]:
     dark = ink == "dark" or (ink == "auto" and float(residual.mean()) <= 0.0)
     sign = -1.0 if dark else 1.0
     inkness = sign * residual
-    low, high = float(inkness.min()), float(inkness.max())
-    scaled = ((inkness - low) * (255.0 / max(high - low, 1e-6))).astype(np.uint8)
-    split, _ = cv2.threshold(scaled, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
-    paper = scaled <= split / 2  # clearly paper: anti-aliased stroke edges stay out of the fit
-    if paper.sum() < 50:
-        paper = scaled <= split
+    paper = _otsu_paper(inkness)
     values = sample[paper]
     noise = _noise_sigma(image, step, paper)
     if values.size >= 50:
@@ -149,6 +147,20 @@ def ink_signal(gray: np.ndarray, ink: Ink = "auto") -> tuple[np.ndarray, float]:
             return flat.astype(np.float32), noise
     level = float(np.median(values)) if values.size else float(np.median(border))
     return (sign * (image - level)).astype(np.float32), noise
+
+
+def _otsu_paper(inkness: np.ndarray) -> np.ndarray:
+    """Which of these ink-signal samples are clearly paper: under half of Otsu's threshold (the
+    anti-aliased edges of strokes stay out), or under it when that leaves too few."""
+    import cv2
+
+    low, high = float(inkness.min()), float(inkness.max())
+    scaled = ((inkness - low) * (255.0 / max(high - low, 1e-6))).astype(np.uint8)
+    split, _ = cv2.threshold(scaled, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+    paper: np.ndarray = scaled <= split / 2
+    if paper.sum() < 50:
+        paper = scaled <= split
+    return paper
 
 
 def ink_mask(signal: np.ndarray) -> np.ndarray:

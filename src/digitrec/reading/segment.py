@@ -196,7 +196,7 @@ def candidates(line: Line, ink: np.ndarray) -> list[Candidate]:
                 break
             image, box, keep = _crop(group, ink)
             try:
-                digit = normalize_digit(image, "candidate")
+                digit = normalize_digit(image, "candidate", ink="signal")
             except DataError:
                 continue
             view = context_view(ink, keep, box, line)
