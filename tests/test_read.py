@@ -3,6 +3,7 @@ clean lines, the synthetic scans with touching and broken digits, form lines and
 page inverted, underlined and turned — plus blank pages and broken files."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -171,6 +172,13 @@ def test_cli_reads_files_reports_bad_ones_and_draws_overlays(
     overlay = cv2.imread(str(tmp_path / "seen" / "good.read.png"))
     assert overlay is not None and overlay.shape[0] >= page.shape[0]
     assert not (tmp_path / "seen" / "empty.read.png").exists()
+    onnx = subprocess.run(
+        [str(DIGITREC), "read", str(good), "--json", "--backend", "onnx"],
+        capture_output=True, text=True, timeout=300, check=False,
+        env={**os.environ, "DIGITREC_HOME": str(tmp_path / "home")},
+    )  # fmt: skip
+    assert onnx.returncode == 0, onnx.stderr
+    assert json.loads(onnx.stdout)["text"] == truth  # the classifier under ONNX Runtime
 
 
 def test_cli_rejects_bad_arguments(tmp_path: Path) -> None:

@@ -30,19 +30,25 @@ def register(commands: "argparse._SubParsersAction[Any]") -> None:
         metavar="DIR",
         help="also write each image with a box and the digit over every digit read, as PNG",
     )
+    read.add_argument(
+        "--backend",
+        choices=["torch", "onnx", "auto"],
+        default="torch",
+        help="run the classifier in torch, ONNX Runtime, or whichever is faster here (auto)",
+    )
     read.add_argument("--json", action="store_true", help="one JSON object per image, per line")
     read.set_defaults(handler=run_read)
 
 
 def run_read(args: argparse.Namespace) -> int:
     from digitrec.errors import UsageError
-    from digitrec.models.modelfile import load_model
+    from digitrec.export.runtime import load_classifier
     from digitrec.progress import count_bar
     from digitrec.reading import read_many
 
     if args.max_pixels < 1:
         raise UsageError("--max-pixels must be at least 1")
-    model = load_model(args.model)
+    model = load_classifier(args.model, args.backend)
     with count_bar("reading", len(args.images)) as advance:
         results = read_many(
             args.images,
