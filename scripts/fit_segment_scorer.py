@@ -2,7 +2,7 @@
 (a small CNN) and the segment scorer (a logistic regression over the verifier and shape cues).
 
     python scripts/fit_segment_scorer.py [--train-pages 1200] [--pages 300] [--dev-pages 200]
-                                         [--seed 1] [--epochs 6]
+                                         [--seed 1] [--epochs 6] [--costs-only]
 
 Synthetic number pages are built with `digitrec.data.synth.make_page` (default SynthConfig).
 Every candidate digit on a page is labelled "whole digit" when its box overlaps a true digit's
@@ -12,8 +12,10 @@ box with IoU ≥ 0.6.
 2. The scorer learns log P(whole digit) from the candidates' features (verifier logit,
    classifier confidence, shape) on pages of MNIST **validation** digits, never seen in training
    by the classifier or the verifier.
-3. The scorer's regularization, the per-digit bonus and the cost of leaving ink unread are chosen
-   for exact-string accuracy on development pages (validation digits, another seed).
+3. The scorer's regularization, the per-digit bonus, the cost of leaving ink unread and the cost
+   of two digits overlapping in x are chosen for exact-string accuracy on development pages
+   (validation digits, another seed). --costs-only keeps the fitted verifier and scorer weights
+   and chooses only the three costs again (a minute instead of most of an hour).
 Test digits are left to the benchmark (benchmarks/read_numbers.py).
 
 Writes src/digitrec/reading/verifier.{safetensors,json}, src/digitrec/reading/segment_scorer.json
@@ -21,6 +23,7 @@ and docs/results/segment-scorer.json (command, seeds, machine, what each choice 
 """
 
 import argparse
+import dataclasses
 import itertools
 import json
 import sys
@@ -47,6 +50,7 @@ IOU = 0.6
 C_GRID = (0.01, 0.1, 1.0)
 BONUS_GRID = (-0.5, 0.0, 0.5, 1.0, 1.5, 2.0)
 SKIP_GRID = (2.0, 4.0, 8.0)
+OVERLAP_GRID = (0.0, 1.0, 2.0, 4.0)
 
 
 def main() -> int:
@@ -56,12 +60,17 @@ def main() -> int:
     parser.add_argument("--dev-pages", type=int, default=200, help="pages to choose settings on")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--epochs", type=int, default=6, help="verifier training epochs")
+    parser.add_argument(
+        "--costs-only", action="store_true", help="choose only the costs, keep the fitted models"
+    )
     args = parser.parse_args()
     started = time.perf_counter()
     torch.manual_seed(args.seed)
     splits = load_splits("mnist")
     classifier = load_model("default")
     config = SynthConfig()
+    if args.costs_only:
+        return _costs_only(args, splits, classifier, config, started)
     train_pages = _pages(splits["train"], config, args.train_pages, args.seed + 2000, "pages")
     train = _analyse(train_pages, classifier, None, "analysing verifier training pages")
     verifier, verifier_record = _train_verifier(train, args.epochs, args.seed)
@@ -79,10 +88,18 @@ def main() -> int:
     best: tuple[float, SegmentScorer] | None = None
     for c in C_GRID:
         weights, bias, mean, scale = _logistic(features, labels, c)
-        for bonus, skip in itertools.product(BONUS_GRID, SKIP_GRID):
-            scorer = SegmentScorer(weights, bias, mean, scale, bonus, skip)
+        for bonus, skip, overlap in itertools.product(BONUS_GRID, SKIP_GRID, OVERLAP_GRID):
+            scorer = SegmentScorer(weights, bias, mean, scale, bonus, skip, overlap)
             exact = _exact(dev, scorer)
-            trials.append({"C": c, "digit_bonus": bonus, "skip_cost": skip, "dev_exact": exact})
+            trials.append(
+                {
+                    "C": c,
+                    "digit_bonus": bonus,
+                    "skip_cost": skip,
+                    "overlap_cost": overlap,
+                    "dev_exact": exact,
+                }
+            )
             if best is None or exact > best[0]:
                 best = (exact, scorer)
     assert best is not None
@@ -109,6 +126,55 @@ def main() -> int:
     }
     atomic_write_text(RESULTS, json.dumps(record, indent=1) + "\n")
     print(f"dev exact-string accuracy {exact:.1%}; wrote {SCORER_FILE} and {RESULTS}")
+    return 0
+
+
+def _costs_only(
+    args: argparse.Namespace,
+    splits: dict[str, object],
+    classifier: object,
+    config: SynthConfig,
+    started: float,
+) -> int:
+    """Choose the per-digit bonus and the skip and overlap costs again, on the same development
+    pages, around the verifier and scorer weights already fitted."""
+    from digitrec.reading.reader import packaged_reading_models
+
+    verifier, fitted = packaged_reading_models()
+    dev_pages = _pages(splits["val"], config, args.dev_pages, args.seed + 1000, "development pages")
+    dev = _analyse(dev_pages, classifier, verifier, "analysing development pages")
+    trials, best = [], None
+    for bonus, skip, overlap in itertools.product(BONUS_GRID, SKIP_GRID, OVERLAP_GRID):
+        scorer = dataclasses.replace(
+            fitted, digit_bonus=bonus, skip_cost=skip, overlap_cost=overlap
+        )
+        exact = _exact(dev, scorer)
+        trials.append(
+            {"digit_bonus": bonus, "skip_cost": skip, "overlap_cost": overlap, "dev_exact": exact}
+        )
+        if best is None or exact > best[0]:
+            best = (exact, scorer)
+    assert best is not None
+    exact, scorer = best
+    before = _exact(dev, fitted)
+    atomic_write_text(SCORER_FILE, json.dumps(scorer.to_json(), indent=1) + "\n")
+    record = json.loads(RESULTS.read_text())
+    record["costs_refit"] = {
+        "command": "python scripts/fit_segment_scorer.py " + " ".join(sys.argv[1:]),
+        "dev_pages": args.dev_pages,
+        "dev_exact_before": before,
+        "chosen": {
+            "digit_bonus": scorer.digit_bonus,
+            "skip_cost": scorer.skip_cost,
+            "overlap_cost": scorer.overlap_cost,
+            "dev_exact": exact,
+        },
+        "trials": trials,
+        "seconds": round(time.perf_counter() - started, 1),
+        "provenance": provenance(),
+    }
+    atomic_write_text(RESULTS, json.dumps(record, indent=1) + "\n")
+    print(f"dev exact-string accuracy {before:.1%} -> {exact:.1%}; wrote {SCORER_FILE}")
     return 0
 
 

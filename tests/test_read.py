@@ -188,3 +188,24 @@ def test_cli_rejects_bad_arguments(tmp_path: Path) -> None:
     )  # fmt: skip
     assert run.returncode == 2
     assert run.stderr.count("\n") == 1 and "--max-pixels" in run.stderr
+
+
+def test_the_pieces_of_a_broken_digit_are_not_two_digits_when_overlap_costs() -> None:
+    """Two pieces stacked above each other (the bar and the body of a broken 5): read as two
+    digits they overlap entirely in x, which overlap_cost charges for; the whole 5 wins then."""
+    from digitrec.reading.segment import Atom, Candidate, Line, choose
+
+    bar = Atom(10, 30, 0, 5, np.ones((5, 20), bool), 1)
+    body = Atom(8, 30, 8, 30, np.ones((22, 22), bool), 2)
+    line = Line([bar, body], height=30.0, typical_area=500.0, middle=15.0)
+    blank = np.zeros((28, 28), np.uint8)
+    pieces = [
+        Candidate(0, 1, (10, 0, 20, 5), 100, blank, blank),
+        Candidate(1, 2, (8, 8, 22, 22), 484, blank, blank),
+        Candidate(0, 2, (8, 0, 22, 30), 584, blank, blank),
+    ]
+    scores = np.array([0.9, 1.0, 1.5])  # apart, the two pieces score more (1.9) than the whole
+    apart = choose(line, pieces, [7, 5, 5], scores, skip_cost=2.0)
+    assert [c.box for c, _ in apart] == [(10, 0, 20, 5), (8, 8, 22, 22)]
+    whole = choose(line, pieces, [7, 5, 5], scores, skip_cost=2.0, overlap_cost=1.0)
+    assert [(c.box, d) for c, d in whole] == [((8, 0, 22, 30), 5)]

@@ -141,7 +141,14 @@ def analyse_page(
 def decide(analysis: PageAnalysis, scorer: SegmentScorer, name: str) -> NumberReading:
     """The best segmentation of an analysed page, as a reading."""
     scores = scorer.log_p_whole(analysis.features) + scorer.digit_bonus
-    chosen = choose(analysis.line, analysis.found, analysis.classes, scores, scorer.skip_cost)
+    chosen = choose(
+        analysis.line,
+        analysis.found,
+        analysis.classes,
+        scores,
+        scorer.skip_cost,
+        scorer.overlap_cost,
+    )
     index = {id(c): i for i, c in enumerate(analysis.found)}
     digits = [
         ReadDigit(

@@ -102,6 +102,7 @@ class SegmentScorer:
     scale: np.ndarray
     digit_bonus: float  # nats added per digit read (tuned on validation pages for exact strings)
     skip_cost: float  # nats for leaving half a digit's worth of ink unread
+    overlap_cost: float = 0.0  # nats for two digits side by side that overlap entirely in x
 
     def log_p_whole(self, features: np.ndarray) -> np.ndarray:
         """(N, F) features -> (N,) log P(the candidate is exactly one whole digit)."""
@@ -118,6 +119,7 @@ class SegmentScorer:
             "scale": self.scale.tolist(),
             "digit_bonus": self.digit_bonus,
             "skip_cost": self.skip_cost,
+            "overlap_cost": self.overlap_cost,
         }
 
     @classmethod
@@ -131,6 +133,7 @@ class SegmentScorer:
             np.array(data["scale"], np.float64),
             float(data["digit_bonus"]),  # type: ignore[arg-type]
             float(data["skip_cost"]),  # type: ignore[arg-type]
+            float(data.get("overlap_cost", 0.0)),  # type: ignore[arg-type]
         )
 
 

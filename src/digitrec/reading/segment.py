@@ -287,30 +287,50 @@ def describe(
 
 
 def choose(
-    line: Line, found: list[Candidate], digits: list[int], scores: np.ndarray, skip_cost: float
+    line: Line,
+    found: list[Candidate],
+    digits: list[int],
+    scores: np.ndarray,
+    skip_cost: float,
+    overlap_cost: float = 0.0,
 ) -> list[tuple[Candidate, int]]:
-    """The segmentation with the best total score (scores: per candidate, in nats; skipping an
-    atom costs up to skip_cost): a list of (candidate, class) left to right."""
-    by_end: dict[int, list[tuple[float, Candidate, int]]] = {}
-    for candidate, digit, score in zip(found, digits, scores, strict=True):
-        by_end.setdefault(candidate.last, []).append((float(score), candidate, digit))
+    """The segmentation with the best total score: a list of (candidate, class) left to right.
+
+    scores: per candidate, in nats. Leaving an atom unread costs up to skip_cost (in proportion
+    to its ink, up to half a digit's worth). Two digits read side by side that overlap in x cost
+    overlap_cost × (overlap / the narrower one's width)²: the pieces of one broken digit stacked
+    above each other overlap far more than two handwritten digits pushed together do."""
+    skip = [skip_cost * min(1.0, 2 * atom.area / line.typical_area) for atom in line.atoms]
+    unread = np.concatenate([[0.0], np.cumsum(skip)])  # unread[j] - unread[i]: atoms i..j-1
+    order = sorted(range(len(found)), key=lambda i: (found[i].last, found[i].first))
+    best: dict[int, tuple[float, int | None]] = {}  # candidate -> (score up to it, previous)
+    for i in order:
+        here = found[i]
+        value, previous = float(scores[i]) - float(unread[here.first]), None
+        for j, (total, _) in best.items():
+            before = found[j]
+            if before.last > here.first:
+                continue
+            gap = float(unread[here.first] - unread[before.last])
+            candidate = total + float(scores[i]) - gap - overlap_cost * _overlap(before, here) ** 2
+            if candidate > value:
+                value, previous = candidate, j
+        best[i] = (value, previous)
     count = len(line.atoms)
-    best = [-math.inf] * (count + 1)
-    back: list[tuple[int, Candidate | None, int]] = [(0, None, -1)] * (count + 1)
-    best[0] = 0.0
-    for end in range(1, count + 1):
-        atom = line.atoms[end - 1]
-        skip = best[end - 1] - skip_cost * min(1.0, 2 * atom.area / line.typical_area)
-        best[end], back[end] = skip, (end - 1, None, -1)
-        for score, candidate, digit in by_end.get(end, []):
-            total = best[candidate.first] + score
-            if total > best[end]:
-                best[end], back[end] = total, (candidate.first, candidate, digit)
+    finish, last = -float(unread[count]), None  # reading nothing at all
+    for i, (total, _) in best.items():
+        value = total - float(unread[count] - unread[found[i].last])
+        if value > finish:
+            finish, last = value, i
     path = []
-    end = count
-    while end > 0:
-        start, chosen, digit = back[end]
-        if chosen is not None:
-            path.append((chosen, digit))
-        end = start
+    while last is not None:
+        path.append((found[last], digits[last]))
+        last = best[last][1]
     return path[::-1]
+
+
+def _overlap(left: Candidate, right: Candidate) -> float:
+    """How much two candidates overlap in x, as a share of the narrower one's width."""
+    (x0, _, w0, _), (x1, _, w1, _) = left.box, right.box
+    shared = min(x0 + w0, x1 + w1) - max(x0, x1)
+    return max(0.0, shared / max(1, min(w0, w1)))
