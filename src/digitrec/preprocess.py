@@ -113,8 +113,8 @@ def ink_signal(gray: np.ndarray, ink: Ink = "auto") -> tuple[np.ndarray, float]:
     at most smoothly); ink pulls the image's mean away from it, down for dark ink, up for light.
     The paper's level is then the median of the pixels Otsu's threshold calls paper, or, when
     a quadratic surface fitted to them varies by more than UNEVEN_LIGHT of the contrast, that
-    surface (dark ink is divided by it: shadows dim ink and paper alike)."""
-
+    surface (dark ink is divided by it: shadows dim ink and paper alike). ink="signal": the image
+    is already that signal (bright ink, paper at exactly 0); only the noise is measured."""
     image = gray.astype(np.float32)
     height, width = image.shape
     # Statistics from about 4,096 evenly spread pixels keep big images cheap.
