@@ -28,6 +28,7 @@ import itertools
 import json
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -84,24 +85,15 @@ def main() -> int:
     verifier_record["validation_accuracy"] = round(
         float(((features[:, FEATURES.index("verifier")] > 0) == labels).mean()), 4
     )
-    trials = []
+    trials: list[dict[str, float]] = []
     best: tuple[float, SegmentScorer] | None = None
     for c in C_GRID:
         weights, bias, mean, scale = _logistic(features, labels, c)
-        for bonus, skip, overlap in itertools.product(BONUS_GRID, SKIP_GRID, OVERLAP_GRID):
-            scorer = SegmentScorer(weights, bias, mean, scale, bonus, skip, overlap)
-            exact = _exact(dev, scorer)
-            trials.append(
-                {
-                    "C": c,
-                    "digit_bonus": bonus,
-                    "skip_cost": skip,
-                    "overlap_cost": overlap,
-                    "dev_exact": exact,
-                }
-            )
-            if best is None or exact > best[0]:
-                best = (exact, scorer)
+        fitted = SegmentScorer(weights, bias, mean, scale, 0.0, 0.0)
+        exact, scorer, tried = _best_costs(dev, fitted)
+        trials += [{"C": c, **trial} for trial in tried]
+        if best is None or exact > best[0]:
+            best = (exact, scorer)
     assert best is not None
     exact, scorer = best
     atomic_write_text(SCORER_FILE, json.dumps(scorer.to_json(), indent=1) + "\n")
@@ -131,7 +123,7 @@ def main() -> int:
 
 def _costs_only(
     args: argparse.Namespace,
-    splits: dict[str, object],
+    splits: Mapping[str, object],
     classifier: object,
     config: SynthConfig,
     started: float,
@@ -143,19 +135,7 @@ def _costs_only(
     verifier, fitted = packaged_reading_models()
     dev_pages = _pages(splits["val"], config, args.dev_pages, args.seed + 1000, "development pages")
     dev = _analyse(dev_pages, classifier, verifier, "analysing development pages")
-    trials, best = [], None
-    for bonus, skip, overlap in itertools.product(BONUS_GRID, SKIP_GRID, OVERLAP_GRID):
-        scorer = dataclasses.replace(
-            fitted, digit_bonus=bonus, skip_cost=skip, overlap_cost=overlap
-        )
-        exact = _exact(dev, scorer)
-        trials.append(
-            {"digit_bonus": bonus, "skip_cost": skip, "overlap_cost": overlap, "dev_exact": exact}
-        )
-        if best is None or exact > best[0]:
-            best = (exact, scorer)
-    assert best is not None
-    exact, scorer = best
+    exact, scorer, trials = _best_costs(dev, fitted)
     before = _exact(dev, fitted)
     atomic_write_text(SCORER_FILE, json.dumps(scorer.to_json(), indent=1) + "\n")
     record = json.loads(RESULTS.read_text())
@@ -176,6 +156,26 @@ def _costs_only(
     atomic_write_text(RESULTS, json.dumps(record, indent=1) + "\n")
     print(f"dev exact-string accuracy {before:.1%} -> {exact:.1%}; wrote {SCORER_FILE}")
     return 0
+
+
+def _best_costs(
+    dev: list[tuple[Page, PageAnalysis | None]], fitted: SegmentScorer
+) -> tuple[float, SegmentScorer, list[dict[str, float]]]:
+    """The per-digit bonus and the skip and overlap costs with the best exact-string accuracy on
+    the development pages, around a fitted scorer: (accuracy, scorer, every trial)."""
+    trials, best = [], None
+    for bonus, skip, overlap in itertools.product(BONUS_GRID, SKIP_GRID, OVERLAP_GRID):
+        scorer = dataclasses.replace(
+            fitted, digit_bonus=bonus, skip_cost=skip, overlap_cost=overlap
+        )
+        exact = _exact(dev, scorer)
+        trials.append(
+            {"digit_bonus": bonus, "skip_cost": skip, "overlap_cost": overlap, "dev_exact": exact}
+        )
+        if best is None or exact > best[0]:
+            best = (exact, scorer)
+    assert best is not None
+    return best[0], best[1], trials
 
 
 def _pages(digits: object, config: SynthConfig, count: int, seed: int, what: str) -> list[Page]:
