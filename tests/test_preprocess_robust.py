@@ -19,9 +19,13 @@ from digitrec.errors import DataError
 from digitrec.models.modelfile import Classifier, load_model
 from digitrec.preprocess import (
     BOX,
+    MAX_GAP_RADIUS,
     MNIST_STROKE_RANGE,
     MNIST_STROKE_WIDTH,
     WORK,
+    _percentile,
+    _pieces,
+    close_gaps,
     ink_signal,
     normalize_digit,
     normalize_stroke_width,
@@ -176,6 +180,34 @@ def test_far_marks_are_dropped_and_near_pieces_kept(digits: tuple) -> None:
     assert ink_rows(halves) == pytest.approx(ink_rows(expected), abs=1)
     count, _ = cv2.connectedComponents((halves > 127).astype(np.uint8))
     assert count == 2  # background and one digit
+
+
+@pytest.mark.parametrize("size", [1, 2, 7, 100, 4097])
+def test_the_fast_percentile_is_numpy_s(size: int) -> None:
+    values = np.random.default_rng(size).normal(100, 30, size).astype(np.float32)
+    for q in (0, 10, 50, 90, 99.5, 100):
+        assert _percentile(values, q) == pytest.approx(float(np.percentile(values, q)), rel=1e-6)
+
+
+def test_gaps_are_closed_at_the_smallest_radius_as_by_grey_closings(digits: tuple) -> None:
+    """close_gaps searches the radius on the ink mask; closing the grey image at every radius in
+    turn (the plain way) must give exactly the same image."""
+    checked = 0
+    for image in digits[0][:40]:
+        work = cv2.resize(image.astype(np.float32) / 255, (WORK, WORK))
+        work[WORK // 2 - 3 : WORK // 2 + 3] = 0  # a gap of 6 working pixels across the middle
+        work = np.clip(work, 0, 1)
+        if _pieces(work) <= 1:
+            continue
+        padded = np.pad(work, MAX_GAP_RADIUS)
+        for radius in range(1, MAX_GAP_RADIUS + 1):
+            kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1,) * 2)
+            plain = cv2.morphologyEx(padded, cv2.MORPH_CLOSE, kernel)
+            if _pieces(plain) <= 1:
+                break
+        assert np.array_equal(close_gaps(work), plain)
+        checked += 1
+    assert checked >= 10
 
 
 def ink_rows(digit: np.ndarray) -> tuple[int, int]:
