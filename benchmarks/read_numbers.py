@@ -8,13 +8,15 @@
     one digit per file by `digitrec.predict`: accuracy.
 (c) Latency, median over many calls in this process with the model loaded: `predict` on one
     280×280 drawing (a PNG file, decoded each call) and `read` on one 8-digit line, each beside
-    Tesseract on the same file (a process per call: Tesseract's command-line cost).
+    Tesseract on the same file (a process per call: Tesseract's command-line cost). The model
+    runs on --backend (default auto, as the CLI: ONNX Runtime when installed and measured
+    faster); when that is not torch, the latencies on torch are measured in the same run too.
 
 Targets (issue 4): pages ≥ 90% exact, CER ≤ 2%; USPS ≥ 98.5%; predict ≤ 20 ms; read ≤ 100 ms.
 
     python benchmarks/read_numbers.py [--pages 200] [--seed 0] [--calls 100] [--quick]
                                       [--usps-source DIR] [--usps-limit N] [--threads N]
-                                      [--no-tesseract] [--out benchmarks/results]
+                                      [--no-tesseract] [--backend auto] [--out benchmarks/results]
 
 Tesseract comes from Debian's `tesseract-ocr`; when it is missing and this runs as root with
 apt-get, the script installs it (as scripts/install.sh does npm). Run it on an idle machine:
@@ -38,6 +40,7 @@ import numpy as np
 
 from digitrec.data import load, load_splits
 from digitrec.data.synth import SynthConfig, synth_numbers
+from digitrec.export.runtime import BACKENDS, load_classifier
 from digitrec.models.modelfile import Classifier, load_model
 from digitrec.provenance import provenance
 from digitrec.reading import read_many
@@ -60,6 +63,9 @@ def main() -> int:
     parser.add_argument("--no-tesseract", action="store_true", help="leave the peer out")
     parser.add_argument("--threads", type=int, help="PyTorch threads (default: PyTorch's choice)")
     parser.add_argument("--usps-source", type=Path, help="a directory holding the USPS files")
+    parser.add_argument(
+        "--backend", choices=BACKENDS, default="auto", help="where the classifier runs (auto)"
+    )
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     args = parser.parse_args()
     if args.quick:
@@ -76,17 +82,22 @@ def main() -> int:
         import torch
 
         torch.set_num_threads(args.threads)
-    model = load_model("default")
+    model = load_classifier("default", args.backend)
+    backend = backend_name(model)
     with tempfile.TemporaryDirectory(prefix="read-numbers-") as scratch:
         work = Path(scratch)
         numbers = bench_pages(model, tesseract, args.pages, args.seed, work / "pages")
         usps = bench_usps(model, args.usps_source, args.usps_limit, work / "usps")
         latency = bench_latency(model, tesseract, args.calls, args.seed, work / "latency")
+        if backend != "torch":  # the same calls on torch, side by side
+            on_torch = bench_latency(load_model("default"), None, args.calls, args.seed, work / "t")
+            latency["torch"] = {k: v for k, v in on_torch.items() if k != "line_text"}
     report = {
         "benchmark": "read_numbers",
         "seed": args.seed,
         "pages": args.pages,
         "quick": args.quick,
+        "backend": backend,
         "torch_threads": torch_threads(),
         "targets": TARGETS,
         "numbers": numbers,
@@ -252,6 +263,10 @@ def bench_latency(
     return result
 
 
+def backend_name(model: Classifier) -> str:
+    return "onnx" if type(model).__name__ == "OnnxClassifier" else "torch"
+
+
 def print_report(report: dict[str, Any]) -> None:
     numbers, latency = report["numbers"], report["latency_ms"]
     print(f"{'reader':<10} {'pages':>6} {'exact':>7} {'CER':>7} {'s/page':>7}")
@@ -265,14 +280,20 @@ def print_report(report: dict[str, Any]) -> None:
     usps = report["usps_png"]
     print(f"USPS test as PNG through predict: {usps['accuracy']:.2%} of {usps['digits']} digits")
     print(
-        f"latency (median of {latency['calls']}): predict {latency['predict_one_digit']} ms, "
-        f"read 8 digits {latency['read_8_digit_line']} ms"
+        f"latency (median of {latency['calls']}, {report['backend']}): predict "
+        f"{latency['predict_one_digit']} ms, read 8 digits {latency['read_8_digit_line']} ms"
         + (
             f"; tesseract {latency['tesseract_one_digit']} ms / {latency['tesseract_8_digit_line']} ms"
             if "tesseract_one_digit" in latency
             else ""
         )
     )
+    if "torch" in latency:
+        torch_ms = latency["torch"]
+        print(
+            f"on torch: predict {torch_ms['predict_one_digit']} ms, "
+            f"read 8 digits {torch_ms['read_8_digit_line']} ms"
+        )
 
 
 if __name__ == "__main__":

@@ -51,6 +51,9 @@ def test_read_numbers_quick_run(tmp_path: Path, usps_dir: Path) -> None:
     assert report["usps_png"]["digits"] == 50
     assert report["usps_png"]["accuracy"] >= 0.9  # the first 50 USPS test digits: 100% measured
     assert report["latency_ms"]["predict_one_digit"] > 0
+    assert report["backend"] in ("torch", "onnx")
+    if report["backend"] == "onnx":  # torch measured beside it
+        assert report["latency_ms"]["torch"]["read_8_digit_line"] > 0
     assert report["provenance"]["git_commit"] and report["seed"] == 0
 
 

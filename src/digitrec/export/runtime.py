@@ -15,6 +15,7 @@ Backends:
 import json
 import os
 import statistics
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -149,6 +150,10 @@ def cached_export(weights: Path) -> Path:
     path = digitrec_home() / "onnx" / f"{key}.onnx"
     if not path.is_file():
         path.parent.mkdir(parents=True, exist_ok=True)
+        print(
+            f"digitrec: exporting {weights.stem} to ONNX once (kept in {path.parent})",
+            file=sys.stderr,
+        )
         export_onnx(weights, path)
     return path
 

@@ -54,7 +54,8 @@ def as_input(images: np.ndarray, contexts: np.ndarray) -> torch.Tensor:
 
 class Verifier:
     def __init__(self, net: VerifierNet, card: dict[str, Any]) -> None:
-        self.net = net.eval()
+        # channels_last: the layout torch's CPU convolutions and pooling are fastest in.
+        self.net = net.eval().to(memory_format=torch.channels_last)  # type: ignore[call-overload]
         self.card = card
 
     def logits(self, images: np.ndarray, contexts: np.ndarray) -> np.ndarray:
@@ -62,7 +63,8 @@ class Verifier:
         if not len(images):
             return np.zeros(0)
         with torch.inference_mode():
-            out: np.ndarray = self.net(as_input(images, contexts)).double().numpy()
+            x = as_input(images, contexts).contiguous(memory_format=torch.channels_last)
+            out: np.ndarray = self.net(x).double().numpy()
         return out
 
 
