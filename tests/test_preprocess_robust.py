@@ -17,16 +17,15 @@ from renderings import RENDERINGS, clean, corner_thick, gradient
 from digitrec.data import load, load_splits
 from digitrec.errors import DataError
 from digitrec.models.modelfile import Classifier, load_model
+from digitrec.paper import ink_signal, percentile
 from digitrec.preprocess import (
     BOX,
     MAX_GAP_RADIUS,
     MNIST_STROKE_RANGE,
     MNIST_STROKE_WIDTH,
     WORK,
-    _percentile,
     _pieces,
     close_gaps,
-    ink_signal,
     normalize_digit,
     normalize_stroke_width,
     stroke_width,
@@ -186,7 +185,7 @@ def test_far_marks_are_dropped_and_near_pieces_kept(digits: tuple) -> None:
 def test_the_fast_percentile_is_numpy_s(size: int) -> None:
     values = np.random.default_rng(size).normal(100, 30, size).astype(np.float32)
     for q in (0, 10, 50, 90, 99.5, 100):
-        assert _percentile(values, q) == pytest.approx(float(np.percentile(values, q)), rel=1e-6)
+        assert percentile(values, q) == pytest.approx(float(np.percentile(values, q)), rel=1e-6)
 
 
 def test_gaps_are_closed_at_the_smallest_radius_as_by_grey_closings(digits: tuple) -> None:

@@ -4,9 +4,9 @@ Training data from folders, the CLI, the Python API, the web app and the number 
 candidates all call `normalize_digit`, so a digit a user draws goes through exactly the code the
 evaluation measured.
 
-The steps, in order (each is one function below):
-1. `ink_signal`: polarity (dark ink on light paper, or light on dark) and the paper's level — a
-   constant, or a smooth surface when the light is uneven — so that ink is bright and paper 0.
+The steps, in order (each is one function, here or in `digitrec.paper`):
+1. `paper.ink_signal`: polarity (dark ink on light paper, or light on dark) and the paper's level
+   — a constant, or a smooth surface when the light is uneven — so that ink is bright, paper 0.
 2. Denoise (a 3×3 median) only when the paper is noisy compared with the ink's contrast.
 3. `ink_mask`: Otsu's threshold on the (lightly smoothed) ink signal; the ink components that
    belong to the digit are kept — broken strokes near the main body stay, specks and far-away
@@ -23,11 +23,10 @@ What each step is worth, on MNIST validation digits rendered hard ways and USPS 
 digits as PNG files: benchmarks/preprocess_ablation.py. The tests: tests/test_preprocess_robust.py.
 """
 
-from typing import Literal
-
 import numpy as np
 
 from digitrec.errors import DataError
+from digitrec.paper import Ink, ink_signal, percentile
 
 SIDE = 28  # output side, as MNIST
 BOX = 20  # the digit's longer side is scaled to this, as MNIST
@@ -44,13 +43,10 @@ MIN_DIGIT_SIDE = 6  # ink smaller than this (pixels, longer side) is a speck, no
 SPECK_FRACTION = 0.05  # ink components smaller than this share of the largest are noise
 NEAR_FRACTION = 0.5  # a piece this close to the digit (× the largest piece's size) belongs to it
 NOISE_LIMIT = 0.04  # denoise when the paper's noise sigma exceeds this share of the contrast
-UNEVEN_LIGHT = 0.15  # flatten the paper when its fitted level varies by this share of contrast
 MAX_GAP_RADIUS = 6  # working pixels (1.5 box pixels): the widest break closed in a stroke
 # A dot: its longer side under DOT_SIZE of the image's shorter side, and its short/long side,
 # ink/box and ink/convex hull ratios all at least these.
 DOT_SIZE, DOT_ASPECT, DOT_FILL, DOT_SOLIDITY = 0.15, 0.5, 0.6, 0.85
-
-Ink = Literal["auto", "dark", "bright", "signal"]
 
 
 def normalize_digit(
@@ -77,7 +73,7 @@ def normalize_digit(
     if int(gray.max()) - int(gray.min()) < MIN_CONTRAST:
         raise DataError(f"{name}: no digit found (blank image)")
     signal, noise = ink_signal(_shrink(gray), ink)
-    contrast = _percentile(signal, 99.5)
+    contrast = percentile(signal, 99.5)
     if noise > NOISE_LIMIT * contrast and min(signal.shape) >= 16:
         signal = cv2.medianBlur(signal, 3)
         noise *= 0.6  # a 3×3 median of Gaussian noise keeps about this much of its sigma
@@ -85,7 +81,7 @@ def normalize_digit(
     ys, xs = np.nonzero(mask)
     if len(ys) < MIN_INK_PIXELS:
         raise DataError(f"{name}: no digit found (too little ink)")
-    level = _percentile(signal[mask > 0], 90)  # the stroke core's brightness
+    level = percentile(signal[mask > 0], 90)  # the stroke core's brightness
     if level < max(MIN_CONTRAST, MIN_SIGNAL_TO_NOISE * noise):
         raise DataError(f"{name}: no digit found (nothing stands out from the paper's noise)")
     top, bottom, left, right = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
@@ -103,72 +99,6 @@ def normalize_digit(
     if deskew:
         work = deskew_by_moments(work)
     return _box_and_center(work, name)
-
-
-def ink_signal(gray: np.ndarray, ink: Ink = "auto") -> tuple[np.ndarray, float]:
-    """The ink as a bright signal over paper at 0, and the paper's noise sigma (grey levels).
-
-    gray: (H, W) uint8. Returns (H, W) float32 and a float. Polarity: the paper's level is fitted
-    as a plane through the border (mostly paper, even when a digit touches it, and lit unevenly
-    at most smoothly); ink pulls the image's mean away from it, down for dark ink, up for light.
-    The paper's level is then the median of the pixels Otsu's threshold calls paper, or, when
-    a quadratic surface fitted to them varies by more than UNEVEN_LIGHT of the contrast, that
-    surface (dark ink is divided by it: shadows dim ink and paper alike). ink="signal": the image
-    is already that signal (bright ink, paper at exactly 0); only the noise is measured."""
-    image = gray.astype(np.float32)
-    height, width = image.shape
-    # Statistics from about 4,096 evenly spread pixels keep big images cheap.
-    step = max(1, int(np.ceil(np.sqrt(height * width / 4096))))
-    sample = image[::step, ::step].ravel()
-    if ink == "signal":  # already bright ink over paper at exactly 0: nothing to estimate
-        return image, _noise_sigma(image, step, _otsu_paper(sample))
-    rows, cols = np.mgrid[0:height:step, 0:width:step]
-    rows_n, cols_n = rows.ravel() / height, cols.ravel() / width
-    border_rows, border_cols, border = _border(image)
-    plane = _robust_fit(border_rows / height, border_cols / width, border, degree=1)
-    residual = sample - _terms(rows_n, cols_n, 1) @ plane
-    dark = ink == "dark" or (ink == "auto" and float(residual.mean()) <= 0.0)
-    sign = -1.0 if dark else 1.0
-    inkness = sign * residual
-    paper = _otsu_paper(inkness)
-    values = sample[paper]
-    noise = _noise_sigma(image, step, paper)
-    if values.size >= 50:
-        low, high = float(values.min()), float(values.max())
-        uneven = UNEVEN_LIGHT * max(
-            _percentile(inkness, 99.5) - _percentile(inkness[paper], 50), 1.0
-        )
-        surface = None
-        # The fitted surface is clipped to the paper samples' range: a range within `uneven`
-        # (clean scans, drawings) cannot show uneven light, and is not fitted.
-        if high - low > uneven:
-            surface = _robust_fit(rows_n[paper], cols_n[paper], values, degree=2)
-            if float(np.ptp(np.clip(_terms(rows_n, cols_n, 2) @ surface, low, high))) <= uneven:
-                surface = None
-        if surface is not None:
-            background = np.clip(_surface(surface, height, width), low, high)
-            if dark:
-                flat = (background - image) / np.maximum(background, 1.0) * 255.0
-                noise *= 255.0 / max(_percentile(values, 50), 1.0)  # scaled like the ink
-            else:
-                flat = image - background
-            return flat.astype(np.float32), noise
-    level = _percentile(values if values.size else border, 50)
-    return (sign * (image - level)).astype(np.float32), noise
-
-
-def _otsu_paper(inkness: np.ndarray) -> np.ndarray:
-    """Which of these ink-signal samples are clearly paper: under half of Otsu's threshold (the
-    anti-aliased edges of strokes stay out), or under it when that leaves too few."""
-    import cv2
-
-    low, high = float(inkness.min()), float(inkness.max())
-    scaled = ((inkness - low) * (255.0 / max(high - low, 1e-6))).astype(np.uint8)
-    split, _ = cv2.threshold(scaled, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
-    paper: np.ndarray = scaled <= split / 2
-    if paper.sum() < 50:
-        paper = scaled <= split
-    return paper
 
 
 def ink_mask(signal: np.ndarray) -> np.ndarray:
@@ -398,88 +328,6 @@ def _mask_pieces(mask: np.ndarray) -> int:
     count, labels = cv2.connectedComponents(mask, connectivity=8)  # much cheaper than with stats
     areas = np.bincount(labels.ravel(), minlength=count)[1:]
     return int((areas >= SPECK_FRACTION * areas.max()).sum()) if len(areas) else 0
-
-
-def _border(image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Rows, columns and values of the image's outermost pixels."""
-    height, width = image.shape
-    rows = np.concatenate([np.zeros(width), np.full(width, height - 1)])
-    rows = np.concatenate([rows, np.arange(height), np.arange(height)])
-    cols = np.concatenate([np.arange(width), np.arange(width), np.zeros(height)])
-    cols = np.concatenate([cols, np.full(height, width - 1)])
-    values = np.concatenate([image[0], image[-1], image[:, 0], image[:, -1]])
-    return rows, cols, values
-
-
-def _terms(rows: np.ndarray, cols: np.ndarray, degree: int) -> np.ndarray:
-    """Polynomial terms (N, 3) for a plane or (N, 6) for a quadratic surface."""
-    columns = [np.ones_like(rows), rows, cols]
-    if degree == 2:
-        columns += [rows * rows, cols * cols, rows * cols]
-    return np.stack(columns, axis=1)
-
-
-def _robust_fit(rows: np.ndarray, cols: np.ndarray, values: np.ndarray, degree: int) -> np.ndarray:
-    """Least-squares polynomial surface that ignores outliers (ink): refit three times on the
-    points within 2.5 robust sigmas. Coordinates are normalized to [0, 1)."""
-    if values.size and values.min() == values.max():  # flat (clean crops, synthetic paper)
-        flat = np.zeros(3 if degree == 1 else 6)
-        flat[0] = float(values[0])
-        return flat
-    terms = _terms(rows.astype(np.float64), cols.astype(np.float64), degree)
-    values = values.astype(np.float64)
-    keep = np.ones(len(values), bool)
-    coefficients = np.zeros(terms.shape[1])
-    for _ in range(3):
-        chosen = terms[keep]
-        # Normal equations: a 3×3 or 6×6 solve, much cheaper than lstsq on small problems.
-        normal = chosen.T @ chosen + 1e-9 * np.eye(terms.shape[1])
-        coefficients = np.linalg.solve(normal, chosen.T @ values[keep])
-        residual = values - terms @ coefficients
-        sigma = _percentile(np.abs(residual[keep]), 50) * 1.4826
-        inliers = np.abs(residual) < 2.5 * sigma + 2.0
-        if inliers.sum() < 3 * terms.shape[1] or (inliers == keep).all():
-            break
-        keep = inliers
-    return coefficients
-
-
-def _surface(coefficients: np.ndarray, height: int, width: int) -> np.ndarray:
-    """A quadratic surface from `_robust_fit` evaluated on the whole (height, width) grid."""
-    rows = np.arange(height, dtype=np.float64)[:, None] / height
-    cols = np.arange(width, dtype=np.float64)[None, :] / width
-    c = coefficients
-    surface = c[0] + c[1] * rows + c[2] * cols + c[3] * rows**2 + c[4] * cols**2
-    result: np.ndarray = (surface + c[5] * rows * cols).astype(np.float32)
-    return result
-
-
-def _percentile(values: np.ndarray, q: float) -> float:
-    """np.percentile(values, q) with its default linear interpolation, without its overhead
-    (this module takes several per image, on small arrays). values: non-empty, no NaN."""
-    flat = values.ravel()
-    index = q / 100.0 * (flat.size - 1)
-    low = int(index)
-    fraction = index - low
-    if fraction == 0.0:
-        return float(np.partition(flat, low)[low])
-    part = np.partition(flat, (low, low + 1))
-    a, b = float(part[low]), float(part[low + 1])
-    return a + (b - a) * fraction
-
-
-_NOISE_KERNEL = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
-
-
-def _noise_sigma(image: np.ndarray, step: int, paper: np.ndarray) -> float:
-    """Immerkær's estimate of Gaussian noise sigma (1996), over the sampled paper pixels: the
-    filter cancels smooth shading, and its response to pure noise has sigma 6·sigma."""
-    import cv2
-
-    response = np.abs(cv2.filter2D(image, -1, _NOISE_KERNEL))[::step, ::step].ravel()[paper]
-    if response.size == 0:
-        return 0.0
-    return float(response.mean()) * float(np.sqrt(np.pi / 2)) / 6.0
 
 
 def to_mnist_format(images: np.ndarray, name: str = "dataset") -> np.ndarray:
