@@ -64,8 +64,8 @@ def feedback_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def client(feedback_db: Path) -> Iterator[TestClient]:
-    app = create_app(ServeSettings(feedback_db=feedback_db, batch_max=8))
-    with TestClient(app, raise_server_exceptions=False) as test_client:
+    settings = ServeSettings(feedback_db=feedback_db, batch_max=8, backend="torch")
+    with TestClient(create_app(settings), raise_server_exceptions=False) as test_client:
         yield test_client
 
 
@@ -604,6 +604,20 @@ def test_explain_needs_network_weights(test_set: Any, feedback_db: Path, home: P
         refused = served.post("/v1/explain", files={"file": ("d.png", data)})
         assert_problem(refused, 501, "network")
         assert str(home) not in refused.text
+
+
+def test_the_default_model_on_onnx_runtime_still_explains(test_set: Any, feedback_db: Path) -> None:
+    """Served through ONNX Runtime (what --backend auto picks where it is faster), the packaged
+    model's torch weights are loaded for saliency on the first /v1/explain: the same digit."""
+    settings = ServeSettings(feedback_db=feedback_db, backend="onnx")
+    with TestClient(create_app(settings), raise_server_exceptions=False) as served:
+        assert served.get("/v1/models").json()["loaded"]["backend"] == "onnx"
+        for image, label in zip(test_set.images[:3], test_set.labels[:3], strict=True):
+            data = scan(image)
+            answer = served.post("/v1/predict", files={"file": ("d.png", data)}).json()
+            explained = served.post("/v1/explain", files={"file": ("d.png", data)})
+            assert explained.status_code == 200, explained.text
+            assert answer["digit"] == explained.json()["digit"] == int(label)
 
 
 def test_real_server_closes_slow_and_oversized_uploads(tmp_path: Path) -> None:

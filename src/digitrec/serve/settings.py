@@ -16,7 +16,8 @@ class ServeSettings(BaseSettings):
 
     # "default", a run directory, a model file or an exported .onnx
     model: str = "default"
-    backend: Literal["torch", "onnx", "auto"] = "torch"
+    # auto: ONNX Runtime when installed and measured faster here (saliency still uses torch)
+    backend: Literal["torch", "onnx", "auto"] = "auto"
     # below this top-class probability a digit is "unsure"
     threshold: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5
     # request body limit, and decoded image limit (checked from the header where possible)
