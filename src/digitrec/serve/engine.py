@@ -95,7 +95,8 @@ class Engine:
         job = self.executor.submit(work, *args)
         job.add_done_callback(finished)
         try:
-            return await asyncio.wait_for(asyncio.wrap_future(job), self.settings.timeout_s)
+            async with asyncio.timeout(self.settings.timeout_s):
+                return await asyncio.wrap_future(job)
         except TimeoutError:
             raise Problem(504, f"no answer within {self.settings.timeout_s:g} s") from None
 
