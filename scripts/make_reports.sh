@@ -5,6 +5,7 @@
 #
 #   bash scripts/make_reports.sh            # everything, in this order
 #   bash scripts/make_reports.sh compare    # or only some of: compare hidden-layers epochs ablation noise transfer
+#   THREADS=1 bash scripts/make_reports.sh epochs &   # one CPU thread each, for steps run side by side
 #
 # Run it on an otherwise idle machine: training times, latency and throughput are part of the
 # results, and two trainings sharing 2 cores slow each other down many times over. Runs are cached
@@ -24,6 +25,7 @@ USPS=${USPS_SOURCE:-../shared/data/usps}
 RUNS=runs/cache
 mkdir -p reports
 STEPS=("$@")
+EXTRA=(${THREADS:+--threads "$THREADS"})
 [ ${#STEPS[@]} -gt 0 ] || STEPS=(compare hidden-layers epochs ablation noise transfer)
 
 "$DIGITREC" data fetch mnist
@@ -33,9 +35,9 @@ for step in "${STEPS[@]}"; do
     started=$(date +%s)
     rm -rf "reports/$step"  # no plots left over from an earlier version of the report
     if [ "$step" = compare ]; then
-        "$DIGITREC" compare --models zoo --seeds 3 --runs "$RUNS" --out reports/compare
+        "$DIGITREC" compare --models zoo --seeds 3 --runs "$RUNS" "${EXTRA[@]}" --out reports/compare
     else
-        "$DIGITREC" study "$step" --runs "$RUNS" --usps-source "$USPS" --out "reports/$step"
+        "$DIGITREC" study "$step" --runs "$RUNS" --usps-source "$USPS" "${EXTRA[@]}" --out "reports/$step"
     fi
     echo "$step: $(( $(date +%s) - started )) s" | tee -a reports/timings.txt
 done
