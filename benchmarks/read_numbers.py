@@ -44,6 +44,7 @@ from digitrec.export.runtime import BACKENDS, load_classifier
 from digitrec.models.modelfile import Classifier, load_model
 from digitrec.provenance import provenance
 from digitrec.reading import read_many
+from digitrec.reading.scores import string_scores as scores_of
 from digitrec.recognize import predict_many
 from digitrec.storage import atomic_write_text
 
@@ -149,23 +150,11 @@ def run_tesseract(binary: str, image: Path, psm: str = "7") -> str:
     return "".join(c for c in done.stdout if c.isdigit())
 
 
-def edit_distance(a: str, b: str) -> int:
-    """Levenshtein distance: insertions, deletions and substitutions, each costing 1."""
-    previous = list(range(len(b) + 1))
-    for i, x in enumerate(a, start=1):
-        current = [i]
-        for j, y in enumerate(b, start=1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x != y)))
-        previous = current
-    return previous[-1]
-
-
 def string_scores(truths: list[str], reads: list[str]) -> dict[str, Any]:
-    errors = sum(edit_distance(t, r) for t, r in zip(truths, reads, strict=True))
-    exact = sum(t == r for t, r in zip(truths, reads, strict=True))
+    scores = scores_of(truths, reads)
     return {
-        "exact": round(exact / len(truths), 4),
-        "cer": round(errors / sum(len(t) for t in truths), 4),
+        "exact": round(scores["exact"], 4),
+        "cer": round(scores["cer"], 4),
         "pages": len(truths),
         "characters": sum(len(t) for t in truths),
     }

@@ -17,6 +17,7 @@ from digitrec.data import load
 from digitrec.data.synth import SynthConfig, make_page
 from digitrec.models.modelfile import load_model
 from digitrec.reading import read_many
+from digitrec.reading.scores import string_scores
 
 DIGITREC = Path(sys.executable).with_name("digitrec")
 # Synthetic scans (seed 5, 40 pages of 1-6 digits): measured 72.5% exact strings and 12.8%
@@ -85,19 +86,9 @@ def test_reads_synthetic_scans(test_set: object, model: object) -> None:
     rng = np.random.default_rng(5)
     pages = [make_page(test_set, SynthConfig(max_digits=6), rng) for _ in range(40)]
     results = read_many([p.image for p in pages], model)
-    exact = np.mean([r.text == p.text for r, p in zip(results, pages, strict=True)])
-    edits = sum(_edits(r.text, p.text) for r, p in zip(results, pages, strict=True))
-    cer = edits / sum(len(p.text) for p in pages)
+    scores = string_scores([p.text for p in pages], [r.text for r in results])
+    exact, cer = scores["exact"], scores["cer"]
     assert exact >= EXACT_BAR and cer <= CER_BAR, (exact, cer)
-
-
-def _edits(a: str, b: str) -> int:
-    row = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        previous, row[0] = row[0], i
-        for j, cb in enumerate(b, 1):
-            previous, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, previous + (ca != cb))
-    return row[-1]
 
 
 def test_polarity_underline_and_skew_do_not_change_the_reading(

@@ -8,7 +8,6 @@ with its neighbours' ink dimmed (`segment.context_view`). It is trained by
 and stored like every digitrec model: safetensors weights with a JSON card, never pickle.
 """
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +15,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from digitrec.errors import DataError
 from digitrec.models.modelfile import MEAN, STD
+from digitrec.reading.netfile import load_net, save_net
 
 VERIFIER_STEM = Path(__file__).resolve().parent / "verifier"
 FORMAT = "digitrec-verifier/1"
@@ -69,29 +68,11 @@ class Verifier:
 
 
 def save_verifier(net: VerifierNet, card: dict[str, Any], stem: Path = VERIFIER_STEM) -> None:
-    from safetensors.torch import save
-
-    from digitrec.storage import atomic_write_bytes, atomic_write_text
-
-    card = {"format": FORMAT, **card}
-    text = json.dumps(card, indent=1)
-    state = {name: t.detach().contiguous() for name, t in net.state_dict().items()}
-    atomic_write_text(stem.with_suffix(".json"), text + "\n")
-    atomic_write_bytes(stem.with_suffix(".safetensors"), save(state, metadata={"digitrec": text}))
+    save_net(net, card, stem, FORMAT)
 
 
 def load_verifier(stem: Path = VERIFIER_STEM) -> Verifier:
-    from safetensors import safe_open
-
-    path = stem.with_suffix(".safetensors")
-    try:
-        with safe_open(str(path), framework="pt") as handle:
-            card = json.loads((handle.metadata() or {}).get("digitrec", "{}"))
-            state = {name: handle.get_tensor(name) for name in handle.keys()}  # noqa: SIM118
-    except FileNotFoundError:
-        raise DataError(f"{path}: missing; run scripts/fit_segment_scorer.py") from None
-    if card.get("format") != FORMAT:
-        raise DataError(f"{path}: not a digitrec segment verifier")
+    card, state = load_net(stem, FORMAT, "scripts/fit_segment_scorer.py")
     net = VerifierNet(**card.get("arguments", {}))
     net.load_state_dict(state, strict=True)
     return Verifier(net, card)

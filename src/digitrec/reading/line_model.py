@@ -1,0 +1,203 @@
+"""The line reader: a CNN and a bidirectional LSTM that read a whole line of ink column by column
+and emit its digits left to right, trained with CTC (Graves et al., 2006) — nothing is cut.
+
+Input: the page's ink (`ink.page_ink`, levelled) with the form lines removed
+(`lines.remove_form_lines`), cropped to the ink and scaled to HEIGHT rows keeping the aspect
+(`line_image`). The CNN turns every STRIDE columns into one frame; the LSTM reads the frames both
+ways; each frame gets a probability for each digit and for "blank". Greedy decoding: the most
+likely class per frame, repeats merged, blanks dropped. A digit's confidence is its highest
+frame probability; its box covers the ink between the midpoints to its neighbours' peaks.
+
+Trained by `scripts/train_line_reader.py` on synthetic pages of MNIST *training* digits (chosen
+on pages of validation digits; test digits only in the benchmark), stored as safetensors + JSON.
+"""
+
+import itertools
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from digitrec.models.ours import conv_bn
+from digitrec.reading.netfile import load_net, save_net
+
+LINE_STEM = Path(__file__).resolve().parent / "line_reader"
+FORMAT = "digitrec-line-reader/1"
+HEIGHT = 32  # rows of a line image
+PAD = 2  # rows of paper above and below the ink, columns beside it (× 2)
+STRIDE = 4  # line-image columns per frame
+BLANK = 10  # CTC's blank class; 0-9 are the digits
+MAX_WIDTH = 4096  # longer line images are squeezed to this (about 150 digits)
+BATCH = 32  # lines per forward pass
+
+
+@dataclass(frozen=True)
+class LineImage:
+    """A line of ink scaled to HEIGHT rows, and where it came from on the (levelled) page."""
+
+    pixels: np.ndarray  # (HEIGHT, W) uint8, ink bright on 0
+    mask: np.ndarray  # (h, w) bool: the page's kept ink, cropped like `pixels`
+    left: int  # page column and row of the crop's corner
+    top: int
+    scale: float  # line-image pixels per page pixel (horizontally)
+
+
+def line_image(ink: np.ndarray, mask: np.ndarray) -> LineImage | None:
+    """ink: (H, W) float32 in [0, 1], levelled; mask: (H, W) bool, the ink to read (form lines
+    removed). None when the mask is empty."""
+    import cv2
+
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if not len(rows):
+        return None
+    top, bottom, left, right = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+    kept = mask[top:bottom, left:right]
+    near = cv2.dilate(kept.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0  # soft edges stay
+    crop = np.where(near, ink[top:bottom, left:right], 0.0).astype(np.float32)
+    inner = HEIGHT - 2 * PAD
+    scale = inner / crop.shape[0]
+    width = int(np.clip(round(crop.shape[1] * scale), 1, MAX_WIDTH - 4 * PAD))
+    method = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    small = cv2.resize(crop, (width, inner), interpolation=method)
+    pixels = np.pad(np.clip(small * 255.0, 0, 255).astype(np.uint8), ((PAD, PAD), (2 * PAD,) * 2))
+    return LineImage(pixels, kept, left, top, width / crop.shape[1])
+
+
+class LineNet(nn.Module):
+    """(B, 1, HEIGHT, W) -> (B, W // STRIDE, 11) log-probabilities (classes 0-9 and blank)."""
+
+    def __init__(self, widths: tuple[int, int, int] = (24, 48, 64), hidden: int = 64) -> None:
+        super().__init__()
+        a, b, c = widths
+        # (block, columns per frame after it): the columns past a line's end are zeroed after
+        # every block, as the next convolution's own zero padding would be for a line alone.
+        self.blocks = nn.ModuleList([conv_bn(1, a), conv_bn(a, b), conv_bn(b, c), conv_bn(c, c)])
+        self.pools = nn.ModuleList(
+            [nn.MaxPool2d(2), nn.MaxPool2d(2), nn.Identity(), nn.MaxPool2d((2, 1))]
+        )
+        self.column = nn.Sequential(  # HEIGHT/8 rows -> one feature vector per frame
+            nn.Conv2d(c, 2 * c, (HEIGHT // 8, 1), bias=False),
+            nn.BatchNorm2d(2 * c),
+            nn.ReLU(inplace=True),
+        )
+        self.lstm = nn.LSTM(2 * c, hidden, batch_first=True, bidirectional=True)
+        self.head = nn.Linear(2 * hidden, BLANK + 1)
+
+    def forward(self, x: torch.Tensor, frames: torch.Tensor) -> torch.Tensor:
+        """x: (B, 1, HEIGHT, W) ink in [0, 1]; frames: (B,) int64, each line's own frame count
+        (the rest is padding, which neither the convolutions nor the LSTM read)."""
+        for block, pool in zip(self.blocks, self.pools, strict=True):
+            x = block(x)
+            columns = frames * (x.shape[-1] // int(frames.max()))
+            x = pool(x * (torch.arange(x.shape[-1]) < columns[:, None])[:, None, None, :])
+        sequence = self.column(x).squeeze(2).transpose(1, 2)  # (B, T, 2c)
+        packed = nn.utils.rnn.pack_padded_sequence(
+            sequence, frames.cpu(), batch_first=True, enforce_sorted=False
+        )
+        read, _ = self.lstm(packed)
+        out, _ = nn.utils.rnn.pad_packed_sequence(
+            read, batch_first=True, total_length=sequence.shape[1]
+        )
+        logits: torch.Tensor = self.head(out)
+        return torch.log_softmax(logits, dim=-1)
+
+
+def frame_count(width: int) -> int:
+    return max(1, width // STRIDE)
+
+
+def as_batch(images: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Line images (HEIGHT, W_i) uint8 -> a (B, 1, HEIGHT, W) float batch in [0, 1], padded with
+    paper (0, the same as the convolutions' own zero padding, so a line reads the same alone or
+    beside longer ones), and each line's frame count."""
+    width = max(frame_count(i.shape[1]) for i in images) * STRIDE
+    batch = np.zeros((len(images), 1, HEIGHT, width), np.float32)
+    for k, image in enumerate(images):
+        usable = min(frame_count(image.shape[1]) * STRIDE, image.shape[1])
+        batch[k, 0, :, :usable] = image[:, :usable] / 255.0
+    frames = torch.tensor([frame_count(i.shape[1]) for i in images], dtype=torch.int64)
+    return torch.from_numpy(batch), frames
+
+
+@dataclass(frozen=True)
+class Emitted:
+    digit: int
+    confidence: float
+    peak: int  # the frame where the digit's probability is highest
+
+
+def greedy_decode(log_probs: np.ndarray) -> list[Emitted]:
+    """(T, 11) log-probabilities of one line -> its digits: the best class per frame, runs of
+    one class merged, blanks dropped."""
+    best = log_probs.argmax(axis=1)
+    emitted: list[Emitted] = []
+    start = 0
+    for t in range(1, len(best) + 1):
+        if t == len(best) or best[t] != best[start]:
+            label = int(best[start])
+            if label != BLANK:
+                run = log_probs[start:t, label]
+                peak = start + int(run.argmax())
+                emitted.append(Emitted(label, float(np.exp(run.max())), peak))
+            start = t
+    return emitted
+
+
+class LineReader:
+    def __init__(self, net: LineNet, card: dict[str, Any]) -> None:
+        self.net = net.eval()
+        self.card = card
+
+    def log_probs(self, images: list[np.ndarray]) -> list[np.ndarray]:
+        """Line images -> per line (T_i, 11) log-probabilities; similar widths share a batch."""
+        order = sorted(range(len(images)), key=lambda i: images[i].shape[1])
+        out: list[np.ndarray] = [np.zeros((0, BLANK + 1))] * len(images)
+        with torch.inference_mode():
+            for start in range(0, len(order), BATCH):
+                chosen = order[start : start + BATCH]
+                x, frames = as_batch([images[i] for i in chosen])
+                result = self.net(x, frames).numpy()
+                for k, i in enumerate(chosen):
+                    out[i] = result[k, : int(frames[k])]
+        return out
+
+    def read(self, line: LineImage) -> list[tuple[Emitted, tuple[int, int, int, int]]]:
+        """The digits of one line with their boxes (x, y, w, h) on the levelled page."""
+        emitted = greedy_decode(self.log_probs([line.pixels])[0])
+        return [(e, box) for e, box in zip(emitted, digit_boxes(line, emitted), strict=True)]
+
+
+def digit_boxes(line: LineImage, emitted: list[Emitted]) -> list[tuple[int, int, int, int]]:
+    """Each emitted digit's box on the levelled page: the kept ink in the columns between the
+    midpoints of its peak and its neighbours' (the whole line's rows when there is none)."""
+    height, width = line.mask.shape
+    centres = [((e.peak + 0.5) * STRIDE - 2 * PAD) / line.scale for e in emitted]
+    cuts = [0.0] + [(a + b) / 2 for a, b in itertools.pairwise(centres)] + [width]
+    boxes = []
+    for lo, hi in itertools.pairwise(cuts):
+        x0, x1 = int(np.clip(round(lo), 0, width - 1)), int(np.clip(round(hi), 1, width))
+        x1 = max(x1, x0 + 1)
+        part = line.mask[:, x0:x1]
+        rows, cols = np.flatnonzero(part.any(axis=1)), np.flatnonzero(part.any(axis=0))
+        if len(rows):
+            x0, x1 = x0 + int(cols[0]), x0 + int(cols[-1]) + 1
+            y0, y1 = int(rows[0]), int(rows[-1]) + 1
+        else:
+            y0, y1 = 0, height
+        boxes.append((line.left + x0, line.top + y0, x1 - x0, y1 - y0))
+    return boxes
+
+
+def save_line_reader(net: LineNet, card: dict[str, Any], stem: Path = LINE_STEM) -> None:
+    save_net(net, card, stem, FORMAT)
+
+
+def load_line_reader(stem: Path = LINE_STEM) -> LineReader:
+    card, state = load_net(stem, FORMAT, "scripts/train_line_reader.py")
+    arguments = card.get("arguments", {})
+    net = LineNet(tuple(arguments.get("widths", (24, 48, 64))), arguments.get("hidden", 64))
+    net.load_state_dict(state, strict=True)
+    return LineReader(net, card)

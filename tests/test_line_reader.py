@@ -1,0 +1,118 @@
+"""The line reader's parts: line images from the reader's front end, greedy CTC decoding, digit
+boxes, the line-set files, and a short real training run that learns."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from digitrec.data import load_splits
+from digitrec.data.synth import SynthConfig, make_page
+from digitrec.reading.ink import page_ink
+from digitrec.reading.line_model import (
+    BLANK,
+    HEIGHT,
+    PAD,
+    STRIDE,
+    Emitted,
+    LineNet,
+    LineReader,
+    as_batch,
+    digit_boxes,
+    greedy_decode,
+    line_image,
+    load_line_reader,
+    save_line_reader,
+)
+from digitrec.reading.line_training import LineSet, LineTrainConfig, make_lines, train_line_reader
+from digitrec.reading.lines import remove_form_lines
+
+
+@pytest.fixture(scope="module")
+def splits(mnist_dir: Path) -> dict:
+    return load_splits("mnist", mnist_dir)
+
+
+def frames_for(labels: list[int], per_label: int = 3) -> np.ndarray:
+    """Log-probabilities: each label held `per_label` frames, a blank frame after each."""
+    rows = []
+    for label in labels:
+        rows += [label] * per_label + [BLANK]
+    out = np.full((len(rows), BLANK + 1), np.log(0.01 / BLANK))
+    out[np.arange(len(rows)), rows] = np.log(0.99)
+    return out
+
+
+def test_greedy_decoding_merges_repeats_and_drops_blanks() -> None:
+    emitted = greedy_decode(frames_for([4, 4, 0, 7]))
+    assert [e.digit for e in emitted] == [4, 4, 0, 7]  # a blank between the two 4s keeps both
+    assert [e.peak for e in emitted] == [0, 4, 8, 12]
+    assert all(e.confidence == pytest.approx(0.99) for e in emitted)
+    no_blank = frames_for([3])[:3]
+    assert [e.digit for e in greedy_decode(np.concatenate([no_blank, no_blank]))] == [3]
+    assert greedy_decode(frames_for([])[:0]) == []
+
+
+def test_a_page_becomes_a_line_image_of_its_ink(splits: dict) -> None:
+    page = make_page(
+        splits["val"], SynthConfig(min_digits=4, max_digits=4), np.random.default_rng(3)
+    )
+    ink = page_ink(page.image)
+    line = line_image(ink.ink, remove_form_lines(ink.mask, ink.stroke))
+    assert line is not None and line.pixels.shape[0] == HEIGHT and line.pixels.dtype == np.uint8
+    assert line.pixels[:PAD].max() == 0 and line.pixels[-PAD:].max() == 0  # paper above, below
+    assert line.pixels.max() > 200  # ink bright
+    # four digits about as wide as tall: the line is a few heights long
+    assert 2 * HEIGHT < line.pixels.shape[1] < 8 * HEIGHT
+    assert line_image(ink.ink, np.zeros_like(ink.mask)) is None
+
+
+def test_boxes_split_the_ink_between_peaks() -> None:
+    ink = np.zeros((40, 100), np.float32)
+    ink[5:35, 10:20] = 1.0  # two bars on the page
+    ink[5:35, 60:75] = 1.0
+    line = line_image(ink, ink > 0.5)
+    assert line is not None
+    peak = lambda column: int((column - line.left) * line.scale + 2 * PAD) // STRIDE  # noqa: E731
+    boxes = digit_boxes(line, [Emitted(1, 0.9, peak(15)), Emitted(1, 0.9, peak(67))])
+    assert boxes == [(10, 5, 10, 30), (60, 5, 15, 30)]
+
+
+def test_line_sets_survive_a_file(tmp_path: Path, splits: dict) -> None:
+    lines = make_lines(splits["train"], 5, SynthConfig(), seed=1)
+    lines.save(tmp_path / "lines.npz")
+    again = LineSet.load(tmp_path / "lines.npz")
+    assert np.array_equal(again.pixels, lines.pixels) and list(again.texts) == list(lines.texts)
+    assert [i.shape for i in again.images()] == [(HEIGHT, int(w)) for w in lines.widths]
+
+
+def test_padding_does_not_change_a_line_s_reading() -> None:
+    """The LSTM reads only a line's own frames: batched beside a longer line or alone, the same
+    log-probabilities."""
+    torch.manual_seed(0)
+    reader = LineReader(LineNet(), {})
+    rng = np.random.default_rng(0)
+    short, long = (rng.integers(0, 256, (HEIGHT, w), dtype=np.uint8) for w in (41, 203))
+    together = reader.log_probs([short, long])
+    alone = reader.log_probs([short])
+    assert together[0].shape == (41 // STRIDE, BLANK + 1)
+    np.testing.assert_allclose(together[0], alone[0], atol=1e-5)
+    x, frames = as_batch([short, long])
+    assert x.shape == (2, 1, HEIGHT, 200) and frames.tolist() == [10, 50]
+
+
+def test_a_short_training_run_learns_and_the_model_file_round_trips(
+    splits: dict, tmp_path: Path
+) -> None:
+    train = make_lines(splits["train"], 160, SynthConfig(max_digits=3), seed=2)
+    val = make_lines(splits["val"], 40, SynthConfig(max_digits=3), seed=3)
+    config = LineTrainConfig(widths=(8, 16, 16), hidden=16, epochs=3, lr=1e-2, threads=1)
+    net, history = train_line_reader(train, val, config, log=lambda row: None)
+    assert [row["epoch"] for row in history] == [1, 2, 3]
+    assert history[-1]["train_loss"] < 0.7 * history[0]["train_loss"]
+    save_line_reader(net, {"arguments": {"widths": [8, 16, 16], "hidden": 16}}, tmp_path / "m")
+    loaded = load_line_reader(tmp_path / "m")
+    images = val.images()[:4]
+    for a, b in zip(LineReader(net, {}).log_probs(images), loaded.log_probs(images), strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-6)
