@@ -11,12 +11,15 @@
     Tesseract on the same file (a process per call: Tesseract's command-line cost). The model
     runs on --backend (default auto, as the CLI: ONNX Runtime when installed and measured
     faster); when that is not torch, the latencies on torch are measured in the same run too.
+    --reader picks how numbers are read (auto: the line reader when the package has it, else the
+    segment reader; the report says which).
 
 Targets (issue 4): pages ≥ 90% exact, CER ≤ 2%; USPS ≥ 98.5%; predict ≤ 20 ms; read ≤ 100 ms.
 
     python benchmarks/read_numbers.py [--pages 200] [--seed 0] [--calls 100] [--quick]
                                       [--usps-source DIR] [--usps-limit N] [--threads N]
-                                      [--no-tesseract] [--backend auto] [--out benchmarks/results]
+                                      [--no-tesseract] [--backend auto] [--reader auto]
+                                      [--out benchmarks/results]
 
 Tesseract comes from Debian's `tesseract-ocr`; when it is missing and this runs as root with
 apt-get, the script installs it (as scripts/install.sh does npm). Run it on an idle machine:
@@ -44,6 +47,7 @@ from digitrec.export.runtime import BACKENDS, load_classifier
 from digitrec.models.modelfile import Classifier, load_model
 from digitrec.provenance import provenance
 from digitrec.reading import read_many
+from digitrec.reading.reader import READERS, choose_reader
 from digitrec.reading.scores import string_scores as scores_of
 from digitrec.recognize import predict_many
 from digitrec.storage import atomic_write_text
@@ -64,6 +68,9 @@ def main() -> int:
     parser.add_argument("--no-tesseract", action="store_true", help="leave the peer out")
     parser.add_argument("--threads", type=int, help="PyTorch threads (default: PyTorch's choice)")
     parser.add_argument("--usps-source", type=Path, help="a directory holding the USPS files")
+    parser.add_argument(
+        "--reader", choices=READERS, default="auto", help="how numbers are read (auto)"
+    )
     parser.add_argument(
         "--backend", choices=BACKENDS, default="auto", help="where the classifier runs (auto)"
     )
@@ -87,11 +94,15 @@ def main() -> int:
     backend = backend_name(model)
     with tempfile.TemporaryDirectory(prefix="read-numbers-") as scratch:
         work = Path(scratch)
-        numbers = bench_pages(model, tesseract, args.pages, args.seed, work / "pages")
+        numbers = bench_pages(model, args.reader, tesseract, args.pages, args.seed, work / "pages")
         usps = bench_usps(model, args.usps_source, args.usps_limit, work / "usps")
-        latency = bench_latency(model, tesseract, args.calls, args.seed, work / "latency")
+        latency = bench_latency(
+            model, args.reader, tesseract, args.calls, args.seed, work / "latency"
+        )
         if backend != "torch":  # the same calls on torch, side by side
-            on_torch = bench_latency(load_model("default"), None, args.calls, args.seed, work / "t")
+            on_torch = bench_latency(
+                load_model("default"), args.reader, None, args.calls, args.seed, work / "t"
+            )
             latency["torch"] = {k: v for k, v in on_torch.items() if k != "line_text"}
     report = {
         "benchmark": "read_numbers",
@@ -99,6 +110,7 @@ def main() -> int:
         "pages": args.pages,
         "quick": args.quick,
         "backend": backend,
+        "reader": "segment" if choose_reader(args.reader) is None else "line",
         "torch_threads": torch_threads(),
         "targets": TARGETS,
         "numbers": numbers,
@@ -161,7 +173,7 @@ def string_scores(truths: list[str], reads: list[str]) -> dict[str, Any]:
 
 
 def bench_pages(
-    model: Classifier, tesseract: str | None, count: int, seed: int, out: Path
+    model: Classifier, reader: str, tesseract: str | None, count: int, seed: int, out: Path
 ) -> dict[str, Any]:
     """(a) Synthetic pages: both readers on the same files."""
     digits = load("mnist", "test")
@@ -169,7 +181,7 @@ def bench_pages(
     paths = [out / page["file"] for page in labels["pages"]]
     truths = [page["text"] for page in labels["pages"]]
     started = time.perf_counter()
-    readings = read_many(paths, model)
+    readings = read_many(paths, model, reader=reader)
     seconds = time.perf_counter() - started
     result = {"digitrec": string_scores(truths, [r.text for r in readings])}
     result["digitrec"]["seconds_per_page"] = round(seconds / count, 4)
@@ -224,7 +236,7 @@ def median_ms(call: Callable[[], object], calls: int) -> float:
 
 
 def bench_latency(
-    model: Classifier, tesseract: str | None, calls: int, seed: int, out: Path
+    model: Classifier, reader: str, tesseract: str | None, calls: int, seed: int, out: Path
 ) -> dict[str, Any]:
     """(c) One drawing through predict, one 8-digit line through read; Tesseract beside each."""
     import cv2
@@ -241,7 +253,7 @@ def bench_latency(
     result: dict[str, Any] = {
         "calls": calls,
         "predict_one_digit": median_ms(lambda: predict_many([drawing], model), calls),
-        "read_8_digit_line": median_ms(lambda: read_many([line], model), calls),
+        "read_8_digit_line": median_ms(lambda: read_many([line], model, reader=reader), calls),
         "line_text": labels["pages"][0]["text"],
     }
     if tesseract:

@@ -9,6 +9,7 @@ import torch
 
 from digitrec.data import load_splits
 from digitrec.data.synth import SynthConfig, make_page
+from digitrec.errors import UsageError
 from digitrec.reading.ink import page_ink
 from digitrec.reading.line_model import (
     BLANK,
@@ -27,6 +28,7 @@ from digitrec.reading.line_model import (
 )
 from digitrec.reading.line_training import LineSet, LineTrainConfig, make_lines, train_line_reader
 from digitrec.reading.lines import remove_form_lines
+from digitrec.reading.reader import read_line, read_many
 
 
 @pytest.fixture(scope="module")
@@ -116,3 +118,18 @@ def test_a_short_training_run_learns_and_the_model_file_round_trips(
     images = val.images()[:4]
     for a, b in zip(LineReader(net, {}).log_probs(images), loaded.log_probs(images), strict=True):
         np.testing.assert_allclose(a, b, atol=1e-6)
+    # Through read_line: whatever this barely trained net reads comes with one box per digit,
+    # inside the image; a blank page is no digits, with the reason.
+    page = make_page(splits["val"], SynthConfig(max_digits=3), np.random.default_rng(9)).image
+    reading = read_line(page, loaded, "page.png")
+    assert len(reading.digits) == len(reading.text)
+    for digit in reading.digits:
+        x, y, w, h = digit.box
+        assert 0 <= x < x + w <= page.shape[1] and 0 <= y < y + h <= page.shape[0]
+    blank = read_line(np.full((60, 200), 230, np.uint8), loaded, "blank.png")
+    assert blank.text == "" and blank.digits == [] and "no ink" in (blank.reason or "")
+
+
+def test_a_reader_that_does_not_exist_is_a_usage_error() -> None:
+    with pytest.raises(UsageError, match="reader must be one of auto, line, segment"):
+        read_many([np.zeros((40, 40), np.uint8)], reader="lines")

@@ -37,6 +37,13 @@ def register(commands: "argparse._SubParsersAction[Any]") -> None:
         help="run the classifier in torch, ONNX Runtime, or (auto, the default) ONNX Runtime when "
         "it is installed and measured faster here",
     )
+    read.add_argument(
+        "--reader",
+        choices=["auto", "line", "segment"],
+        default="auto",
+        help="line: read the whole line with the CTC line reader; segment: cut it into digits "
+        "and classify each with --model; auto (the default): line when the package has it",
+    )
     read.add_argument("--json", action="store_true", help="one JSON object per image, per line")
     read.set_defaults(handler=run_read)
 
@@ -46,14 +53,17 @@ def run_read(args: argparse.Namespace) -> int:
     from digitrec.export.runtime import load_classifier
     from digitrec.progress import count_bar
     from digitrec.reading import read_many
+    from digitrec.reading.reader import choose_reader
 
     if args.max_pixels < 1:
         raise UsageError("--max-pixels must be at least 1")
-    model = load_classifier(args.model, args.backend)
+    uses_classifier = choose_reader(args.reader) is None  # the segment reader
+    model = load_classifier(args.model, args.backend) if uses_classifier else args.model
     with count_bar("reading", len(args.images)) as advance:
         results = read_many(
             args.images,
             model,
+            reader=args.reader,
             max_pixels=args.max_pixels,
             on_progress=advance if len(args.images) > 3 else None,
         )

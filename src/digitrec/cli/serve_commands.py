@@ -11,7 +11,15 @@ if TYPE_CHECKING:
 
 # `digitrec serve` flags -> the ServeSettings fields they set (through DIGITREC_SERVE_* variables,
 # so every uvicorn worker process builds the same settings).
-FLAG_SETTINGS = ("model", "backend", "threshold", "max_body_bytes", "timeout_s", "feedback_db")
+FLAG_SETTINGS = (
+    "model",
+    "backend",
+    "reader",
+    "threshold",
+    "max_body_bytes",
+    "timeout_s",
+    "feedback_db",
+)
 
 
 def register(commands: "argparse._SubParsersAction[Any]") -> None:
@@ -30,6 +38,11 @@ def register(commands: "argparse._SubParsersAction[Any]") -> None:
         "--backend",
         choices=["torch", "onnx", "auto"],
         help="where networks run (auto: ONNX Runtime when installed and measured faster here)",
+    )
+    serve.add_argument(
+        "--reader",
+        choices=["auto", "line", "segment"],
+        help="how /v1/read reads a number (auto: the line reader when the package has it)",
     )
     serve.add_argument("--threshold", type=float, help="below this probability: unsure (0.5)")
     serve.add_argument("--max-body-bytes", type=int, help="request body limit in bytes (10 MiB)")

@@ -173,6 +173,8 @@ class LineReader:
 def digit_boxes(line: LineImage, emitted: list[Emitted]) -> list[tuple[int, int, int, int]]:
     """Each emitted digit's box on the levelled page: the kept ink in the columns between the
     midpoints of its peak and its neighbours' (the whole line's rows when there is none)."""
+    if not emitted:
+        return []
     height, width = line.mask.shape
     centres = [((e.peak + 0.5) * STRIDE - 2 * PAD) / line.scale for e in emitted]
     cuts = [0.0] + [(a + b) / 2 for a, b in itertools.pairwise(centres)] + [width]

@@ -1,8 +1,13 @@
 """Reading a whole handwritten number from an image: `read()` and `read_many()`.
 
-page -> `ink.page_ink` (polarity, lighting, mask, skew) -> `lines.remove_form_lines` ->
-`segment` (atoms, candidates classified in one batch, best segmentation) -> the string, with a
-confidence and a box per digit in the coordinates of the image given.
+page -> `ink.page_ink` (polarity, lighting, mask, skew) -> `lines.remove_form_lines` -> one of
+two readers -> the string, with a confidence and a box per digit in the coordinates of the image
+given:
+- "segment": `segment` cuts the ink into candidate digits, the digit classifier (`model`) and
+  the verifier score them, and the best segmentation wins;
+- "line": `line_model` reads the whole line with a CTC-trained network (no cutting); used when
+  its weights are in the package.
+"auto" (the default) is "line" when the package has it, else "segment".
 """
 
 import functools
@@ -13,16 +18,18 @@ from typing import Any
 
 import numpy as np
 
-from digitrec.errors import DataError
+from digitrec.errors import DataError, UsageError
 from digitrec.images import MAX_PIXELS
 from digitrec.models.modelfile import Classifier, load_model
 from digitrec.reading.ink import PageInk, page_ink
+from digitrec.reading.line_model import LINE_STEM, LineReader, line_image, load_line_reader
 from digitrec.reading.lines import remove_form_lines
 from digitrec.reading.scoring import SegmentScorer, load_scorer
 from digitrec.reading.segment import Candidate, Line, candidates, choose, describe, find_atoms
 from digitrec.reading.verifier import Verifier, load_verifier
 from digitrec.recognize import ImageInput, message_without_name, source_name, to_gray
 
+READERS = ("auto", "line", "segment")
 HOPELESS = -4.0  # verifier logit (P ≈ 1.8%) at or below which a candidate is not classified
 
 
@@ -62,23 +69,29 @@ class NumberReading:
         return record
 
 
-def read(image: ImageInput, model: Classifier | str | Path = "default") -> NumberReading:
+def read(
+    image: ImageInput, model: Classifier | str | Path = "default", *, reader: str = "auto"
+) -> NumberReading:
     """Read the handwritten number in one image (a path, encoded bytes, a NumPy array or a PIL
     image)."""
-    return read_many([image], model)[0]
+    return read_many([image], model, reader=reader)[0]
 
 
 def read_many(
     images: Sequence[ImageInput],
     model: Classifier | str | Path = "default",
     *,
+    reader: str = "auto",
     max_pixels: int = MAX_PIXELS,
     names: Sequence[str] | None = None,
     on_progress: Callable[[int], None] | None = None,
 ) -> list[NumberReading]:
-    """Read many images with one model; results in order, one per image."""
-    classifier = load_model(model) if isinstance(model, str | Path) else model
-    verifier, scorer = packaged_reading_models()
+    """Read many images; results in order, one per image. `model` is the segment reader's digit
+    classifier; `reader` one of READERS."""
+    line_reader = choose_reader(reader)
+    classifier = None
+    if line_reader is None:
+        classifier = load_model(model) if isinstance(model, str | Path) else model
     results = []
     for index, image in enumerate(images):
         name = names[index] if names else source_name(image, index)
@@ -87,10 +100,33 @@ def read_many(
         except DataError as error:
             results.append(NumberReading(name, "", 0.0, error=message_without_name(error, name)))
         else:
-            results.append(read_gray(gray, classifier, verifier, scorer, name))
+            if line_reader is not None:
+                results.append(read_line(gray, line_reader, name))
+            else:
+                assert classifier is not None
+                results.append(read_gray(gray, classifier, *packaged_reading_models(), name))
         if on_progress:
             on_progress(1)
     return results
+
+
+def choose_reader(reader: str) -> LineReader | None:
+    """The line reader for "line" (or "auto" when the package has one), None for "segment"."""
+    if reader not in READERS:
+        raise UsageError(f"reader must be one of {', '.join(READERS)}, got {reader!r}")
+    if reader == "segment" or (reader == "auto" and not has_line_reader()):
+        return None
+    return packaged_line_reader()
+
+
+def has_line_reader() -> bool:
+    return LINE_STEM.with_suffix(".safetensors").is_file()
+
+
+@functools.cache
+def packaged_line_reader() -> LineReader:
+    """The line reader shipped in the package, loaded once per process."""
+    return load_line_reader()
 
 
 @functools.cache
@@ -156,6 +192,21 @@ def decide(analysis: PageAnalysis, scorer: SegmentScorer, name: str) -> NumberRe
         )
         for c, digit in chosen
     ]
+    if not digits:
+        return NumberReading(name, "", 0.0, reason="no digits found")
+    text = "".join(str(d.digit) for d in digits)
+    return NumberReading(name, text, float(np.prod([d.confidence for d in digits])), digits)
+
+
+def read_line(gray: np.ndarray, line_reader: LineReader, name: str = "image") -> NumberReading:
+    """Read a number from an (H, W) uint8 page with the line reader."""
+    try:
+        page = page_ink(gray, name)
+    except DataError as error:
+        return NumberReading(name, "", 0.0, reason=message_without_name(error, name))
+    line = line_image(page.ink, remove_form_lines(page.mask, page.stroke))
+    read = line_reader.read(line) if line is not None else []
+    digits = [ReadDigit(e.digit, e.confidence, page.to_page(box)) for e, box in read]
     if not digits:
         return NumberReading(name, "", 0.0, reason="no digits found")
     text = "".join(str(d.digit) for d in digits)

@@ -13,7 +13,14 @@ import numpy as np
 
 from digitrec.errors import DataError, DigitrecError
 from digitrec.models.modelfile import Classifier, load_model
-from digitrec.reading.reader import NumberReading, packaged_reading_models, read_gray
+from digitrec.reading.line_model import LineReader
+from digitrec.reading.reader import (
+    NumberReading,
+    choose_reader,
+    packaged_reading_models,
+    read_gray,
+    read_line,
+)
 from digitrec.reading.scoring import SegmentScorer
 from digitrec.reading.verifier import Verifier
 from digitrec.recognize import (
@@ -37,6 +44,7 @@ class Engine:
     verifier: Verifier
     scorer: SegmentScorer
     executor: ThreadPoolExecutor
+    line_reader: LineReader | None = None  # reads numbers when chosen (settings.reader)
     busy: int = 0  # requests on or waiting for the pool, until their work has really finished
     _explainer: Any = None  # the torch module for saliency, loaded on first use
 
@@ -51,7 +59,9 @@ class Engine:
             settings.model, settings.backend, threads=settings.torch_threads
         )
         executor = ThreadPoolExecutor(settings.inference_threads, thread_name_prefix="infer")
-        engine = cls(settings, classifier, *packaged_reading_models(), executor)
+        verifier, scorer = packaged_reading_models()
+        line_reader = choose_reader(settings.reader)
+        engine = cls(settings, classifier, verifier, scorer, executor, line_reader)
         # First-call costs (lazy initialisation in torch/ONNX Runtime, OpenCV) before the first
         # user: a drawn "1" through the whole path, on every thread of the pool.
         stroke = np.full((112, 112), 255, np.uint8)
@@ -125,7 +135,10 @@ class Engine:
 
     def read(self, data: bytes, name: str) -> tuple[NumberReading, tuple[int, int]]:
         gray = self.gray(data, name)
-        reading = read_gray(gray, self.classifier, self.verifier, self.scorer, name)
+        if self.line_reader is not None:
+            reading = read_line(gray, self.line_reader, name)
+        else:
+            reading = read_gray(gray, self.classifier, self.verifier, self.scorer, name)
         return reading, (gray.shape[1], gray.shape[0])
 
     def correction_image(self, data: bytes, name: str) -> tuple[DigitPrediction, bytes]:

@@ -167,7 +167,8 @@ def _store_feedback(request: Request, data: bytes, name: str, label: int) -> dic
 @router.get("/v1/models", summary="The model being served and the packaged ones", tags=["info"])
 async def models(request: Request) -> JSONResponse:
     engine = _engine(request)
-    loaded = {"name": engine.model_name, "backend": engine.backend}
+    reader = "segment" if engine.line_reader is None else "line"
+    loaded = {"name": engine.model_name, "backend": engine.backend, "reader": reader}
     return JSONResponse(
         {
             "loaded": {**loaded, "card": engine.classifier.card.to_json()},

@@ -18,6 +18,9 @@ class ServeSettings(BaseSettings):
     model: str = "default"
     # auto: ONNX Runtime when installed and measured faster here (saliency still uses torch)
     backend: Literal["torch", "onnx", "auto"] = "auto"
+    # how /v1/read reads a line: "line" (the CTC line reader), "segment" (cut, then classify
+    # with `model`), or "auto": the line reader when the package has one
+    reader: Literal["auto", "line", "segment"] = "auto"
     # below this top-class probability a digit is "unsure"
     threshold: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5
     # request body limit, and decoded image limit (checked from the header where possible)
