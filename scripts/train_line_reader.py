@@ -8,8 +8,8 @@ lines of ink.
    digits, 20-120 px tall, touching and broken digits, form lines, noise, blur, JPEG, lighting,
    rotation) of MNIST **training** digits for training and of **validation** digits for choosing
    the epoch, each through the reader's front end (`page_ink`, `remove_form_lines`,
-   `line_image`). Made in parallel chunks (one seed each) and kept in runs/line-data/ by a hash
-   of their settings, so a rerun trains at once.
+   `line_image`). Made in parallel chunks of 500 pages (one seed each), each kept in
+   runs/line-data/ by a hash of its settings, so a rerun trains at once.
 2. Training: `line_training.train_line_reader` (Adam, one-cycle, CTC; the epoch with the best
    validation exact-line accuracy is kept).
 Test digits are left to the benchmark (benchmarks/read_numbers.py). Writes
@@ -33,6 +33,7 @@ from digitrec.data import load_splits
 from digitrec.data.synth import SynthConfig
 from digitrec.progress import count_bar
 from digitrec.provenance import provenance
+from digitrec.reading import line_model
 from digitrec.reading.line_model import LINE_STEM, save_line_reader
 from digitrec.reading.line_training import (
     LineSet,
@@ -94,32 +95,35 @@ def main() -> int:
 
 
 def lines(split: str, pages: int, synth: SynthConfig, seed: int, workers: int) -> LineSet:
-    """The line images of `pages` pages of this split's digits, made in chunks of CHUNK pages
-    (chunk k seeded with (seed, k)) by `workers` processes, cached in DATA."""
-    key = json.dumps([split, pages, asdict(synth), seed, CHUNK], sort_keys=True)
-    path = DATA / f"{split}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.npz"
-    if path.is_file():
-        return LineSet.load(path)
-    chunks = [
+    """The line images of `pages` pages of this split's digits, in chunks of CHUNK pages (chunk k
+    seeded with (seed, k)) made by `workers` processes; each chunk is kept in DATA by a hash of
+    its settings, so a bigger set reuses the chunks of a smaller one."""
+    jobs = [
         (split, min(CHUNK, pages - start), synth, seed, k)
         for k, start in enumerate(range(0, pages, CHUNK))
     ]
-    parts = []
-    with (
-        count_bar(f"making {split} lines", len(chunks)) as advance,
-        ProcessPoolExecutor(workers) as pool,
-    ):
-        for part in pool.map(_chunk, chunks):
-            parts.append(part)
-            advance(1)
-    result = LineSet(
+    paths = [DATA / f"{split}-{_key(job)}.npz" for job in jobs]
+    missing = [(job, path) for job, path in zip(jobs, paths, strict=True) if not path.is_file()]
+    if missing:
+        DATA.mkdir(parents=True, exist_ok=True)
+        bar = count_bar(f"making {split} lines", len(missing))
+        with bar as advance, ProcessPoolExecutor(workers) as pool:
+            made = pool.map(_chunk, [job for job, _ in missing])
+            for part, (_, path) in zip(made, missing, strict=True):
+                part.save(path)
+                advance(1)
+    parts = [LineSet.load(path) for path in paths]
+    return LineSet(
         np.concatenate([p.pixels for p in parts], axis=1),
         np.concatenate([p.widths for p in parts]),
         np.concatenate([p.texts for p in parts]),
     )
-    DATA.mkdir(parents=True, exist_ok=True)
-    result.save(path)
-    return result
+
+
+def _key(job: tuple[str, int, SynthConfig, int, int]) -> str:
+    split, count, synth, seed, k = job
+    text = json.dumps([split, count, asdict(synth), seed, k, line_model.HEIGHT], sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def _chunk(job: tuple[str, int, SynthConfig, int, int]) -> LineSet:
