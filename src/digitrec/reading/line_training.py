@@ -21,6 +21,7 @@ from torch import nn
 from digitrec.data.digitset import DigitSet
 from digitrec.data.synth import SynthConfig, make_page
 from digitrec.errors import DataError
+from digitrec.progress import count_bar
 from digitrec.reading.ink import page_ink
 from digitrec.reading.line_model import (
     BLANK,
@@ -133,19 +134,21 @@ def train_line_reader(
     for epoch in range(1, config.epochs + 1):
         net.train()
         losses = []
-        for index in rng.permutation(len(batches)):
-            chosen = batches[index]
-            x, frames = as_batch([images[i] for i in chosen])
-            targets = torch.tensor([int(c) for i in chosen for c in texts[i]], dtype=torch.int64)
-            lengths = torch.tensor([len(texts[i]) for i in chosen], dtype=torch.int64)
-            log_probs = net(x, frames).transpose(0, 1)  # (T, B, C) for CTCLoss
-            loss = ctc(log_probs, targets, frames, lengths)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            nn.utils.clip_grad_norm_(net.parameters(), 5.0)
-            optimizer.step()
-            schedule.step()
-            losses.append(loss.item())
+        with count_bar(f"epoch {epoch}/{config.epochs}", len(batches)) as advance:
+            for index in rng.permutation(len(batches)):
+                chosen = batches[index]
+                x, frames = as_batch([images[i] for i in chosen])
+                targets = torch.tensor([int(c) for i in chosen for c in texts[i]])
+                lengths = torch.tensor([len(texts[i]) for i in chosen])
+                log_probs = net(x, frames).transpose(0, 1)  # (T, B, C), as CTCLoss takes it
+                loss = ctc(log_probs, targets, frames, lengths)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                nn.utils.clip_grad_norm_(net.parameters(), 5.0)
+                optimizer.step()
+                schedule.step()
+                losses.append(loss.item())
+                advance(1)
         scores = evaluate_lines(LineReader(net, {}), val)
         row = {
             "epoch": epoch,
