@@ -4,7 +4,7 @@ alone as the comparison. The distilled run with the best VALIDATION accuracy is 
 test accuracy of every run is measured afterwards and chooses nothing.
 
     python scripts/train_student.py [--runs runs] [--variants NAME ...] [--seeds 0] [--threads 1]
-                                    [--ship]
+                                    [--existing] [--ship]
 
 Variants (see VARIANTS): t4-medium — temperature 4 on the teacher's raw logits, alpha 0.9,
 medium augmentation; t1cal-light — the teacher's calibrated probabilities (logits / its card
@@ -57,9 +57,17 @@ def main() -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--threads", type=int, default=1, help="CPU threads (0: all cores)")
     parser.add_argument("--ship", action="store_true", help="copy the chosen run into the package")
+    parser.add_argument(
+        "--existing",
+        action="store_true",
+        help="only the finished runs among VARIANTS × SEEDS: train nothing, summarize and choose",
+    )
     args = parser.parse_args()
     args.runs = args.runs.resolve()
-    rows = [run(args, variant, seed) for variant in args.variants for seed in args.seeds]
+    pairs = [(variant, seed) for variant in args.variants for seed in args.seeds]
+    if args.existing:
+        pairs = [(v, s) for v, s in pairs if (run_dir(args, v, s) / "model.safetensors").exists()]
+    rows = [run(args, variant, seed) for variant, seed in pairs]
     distilled = [r for r in rows if r["teachers"]]
     chosen = max(distilled, key=lambda r: r["val_accuracy"]) if distilled else None  # validation
     if args.ship and chosen is not None:
@@ -80,6 +88,7 @@ def main() -> int:
         "test_accuracy_by_variant": {
             variant: summarize([r["test_accuracy"] for r in rows if r["variant"] == variant])
             for variant in args.variants
+            if any(r["variant"] == variant for r in rows)
         },
         "chosen": chosen,
         "chosen_because": "best validation accuracy of the distilled runs",
@@ -103,9 +112,13 @@ def summarize(values: list[float]) -> dict[str, float]:
     }
 
 
+def run_dir(args: argparse.Namespace, variant: str, seed: int) -> Path:
+    return Path(args.runs) / f"student-{variant}-seed{seed}"
+
+
 def run(args: argparse.Namespace, variant: str, seed: int) -> dict[str, Any]:
     values, distillation, teachers = VARIANTS[variant]
-    out = args.runs / f"student-{variant}-seed{seed}"
+    out = run_dir(args, variant, seed)
     if not (out / "model.safetensors").exists():
         if out.exists():
             shutil.rmtree(out)
