@@ -402,6 +402,7 @@ def test_info_routes(client: TestClient, test_set: Any) -> None:
     assert client.get("/healthz").json() == {"status": "ok", "model": "default"}
     models = client.get("/v1/models").json()
     assert models["loaded"]["name"] == "default" and models["loaded"]["backend"] == "torch"
+    assert models["loaded"]["reader"] == "line"  # shipped in the package, so "auto" picks it
     assert models["loaded"]["card"]["architecture"] == "default"
     params = {m["name"]: m["params"] for m in models["available"]}
     assert params["default"] == 252_138 and params["student"] < 20_000
