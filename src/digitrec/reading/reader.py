@@ -192,6 +192,11 @@ def decide(analysis: PageAnalysis, scorer: SegmentScorer, name: str) -> NumberRe
         )
         for c, digit in chosen
     ]
+    return reading_of(name, digits)
+
+
+def reading_of(name: str, digits: list[ReadDigit]) -> NumberReading:
+    """The reading made of these digits, left to right ("no digits found" when there are none)."""
     if not digits:
         return NumberReading(name, "", 0.0, reason="no digits found")
     text = "".join(str(d.digit) for d in digits)
@@ -206,11 +211,7 @@ def read_line(gray: np.ndarray, line_reader: LineReader, name: str = "image") ->
         return NumberReading(name, "", 0.0, reason=message_without_name(error, name))
     line = line_image(page.ink, remove_form_lines(page.mask, page.stroke))
     read = line_reader.read(line) if line is not None else []
-    digits = [ReadDigit(e.digit, e.confidence, page.to_page(box)) for e, box in read]
-    if not digits:
-        return NumberReading(name, "", 0.0, reason="no digits found")
-    text = "".join(str(d.digit) for d in digits)
-    return NumberReading(name, text, float(np.prod([d.confidence for d in digits])), digits)
+    return reading_of(name, [ReadDigit(e.digit, e.confidence, page.to_page(b)) for e, b in read])
 
 
 def read_gray(
