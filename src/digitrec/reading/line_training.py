@@ -87,6 +87,8 @@ def make_lines(
             texts.append(page.text)
         if on_progress:
             on_progress(1)
+    if not images:
+        raise DataError(f"none of the {count} pages gave a line of ink")
     return LineSet(
         np.concatenate(images, axis=1),
         np.array([i.shape[1] for i in images], np.int64),
