@@ -71,7 +71,9 @@ def main() -> int:
     card = {
         "arguments": {"widths": list(config.widths), "hidden": config.hidden},
         "training": asdict(config),
-        "pages": asdict(synth) | {"train": args.train_pages, "val": args.val_pages},
+        # make_page ignores SynthConfig's count and seed: chunk k is seeded with (seed, k)
+        "pages": {k: v for k, v in asdict(synth).items() if k not in ("count", "seed")}
+        | {"train": args.train_pages, "val": args.val_pages, "seed": args.seed, "chunk": CHUNK},
         "val_exact": max(row["val_exact"] for row in history),
         "provenance": provenance(),
     }

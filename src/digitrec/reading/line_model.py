@@ -199,7 +199,9 @@ def save_line_reader(net: LineNet, card: dict[str, Any], stem: Path = LINE_STEM)
 
 def load_line_reader(stem: Path = LINE_STEM) -> LineReader:
     card, state = load_net(stem, FORMAT, "scripts/train_line_reader.py")
-    arguments = card.get("arguments", {})
-    net = LineNet(tuple(arguments.get("widths", (24, 48, 64))), arguments.get("hidden", 64))
+    arguments = dict(card.get("arguments", {}))
+    if "widths" in arguments:  # a list in JSON
+        arguments["widths"] = tuple(arguments["widths"])
+    net = LineNet(**arguments)
     net.load_state_dict(state, strict=True)
     return LineReader(net, card)

@@ -8,9 +8,10 @@ digits (validation lines); test digits are never used here.
 
 import io
 import json
+import os
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -117,8 +118,6 @@ def train_line_reader(
     """The explicit loop: Adam with a one-cycle schedule, CTC loss, batches of lines of similar
     width (shuffled each epoch); after each epoch the validation lines are read and the net with
     the best exact-line accuracy is kept. Returns it and the per-epoch log."""
-    import os
-
     torch.manual_seed(config.seed)
     torch.set_num_threads(config.threads or len(os.sched_getaffinity(0)))
     rng = np.random.default_rng(config.seed)
@@ -175,10 +174,6 @@ def evaluate_lines(reader: LineReader, lines: LineSet) -> dict[str, float]:
         "".join(str(e.digit) for e in greedy_decode(lp)) for lp in reader.log_probs(lines.images())
     ]
     return string_scores([str(t) for t in lines.texts], reads)
-
-
-def config_record(config: LineTrainConfig, synth: SynthConfig) -> dict[str, Any]:
-    return {"train": asdict(config), "pages": asdict(synth)}
 
 
 def _width_batches(widths: np.ndarray, size: int) -> list[np.ndarray]:
