@@ -79,17 +79,19 @@ def run_serve(args: argparse.Namespace) -> int:
     settings = checked_settings(given)  # bad values fail here, in one line, not in every worker
     if not settings.model.endswith(".onnx"):
         resolve_model_path(settings.model)  # an unknown model is a usage error, before start-up
-    uvicorn.run(
-        "digitrec.serve.app:create_app",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
+    from digitrec.serve.workers import APP, listening_socket, reuse_port_available, serve_workers
+
+    # Say "address in use" now, not after the models have loaded.
+    listening_socket(args.host, args.port, reuse_port=False).close()
+    options = dict(
         log_level=args.log_level,
         access_log=args.log_level == "debug",
         limit_concurrency=settings.max_connections,
         timeout_keep_alive=settings.keep_alive_s,
     )
+    if args.workers > 1 and reuse_port_available():  # one socket per worker: see serve.workers
+        return serve_workers(args.host, args.port, args.workers, options)
+    uvicorn.run(APP, factory=True, host=args.host, port=args.port, workers=args.workers, **options)
     return 0
 
 

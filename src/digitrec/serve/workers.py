@@ -1,0 +1,118 @@
+"""`digitrec serve --workers N`: N server processes on one port, each with its own listening socket.
+
+uvicorn's own workers share one socket, and every idle worker wakes for each new connection; the
+first to run accepts it. Keep-alive clients that connect at once then often all land on one
+worker (15 of 16 connections in a measured case), which serves them alone while the other idles.
+Here each worker binds its own socket with SO_REUSEPORT, and the kernel spreads connections over
+the sockets by a hash of the client's address and port: independent of which worker is awake.
+
+The parent only watches: it starts the workers, restarts one that dies (a few times a minute at
+most), and on SIGINT or SIGTERM stops them all and waits for them. Where SO_REUSEPORT is missing
+(not Linux), uvicorn's own workers are used instead.
+"""
+
+import multiprocessing
+import signal
+import socket
+import sys
+import time
+from multiprocessing.process import BaseProcess
+from typing import Any
+
+from digitrec.errors import UsageError
+
+APP = "digitrec.serve.app:create_app"
+RESTARTS_PER_MINUTE = 5  # more crashes than this: the workers cannot run here; stop and say so
+STOP_SECONDS = 30.0  # a worker still running this long after SIGTERM is killed
+
+
+def reuse_port_available() -> bool:
+    return sys.platform.startswith("linux") and hasattr(socket, "SO_REUSEPORT")
+
+
+def listening_socket(host: str, port: int, *, reuse_port: bool) -> socket.socket:
+    """A bound, listening TCP socket for host:port (IPv4 or IPv6, as the host resolves)."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except socket.gaierror as error:
+        raise UsageError(f"--host {host}: not an address here ({error.strerror})") from None
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError as error:
+        sock.close()
+        raise UsageError(f"cannot listen on {host}:{port}: {error.strerror}") from None
+    return sock
+
+
+def serve_workers(host: str, port: int, workers: int, options: dict[str, Any]) -> int:
+    """Run `workers` uvicorn servers of the app on host:port until stopped; the exit status."""
+    # SO_REUSEPORT would let these sockets join another server's group on the same port: a
+    # plain bind first says "address in use" when anything listens there already.
+    listening_socket(host, port, reuse_port=False).close()
+    context = multiprocessing.get_context("spawn")
+    stopping = False
+
+    def start() -> BaseProcess:
+        process = context.Process(target=_worker, args=(host, port, options), daemon=False)
+        process.start()
+        return process
+
+    def stop(_signum: int, _frame: Any) -> None:
+        nonlocal stopping
+        stopping = True
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    processes = [start() for _ in range(workers)]
+    crashes: list[float] = []
+    status = 0
+    try:
+        while not stopping:
+            time.sleep(0.2)
+            for index, process in enumerate(processes):
+                if process.is_alive() or stopping:
+                    continue
+                now = time.monotonic()
+                crashes = [t for t in crashes if now - t < 60] + [now]
+                if len(crashes) > RESTARTS_PER_MINUTE:
+                    print(
+                        f"digitrec serve: workers exited {len(crashes)} times in a minute "
+                        f"(last status {process.exitcode}); stopping",
+                        file=sys.stderr,
+                    )
+                    status, stopping = 1, True
+                    break
+                print(
+                    f"digitrec serve: worker {process.pid} exited with status "
+                    f"{process.exitcode}; starting another",
+                    file=sys.stderr,
+                )
+                processes[index] = start()
+    finally:
+        for process in processes:
+            if process.is_alive() and process.pid is not None:
+                process.terminate()  # SIGTERM: uvicorn finishes the requests it has
+        deadline = time.monotonic() + STOP_SECONDS
+        for process in processes:
+            process.join(max(0.0, deadline - time.monotonic()))
+            if process.is_alive():
+                process.kill()
+                process.join()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return status
+
+
+def _worker(host: str, port: int, options: dict[str, Any]) -> None:
+    """One server process: its own SO_REUSEPORT socket, then uvicorn until SIGINT/SIGTERM."""
+    import uvicorn
+
+    sock = listening_socket(host, port, reuse_port=True)
+    config = uvicorn.Config(APP, factory=True, host=host, port=port, **options)
+    uvicorn.Server(config).run(sockets=[sock])
