@@ -7,9 +7,9 @@ import cv2
 import numpy as np
 import pytest
 
-from digitrec.data import load, load_splits
+from digitrec.data import fetch, load, load_splits
 from digitrec.data.folder import load_parts
-from digitrec.errors import DataError
+from digitrec.errors import DataError, UsageError
 from digitrec.images import decode_image
 from digitrec.preprocess import normalize_digit, to_mnist_format
 
@@ -173,3 +173,24 @@ def test_to_mnist_format_matches_the_image_file_path(usps_dir: Path) -> None:
         big = cv2.resize(255 - image, (64, 64), interpolation=cv2.INTER_CUBIC)
         scores.append(similarity(normalize_digit(big), normalized))
     assert np.median(scores) > 0.98 and np.percentile(scores, 5) > 0.9, scores
+
+
+def test_joined_dataset(tmp_path: Path, mnist_dir: Path, mnist_test: tuple) -> None:
+    """`mnist+folder:PATH`: each split is MNIST's, then the folder's, both 28×28."""
+    images, labels = mnist_test
+    write_folder(tmp_path / "mine", images, labels)
+    spec = f"mnist+folder:{tmp_path / 'mine'}"
+    joined = load_splits(spec, mnist_dir)
+    mnist, mine = load_splits("mnist", mnist_dir), load_splits(str(tmp_path / "mine"))
+    for split in ("train", "val", "test"):
+        first = len(mnist[split])
+        assert len(joined[split]) == first + len(mine[split])
+        assert np.array_equal(joined[split].images[:first], mnist[split].images)
+        assert np.array_equal(joined[split].images[first:], mine[split].images)
+        assert np.array_equal(joined[split].labels[first:], mine[split].labels)
+    assert len(joined["all"]) == sum(len(joined[s]) for s in ("train", "val", "test"))
+    report = fetch(spec, mnist_dir)
+    assert report is not None and "mnist/train-images-idx3-ubyte" in report.checksums
+    for bad, message in (("mnist+", "empty name"), ("mnist+nope", "unknown dataset 'nope'")):
+        with pytest.raises(UsageError, match=message):
+            load_splits(bad, mnist_dir)

@@ -49,7 +49,7 @@ def register(commands: "argparse._SubParsersAction[Any]") -> None:
     train.add_argument("--model", help="a model from `digitrec models` (default: cnn-small)")
     train.add_argument("--recipe", help="a named setup from `digitrec recipes`")
     train.add_argument("--resume", action="store_true", help="continue the run in --out")
-    train.add_argument("--dataset", help="dataset spec (default mnist)")
+    train.add_argument("--dataset", help="dataset spec (default mnist; A+B joins datasets)")
     train.add_argument("--source", type=Path, help="a directory holding the dataset's files")
     train.add_argument("--scheme", choices=["standard", "80-10-10"], help="split scheme")
     train.add_argument("--seed", type=int)

@@ -2,28 +2,93 @@
 
 Usage: `digitrec.data.load("mnist", "train")` gives 55,000 images as a `DigitSet`
 ((55000, 28, 28) uint8); "val" holds the other 5,000 of the official training set.
+
+Specs joined by "+" (`mnist+usps`, `mnist+folder:corrections`) are one dataset: each split is
+the same split of every part, in 28×28 (parts of another size go through the shared
+preprocessing), one after the other; "all" is train, val and test together. Each part is split as
+it would be alone. Every part is fetched from the same --source: fetch them one by one first.
 """
 
+import os
 from pathlib import Path
+
+import numpy as np
 
 from digitrec.data.acquire import FetchReport
 from digitrec.data.digitset import DigitSet
 from digitrec.data.registry import DATASETS, DatasetEntry, parse_spec
 from digitrec.data.splits import SplitConfig, make_splits, select_split
+from digitrec.errors import UsageError
+
+
+def dataset_parts(spec: str) -> list[str]:
+    """'mnist+usps' -> ['mnist', 'usps']; any other spec (an existing folder whose name holds a
+    '+' too) -> [spec]."""
+    if "+" not in spec or Path(spec).expanduser().is_dir():
+        return [spec]
+    parts = [part.strip() for part in spec.split("+")]
+    if not all(parts):
+        raise UsageError(f"dataset {spec!r}: an empty name around '+'")
+    return parts
 
 
 def fetch(spec: str, source: Path | None = None) -> FetchReport | None:
-    """Make the dataset's files present and verified in the cache (None for folders, read in place)."""
-    entry, variant = parse_spec(spec)
-    return entry.fetch(variant, source)
+    """Make the dataset's files present and verified in the cache (None for folders, read in place).
+    A combined spec: every part's files, named `part/file` (None if all parts are folders)."""
+    parts = dataset_parts(spec)
+    if len(parts) == 1:
+        entry, variant = parse_spec(spec)
+        return entry.fetch(variant, source)
+    reports = [(part, fetch(part, source)) for part in parts]
+    fetched = [(part, report) for part, report in reports if report is not None]
+    if not fetched:
+        return None
+    combined = FetchReport(spec, Path(os.path.commonpath([r.directory for _, r in fetched])), {})
+    for part, report in fetched:
+        for name, origin in report.origins.items():
+            combined.origins[f"{part}/{name}"] = origin
+        combined.checksums.update({f"{part}/{k}": v for k, v in report.checksums.items()})
+        combined.warnings.extend(report.warnings)
+    return combined
 
 
 def load_splits(
     spec: str, source: Path | None = None, splits: SplitConfig | None = None
 ) -> dict[str, DigitSet]:
-    """Every split of a dataset: a subset of train, val, test, and all (the official parts pooled)."""
-    entry, variant = parse_spec(spec)
-    return make_splits(entry.load_parts(variant, source), splits or SplitConfig())
+    """Every split of a dataset: a subset of train, val, test, and all (the official parts pooled).
+    A combined spec: the splits every part has, each the parts' own splits in 28×28, joined."""
+    parts = dataset_parts(spec)
+    if len(parts) == 1:
+        entry, variant = parse_spec(spec)
+        return make_splits(entry.load_parts(variant, source), splits or SplitConfig())
+    loaded = [load_splits(part, source, splits) for part in parts]
+    names = [n for n in ("train", "val", "test") if all(n in each for each in loaded)]
+    if not names:
+        raise UsageError(f"{spec}: its parts have no split in common")
+    joined = {name: _joined(spec, name, [each[name] for each in loaded]) for name in names}
+    pooled = [joined[name] for name in names]  # every image once, preprocessed once
+    joined["all"] = DigitSet(
+        spec,
+        "all",
+        np.concatenate([each.images for each in pooled]),
+        np.concatenate([each.labels for each in pooled]),
+        pooled[0].classes,
+    )
+    return joined
+
+
+def _joined(spec: str, split: str, sets: list[DigitSet]) -> DigitSet:
+    from digitrec.preprocess import to_mnist_format
+
+    for each in sets[1:]:
+        if each.classes != sets[0].classes:
+            raise UsageError(
+                f"{spec}: {sets[0].name} and {each.name} have different classes; "
+                "only datasets of the same classes can be joined"
+            )
+    images = [to_mnist_format(each.images, f"{each.name} {split}") for each in sets]
+    labels = [each.labels.astype(np.int64) for each in sets]
+    return DigitSet(spec, split, np.concatenate(images), np.concatenate(labels), sets[0].classes)
 
 
 def load(
@@ -39,6 +104,7 @@ __all__ = [
     "DigitSet",
     "FetchReport",
     "SplitConfig",
+    "dataset_parts",
     "fetch",
     "load",
     "load_splits",

@@ -4,7 +4,7 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from digitrec.data import fetch, load_splits, parse_spec
+from digitrec.data import dataset_parts, fetch, load_splits, parse_spec
 from digitrec.data.splits import SplitConfig
 
 SPLIT_ORDER = ("train", "val", "test", "all")
@@ -12,12 +12,12 @@ SPLIT_ORDER = ("train", "val", "test", "all")
 
 def summarize(spec: str, source: Path | None, splits: SplitConfig) -> dict[str, Any]:
     """A JSON-ready description of a dataset and each of its splits."""
-    entry, variant = parse_spec(spec)
+    name, variant = parse_spec(spec) if len(dataset_parts(spec)) == 1 else (None, "")
     report = fetch(spec, source)
     loaded = load_splits(spec, source, splits)
     any_split = next(iter(loaded.values()))
     return {
-        "dataset": entry.name,
+        "dataset": name.name if name else spec,
         "variant": variant or None,
         "classes": list(any_split.classes),
         "cache": str(report.directory) if report else None,
