@@ -19,6 +19,7 @@ REPO = Path(__file__).resolve().parents[1]
         "benchmarks/baselines.py",
         "benchmarks/read_numbers.py",
         "benchmarks/preprocess_ablation.py",
+        "benchmarks/usps_ceiling.py",
         "scripts/train_default.py",
     ],
 )

@@ -82,7 +82,9 @@ def connections_by_process(port: int, pids: list[int]) -> Counter[int]:
     held: Counter[int] = Counter()
     for pid in pids:
         for fd in Path(f"/proc/{pid}/fd").iterdir():
-            with_inode = re.fullmatch(r"socket:\[(\d+)\]", os.readlink(fd)) if fd.exists() else None
+            with_inode = (
+                re.fullmatch(r"socket:\[(\d+)\]", str(fd.readlink())) if fd.exists() else None
+            )
             if with_inode and with_inode.group(1) in inodes:
                 held[pid] += 1
     return held
@@ -127,6 +129,6 @@ def test_sigterm_stops_every_worker(two_workers: dict) -> None:
     process.send_signal(signal.SIGTERM)
     assert process.wait(60) == 0
     for pid in workers:
-        assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(
-            f"/proc/{pid}/status"
-        ).read_text()
+        assert (
+            not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
+        )
