@@ -15,7 +15,9 @@ with the mean of three teachers (runs/default-seed0..2 from `scripts/train_defau
 Round 1 (variants t1cal-light and t1cal-light-e40, seeds 0-3) shipped a student at 99.46% test:
 the best validation run was the worst on test, validation differences being within one 5,000-digit
 split's noise. Round 2 was declared before it trained: `--variants ens3-light-e40 --seeds 4 5
---ship`, the higher validation accuracy of those two runs is shipped, whatever the test says. Writes
+--ship`, the higher validation accuracy of those two runs is shipped, whatever the test says.
+Round 1's record is docs/results/student-round1.json; each run of this script rewrites
+docs/results/student-model.json with the runs it was given. Writes
 docs/results/student-model.json. --ship copies the chosen run into the package as
 src/digitrec/weights/student.{safetensors,json}. Runs that already finished are reused
 (an interrupted run starts over: distillation runs keep no checkpoint).
@@ -105,7 +107,7 @@ def main() -> int:
             if any(r["variant"] == variant for r in rows)
         },
         "chosen": chosen,
-        "chosen_because": "best validation accuracy of the distilled runs",
+        "chosen_because": "best validation accuracy of the distilled runs (a tie: the first listed)",
         "shipped": bool(args.ship and chosen),
         "provenance": provenance(),
     }
