@@ -1,6 +1,7 @@
 """`digitrec serve --workers N` as a real process tree: each worker holds its own share of the
 connections (SO_REUSEPORT), a port in use is a one-line error, and SIGTERM stops every worker."""
 
+import contextlib
 import os
 import re
 import signal
@@ -38,24 +39,33 @@ def serve(port: int, home: Path, *flags: str) -> subprocess.Popen[bytes]:
         return subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
-@pytest.fixture(scope="module")
-def two_workers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    port, home = free_port(), tmp_path_factory.mktemp("workers-home")
+@contextlib.contextmanager
+def two_worker_server(home: Path) -> Iterator[dict[str, Any]]:
+    """`digitrec serve --workers 2` on a free port, healthy; stopped (SIGTERM) at the end."""
+    port = free_port()
     process = serve(port, home, "--workers", "2", "--backend", "torch", "--log-level", "warning")
     try:
         deadline = time.monotonic() + START_S
         while not healthy(port):
             if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                process.wait(30)
                 output = (home / "serve.log").read_text(errors="replace")
                 pytest.fail(f"digitrec serve --workers 2 did not start:\n{output}")
             time.sleep(0.25)
         yield {"port": port, "process": process, "home": home}
     finally:
         if process.poll() is None:
-            process.kill()
-            process.wait(30)
+            process.terminate()
+            try:
+                process.wait(60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(30)
+
+
+@pytest.fixture(scope="module")
+def two_workers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    with two_worker_server(tmp_path_factory.mktemp("workers-home")) as server:
+        yield server
 
 
 def healthy(port: int) -> bool:
@@ -128,7 +138,26 @@ def test_sigterm_stops_every_worker(two_workers: dict) -> None:
     workers = workers_of(process.pid)
     process.send_signal(signal.SIGTERM)
     assert process.wait(60) == 0
-    for pid in workers:
-        assert (
-            not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
-        )
+    assert not any(alive(pid) for pid in workers)
+
+
+def test_workers_stop_when_the_supervisor_is_killed(tmp_path: Path) -> None:
+    """SIGKILL leaves the supervisor no chance to stop its workers: the kernel does (no orphan
+    keeps serving on, or holding, the port)."""
+    with two_worker_server(tmp_path) as server:
+        workers = workers_of(server["process"].pid)
+        server["process"].kill()
+        server["process"].wait(30)
+        deadline = time.monotonic() + 60
+        while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.25)
+        assert not any(alive(pid) for pid in workers)
+        assert not healthy(server["port"])
+
+
+def alive(pid: int) -> bool:
+    """Running, not exited (an exited child of a dead parent is reaped by init)."""
+    try:
+        return "zombie" not in Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False

@@ -12,6 +12,7 @@ most), and on SIGINT or SIGTERM stops them all and waits for them. Where SO_REUS
 """
 
 import multiprocessing
+import os
 import signal
 import socket
 import sys
@@ -60,7 +61,9 @@ def serve_workers(host: str, port: int, workers: int, options: dict[str, Any]) -
     stopping = False
 
     def start() -> BaseProcess:
-        process = context.Process(target=_worker, args=(host, port, options), daemon=False)
+        process = context.Process(
+            target=_worker, args=(host, port, options, os.getpid()), daemon=False
+        )
         process.start()
         return process
 
@@ -109,10 +112,23 @@ def serve_workers(host: str, port: int, workers: int, options: dict[str, Any]) -
     return status
 
 
-def _worker(host: str, port: int, options: dict[str, Any]) -> None:
+def _worker(host: str, port: int, options: dict[str, Any], parent: int) -> None:
     """One server process: its own SO_REUSEPORT socket, then uvicorn until SIGINT/SIGTERM."""
     import uvicorn
 
+    _stop_with_parent(parent)
     sock = listening_socket(host, port, reuse_port=True)
     config = uvicorn.Config(APP, factory=True, host=host, port=port, **options)
     uvicorn.Server(config).run(sockets=[sock])
+
+
+def _stop_with_parent(parent: int) -> None:
+    """Have the kernel send this process SIGTERM when the supervisor dies, even by SIGKILL, so
+    no worker is left serving (and holding the port) on its own."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    pr_set_pdeathsig = 1
+    libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
+    if os.getppid() != parent:  # the supervisor died before the line above
+        sys.exit(0)
