@@ -131,11 +131,13 @@ def run_config(
     try:
         wait_ready(port, server)
         asyncio.run(load_run(port, bodies, labels, args.warmup, args.concurrency))
+        cpu = tree_cpu_seconds(server.pid)
         closed = asyncio.run(
             sampled(
                 server.pid, memory, load_run(port, bodies, labels, args.requests, args.concurrency)
             )
         )
+        closed["server_cpu_ms_per_request"], cpu = cpu_per_request(server.pid, cpu, args.requests)
         opened = asyncio.run(
             sampled(
                 server.pid,
@@ -143,6 +145,7 @@ def run_config(
                 load_run(port, bodies, labels, args.requests, args.concurrency, rate=args.rate),
             )
         )
+        opened["server_cpu_ms_per_request"], _ = cpu_per_request(server.pid, cpu, args.requests)
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -186,6 +189,8 @@ def summary(outcome: dict[str, Any]) -> dict[str, Any]:
         "errors": outcome["errors"],
         "wrong": outcome["wrong"],
         "unsure": outcome["unsure"],
+        # CPU time of the server's processes per request: what the 2 cores must supply
+        "server_cpu_ms_per_request": outcome["server_cpu_ms_per_request"],
     }
 
 
@@ -208,6 +213,24 @@ async def sample_memory(pid: int, samples: list[int], stop: asyncio.Event) -> No
         samples.append(tree_rss(pid))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), 0.25)
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of the server and its worker processes so far (children that
+    ended are not counted: the server keeps its workers for the whole run)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return 0.0
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return own + sum(tree_cpu_seconds(int(child)) for child in children)
+
+
+def cpu_per_request(pid: int, before: float, requests: int) -> tuple[float, float]:
+    """(server CPU milliseconds per request since `before`, the CPU seconds now)."""
+    now = tree_cpu_seconds(pid)
+    return round(1000 * (now - before) / requests, 3), now
 
 
 def tree_rss(pid: int) -> int:
@@ -320,7 +343,8 @@ def print_result(result: dict[str, Any]) -> None:
     print(
         f"  closed loop ({result['requests'] // 2} requests, {closed['requests_per_s']} req/s): "
         f"p50 {closed['p50_ms']} ms, p99 {closed['p99_ms']} ms; open loop: p90 {opened['p90_ms']} "
-        f"ms, max {opened['max_ms']} ms; wrong digits {result['wrong']}; memory "
+        f"ms, max {opened['max_ms']} ms; server CPU {closed['server_cpu_ms_per_request']} ms per "
+        f"request; wrong digits {result['wrong']}; memory "
         f"{result['rss_mb_start']} -> {result['rss_mb_end']} MB (max {result['rss_mb_max']}); "
         f"the papers' {PAPERS_MS:g} ms per image: {'met' if opened['p99_ms'] <= PAPERS_MS else 'NOT met'} at p99"
     )
