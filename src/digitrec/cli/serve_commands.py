@@ -81,8 +81,6 @@ def run_serve(args: argparse.Namespace) -> int:
         resolve_model_path(settings.model)  # an unknown model is a usage error, before start-up
     from digitrec.serve.workers import APP, listening_socket, reuse_port_available, serve_workers
 
-    # Say "address in use" now, not after the models have loaded.
-    listening_socket(args.host, args.port, reuse_port=False).close()
     options = dict(
         log_level=args.log_level,
         access_log=args.log_level == "debug",
@@ -91,6 +89,8 @@ def run_serve(args: argparse.Namespace) -> int:
     )
     if args.workers > 1 and reuse_port_available():  # one socket per worker: see serve.workers
         return serve_workers(args.host, args.port, args.workers, options)
+    # Say "address in use" now, not after the models have loaded.
+    listening_socket(args.host, args.port, reuse_port=False).close()
     uvicorn.run(APP, factory=True, host=args.host, port=args.port, workers=args.workers, **options)
     return 0
 

@@ -12,12 +12,12 @@ SPLIT_ORDER = ("train", "val", "test", "all")
 
 def summarize(spec: str, source: Path | None, splits: SplitConfig) -> dict[str, Any]:
     """A JSON-ready description of a dataset and each of its splits."""
-    name, variant = parse_spec(spec) if len(dataset_parts(spec)) == 1 else (None, "")
+    entry, variant = parse_spec(spec) if len(dataset_parts(spec)) == 1 else (None, "")
     report = fetch(spec, source)
     loaded = load_splits(spec, source, splits)
     any_split = next(iter(loaded.values()))
     return {
-        "dataset": name.name if name else spec,
+        "dataset": entry.name if entry else spec,  # a joined spec is its own name
         "variant": variant or None,
         "classes": list(any_split.classes),
         "cache": str(report.directory) if report else None,

@@ -53,7 +53,8 @@ def listening_socket(host: str, port: int, *, reuse_port: bool) -> socket.socket
 
 
 def serve_workers(host: str, port: int, workers: int, options: dict[str, Any]) -> int:
-    """Run `workers` uvicorn servers of the app on host:port until stopped; the exit status."""
+    """Run `workers` uvicorn servers of the app on host:port until stopped; the exit status.
+    A port already in use is a UsageError before any worker starts."""
     # SO_REUSEPORT would let these sockets join another server's group on the same port: a
     # plain bind first says "address in use" when anything listens there already.
     listening_socket(host, port, reuse_port=False).close()
