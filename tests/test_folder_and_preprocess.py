@@ -191,6 +191,10 @@ def test_joined_dataset(tmp_path: Path, mnist_dir: Path, mnist_test: tuple) -> N
     assert len(joined["all"]) == sum(len(joined[s]) for s in ("train", "val", "test"))
     report = fetch(spec, mnist_dir)
     assert report is not None and "mnist/train-images-idx3-ubyte" in report.checksums
-    for bad, message in (("mnist+", "empty name"), ("mnist+nope", "unknown dataset 'nope'")):
+    plus = tmp_path / "a+b"  # a folder whose name holds a '+' is one folder
+    write_folder(plus, images[:20], labels[:20])
+    assert len(load_splits(f"folder:{plus}")["all"]) == len(load_splits(str(plus))["all"]) == 20
+    bad_specs = [("mnist+", "empty name"), ("mnist+nope", "unknown dataset 'nope'")]
+    for bad, message in [*bad_specs, ("mnist+mnist", "named twice")]:
         with pytest.raises(UsageError, match=message):
             load_splits(bad, mnist_dir)

@@ -32,11 +32,14 @@ def free_port() -> int:
 
 
 def serve(port: int, home: Path, *flags: str) -> subprocess.Popen[bytes]:
-    """`digitrec serve` with its output in home/serve.log."""
+    """`digitrec serve` with its output in home/serve.log, in a process group of its own (as a
+    shell runs it: Ctrl-C reaches every process of the group)."""
     env = {**os.environ, "DIGITREC_HOME": str(home), "DIGITREC_OFFLINE": "1"}
     command = [sys.executable, "-m", "digitrec", "serve", "--port", str(port), *flags]
     with (home / "serve.log").open("wb") as log:
-        return subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
 
 
 @contextlib.contextmanager
@@ -161,3 +164,15 @@ def alive(pid: int) -> bool:
         return "zombie" not in Path(f"/proc/{pid}/status").read_text()
     except OSError:
         return False
+
+
+def test_ctrl_c_stops_every_worker_without_a_traceback(tmp_path: Path) -> None:
+    with two_worker_server(tmp_path) as server:
+        process = server["process"]
+        workers = workers_of(process.pid)
+        os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
+        assert process.wait(60) == 0
+        assert not any(alive(pid) for pid in workers)
+    log = (tmp_path / "serve.log").read_text()
+    assert "Traceback" not in log and "KeyboardInterrupt" not in log, log
+    assert f"http://127.0.0.1:{server['port']} (2 workers)" in log

@@ -24,11 +24,14 @@ from digitrec.errors import UsageError
 def dataset_parts(spec: str) -> list[str]:
     """'mnist+usps' -> ['mnist', 'usps']; any other spec (an existing folder whose name holds a
     '+' too) -> [spec]."""
-    if "+" not in spec or Path(spec).expanduser().is_dir():
+    path = spec.removeprefix("folder:")
+    if "+" not in spec or Path(path).expanduser().is_dir():
         return [spec]
     parts = [part.strip() for part in spec.split("+")]
     if not all(parts):
         raise UsageError(f"dataset {spec!r}: an empty name around '+'")
+    if len(set(parts)) < len(parts):
+        raise UsageError(f"dataset {spec!r}: a part named twice would count its digits twice")
     return parts
 
 
@@ -63,8 +66,6 @@ def load_splits(
         return make_splits(entry.load_parts(variant, source), splits or SplitConfig())
     loaded = [load_splits(part, source, splits) for part in parts]
     names = [n for n in ("train", "val", "test") if all(n in each for each in loaded)]
-    if not names:
-        raise UsageError(f"{spec}: its parts have no split in common")
     joined = {name: _joined(spec, name, [each[name] for each in loaded]) for name in names}
     pooled = [joined[name] for name in names]  # every image once, preprocessed once
     joined["all"] = DigitSet(

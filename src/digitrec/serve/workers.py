@@ -25,6 +25,7 @@ from digitrec.errors import UsageError
 APP = "digitrec.serve.app:create_app"
 RESTARTS_PER_MINUTE = 5  # more crashes than this: the workers cannot run here; stop and say so
 STOP_SECONDS = 30.0  # a worker still running this long after SIGTERM is killed
+USAGE_EXIT = 2  # a worker's exit status for a usage error (the CLI's): the supervisor stops
 
 
 def reuse_port_available() -> bool:
@@ -62,9 +63,7 @@ def serve_workers(host: str, port: int, workers: int, options: dict[str, Any]) -
     stopping = False
 
     def start() -> BaseProcess:
-        process = context.Process(
-            target=_worker, args=(host, port, options, os.getpid()), daemon=False
-        )
+        process = context.Process(target=_worker, args=(host, port, options, os.getpid()))
         process.start()
         return process
 
@@ -73,15 +72,21 @@ def serve_workers(host: str, port: int, workers: int, options: dict[str, Any]) -
         stopping = True
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-    processes = [start() for _ in range(workers)]
+    processes: list[BaseProcess] = []
     crashes: list[float] = []
     status = 0
     try:
+        processes += [start() for _ in range(workers)]
+        where = f"[{host}]" if ":" in host else host
+        print(f"digitrec serve: http://{where}:{port} ({workers} workers)", file=sys.stderr)
         while not stopping:
             time.sleep(0.2)
             for index, process in enumerate(processes):
                 if process.is_alive() or stopping:
                     continue
+                if process.exitcode == USAGE_EXIT:  # said why in one line; a restart cannot help
+                    status, stopping = USAGE_EXIT, True
+                    break
                 now = time.monotonic()
                 crashes = [t for t in crashes if now - t < 60] + [now]
                 if len(crashes) > RESTARTS_PER_MINUTE:
@@ -100,7 +105,7 @@ def serve_workers(host: str, port: int, workers: int, options: dict[str, Any]) -
                 processes[index] = start()
     finally:
         for process in processes:
-            if process.is_alive() and process.pid is not None:
+            if process.is_alive():
                 process.terminate()  # SIGTERM: uvicorn finishes the requests it has
         deadline = time.monotonic() + STOP_SECONDS
         for process in processes:
@@ -114,11 +119,17 @@ def serve_workers(host: str, port: int, workers: int, options: dict[str, Any]) -
 
 
 def _worker(host: str, port: int, options: dict[str, Any], parent: int) -> None:
-    """One server process: its own SO_REUSEPORT socket, then uvicorn until SIGINT/SIGTERM."""
+    """One server process: its own SO_REUSEPORT socket, then uvicorn until the supervisor's
+    SIGTERM (Ctrl-C reaches the whole process group; only the supervisor acts on it)."""
     import uvicorn
 
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _stop_with_parent(parent)
-    sock = listening_socket(host, port, reuse_port=True)
+    try:
+        sock = listening_socket(host, port, reuse_port=True)
+    except UsageError as error:
+        print(f"digitrec: error: {error}", file=sys.stderr)
+        sys.exit(USAGE_EXIT)
     config = uvicorn.Config(APP, factory=True, host=host, port=port, **options)
     uvicorn.Server(config).run(sockets=[sock])
 
@@ -128,8 +139,8 @@ def _stop_with_parent(parent: int) -> None:
     no worker is left serving (and holding the port) on its own."""
     import ctypes
 
-    libc = ctypes.CDLL(None, use_errno=True)
     pr_set_pdeathsig = 1
-    libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
+    if ctypes.CDLL(None).prctl(pr_set_pdeathsig, ctypes.c_ulong(signal.SIGTERM)) != 0:
+        return  # not Linux after all: the supervisor's SIGTERM is the only stop
     if os.getppid() != parent:  # the supervisor died before the line above
         sys.exit(0)
