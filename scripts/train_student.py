@@ -25,6 +25,7 @@ src/digitrec/weights/student.{safetensors,json}. Runs that already finished are 
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import sys
@@ -41,7 +42,8 @@ from digitrec.train import TrainConfig
 
 REPO = Path(__file__).resolve().parents[1]
 TEACHERS = ["default"]
-ENSEMBLE = [str(REPO / "runs" / f"default-seed{seed}") for seed in (0, 1, 2)]
+# Repository-relative (the script works from the repository's root), as the cards record them.
+ENSEMBLE = [f"runs/default-seed{seed}" for seed in (0, 1, 2)]
 # name -> (training values over DISTILL_RECIPE, distillation settings, teachers)
 VARIANTS: dict[str, tuple[dict[str, object], DistillConfig, list[str]]] = {
     "t4-medium": (
@@ -80,6 +82,7 @@ def main() -> int:
     )
     args = parser.parse_args()
     args.runs = args.runs.resolve()
+    os.chdir(REPO)  # teachers are named relative to it
     pairs = [(variant, seed) for variant in args.variants for seed in args.seeds]
     if args.existing:
         pairs = [(v, s) for v, s in pairs if (run_dir(args, v, s) / "model.safetensors").exists()]
