@@ -215,16 +215,24 @@ async def sample_memory(pid: int, samples: list[int], stop: asyncio.Event) -> No
             await asyncio.wait_for(stop.wait(), 0.25)
 
 
-def tree_cpu_seconds(pid: int) -> float:
-    """User + system CPU time of the server and its worker processes so far (children that
-    ended are not counted: the server keeps its workers for the whole run)."""
+def process_tree(pid: int) -> list[int]:
+    """The process and all its descendants (the server and its workers) that are running now."""
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    except OSError:
-        return 0.0
-    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return own + sum(tree_cpu_seconds(int(child)) for child in children)
+    except OSError:  # it ended
+        return []
+    return [pid, *(each for child in children for each in process_tree(int(child)))]
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of the server and its worker processes so far (processes that
+    ended are not counted: the server keeps its workers for the whole run)."""
+    total = 0.0
+    for each in process_tree(pid):
+        with contextlib.suppress(OSError):  # ended since the walk
+            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def cpu_per_request(pid: int, before: float, requests: int) -> tuple[float, float]:
@@ -234,15 +242,14 @@ def cpu_per_request(pid: int, before: float, requests: int) -> tuple[float, floa
 
 
 def tree_rss(pid: int) -> int:
+    """Resident memory (kB) of the server and its worker processes."""
     total = 0
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                total += int(line.split()[1])
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    except OSError:  # the process ended between two reads
-        return total
-    return total + sum(tree_rss(int(child)) for child in children)
+    for each in process_tree(pid):
+        with contextlib.suppress(OSError):  # ended since the walk
+            for line in Path(f"/proc/{each}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+    return total
 
 
 async def load_run(

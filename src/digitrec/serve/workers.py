@@ -1,8 +1,9 @@
 """`digitrec serve --workers N`: N server processes on one port, each with its own listening socket.
 
 uvicorn's own workers share one socket, and every idle worker wakes for each new connection; the
-first to run accepts it. Keep-alive clients that connect at once then often all land on one
-worker (15 of 16 connections in a measured case), which serves them alone while the other idles.
+first to run accepts it. Keep-alive clients that connect at once then often mostly land on one
+worker, which serves them alone while the other idles (two workers served 267-721 req/s from run
+to run in benchmarks/serve_load.py; tests/test_serve_workers.py checks the spread).
 Here each worker binds its own socket with SO_REUSEPORT, and the kernel spreads connections over
 the sockets by a hash of the client's address and port: independent of which worker is awake.
 
