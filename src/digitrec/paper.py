@@ -7,7 +7,8 @@ is uneven — a quadratic surface. Statistics come from about 4,096 evenly sprea
 images stay cheap.
 """
 
-from typing import Literal
+from functools import lru_cache
+from typing import Literal, NamedTuple
 
 import numpy as np
 
@@ -33,11 +34,10 @@ def ink_signal(gray: np.ndarray, ink: Ink = "auto") -> tuple[np.ndarray, float]:
     sample = image[::step, ::step].ravel()
     if ink == "signal":  # already bright ink over paper at exactly 0: nothing to estimate
         return image, _noise_sigma(image, step, _otsu_paper(sample))
-    rows, cols = np.mgrid[0:height:step, 0:width:step]
-    rows_n, cols_n = rows.ravel() / height, cols.ravel() / width
-    border_rows, border_cols, border = _border(image)
-    plane = _robust_fit(border_rows / height, border_cols / width, border, degree=1)
-    residual = sample - _terms(rows_n, cols_n, 1) @ plane
+    grid = _grid(height, width, step)
+    border = _border_values(image)
+    plane = _robust_fit(_border_terms(height, width), border)
+    residual = sample - grid.plane_terms @ plane
     dark = ink == "dark" or (ink == "auto" and float(residual.mean()) <= 0.0)
     sign = -1.0 if dark else 1.0
     inkness = sign * residual
@@ -49,10 +49,12 @@ def ink_signal(gray: np.ndarray, ink: Ink = "auto") -> tuple[np.ndarray, float]:
         uneven = UNEVEN_LIGHT * max(percentile(inkness, 99.5) - percentile(inkness[paper], 50), 1.0)
         surface = None
         # The fitted surface is clipped to the paper samples' range: a range within `uneven`
-        # (clean scans, drawings) cannot show uneven light, and is not fitted.
-        if high - low > uneven:
-            surface = _robust_fit(rows_n[paper], cols_n[paper], values, degree=2)
-            if float(np.ptp(np.clip(_terms(rows_n, cols_n, 2) @ surface, low, high))) <= uneven:
+        # cannot show uneven light, and is not fitted; nor is it when nine tenths of the paper
+        # lie within half of `uneven` (clean scans and drawings, whose range is only stretched
+        # by a few anti-aliased stroke edges: a cheap test that spares them the fit).
+        if high - low > uneven and _spread(values) > uneven / 2:
+            surface = _robust_fit(grid.surface_terms[paper], values)
+            if float(np.ptp(np.clip(grid.surface_terms @ surface, low, high))) <= uneven:
                 surface = None
         if surface is not None:
             background = np.clip(_surface(surface, height, width), low, high)
@@ -80,33 +82,60 @@ def _otsu_paper(inkness: np.ndarray) -> np.ndarray:
     return paper
 
 
-def _border(image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Rows, columns and values of the image's outermost pixels."""
-    height, width = image.shape
+class _Grid(NamedTuple):
+    """Polynomial terms of the sampled pixels' normalized coordinates: (N, 3) for a plane, (N, 6)
+    for a quadratic surface."""
+
+    plane_terms: np.ndarray
+    surface_terms: np.ndarray
+
+
+@lru_cache(maxsize=32)
+def _grid(height: int, width: int, step: int) -> _Grid:
+    """The terms of the pixels `image[::step, ::step]`, in that (raveled) order. Cached: a
+    server sees the same few image sizes again and again."""
+    rows, cols = np.mgrid[0:height:step, 0:width:step]
+    surface = _terms(rows.ravel() / height, cols.ravel() / width, 2)
+    surface.flags.writeable = False
+    plane = np.ascontiguousarray(surface[:, :3])
+    plane.flags.writeable = False
+    return _Grid(plane, surface)
+
+
+def _border_values(image: np.ndarray) -> np.ndarray:
+    """The image's outermost pixels, in `_border_terms`'s order."""
+    return np.concatenate([image[0], image[-1], image[:, 0], image[:, -1]])
+
+
+@lru_cache(maxsize=32)
+def _border_terms(height: int, width: int) -> np.ndarray:
+    """Plane terms of the outermost pixels' normalized coordinates (top row, bottom row, left
+    column, right column)."""
     rows = np.concatenate([np.zeros(width), np.full(width, height - 1)])
     rows = np.concatenate([rows, np.arange(height), np.arange(height)])
     cols = np.concatenate([np.arange(width), np.arange(width), np.zeros(height)])
     cols = np.concatenate([cols, np.full(height, width - 1)])
-    values = np.concatenate([image[0], image[-1], image[:, 0], image[:, -1]])
-    return rows, cols, values
+    terms = _terms(rows / height, cols / width, 1)
+    terms.flags.writeable = False
+    return terms
 
 
 def _terms(rows: np.ndarray, cols: np.ndarray, degree: int) -> np.ndarray:
     """Polynomial terms (N, 3) for a plane or (N, 6) for a quadratic surface."""
+    rows, cols = rows.astype(np.float64), cols.astype(np.float64)
     columns = [np.ones_like(rows), rows, cols]
     if degree == 2:
         columns += [rows * rows, cols * cols, rows * cols]
     return np.stack(columns, axis=1)
 
 
-def _robust_fit(rows: np.ndarray, cols: np.ndarray, values: np.ndarray, degree: int) -> np.ndarray:
-    """Least-squares polynomial surface that ignores outliers (ink): refit three times on the
-    points within 2.5 robust sigmas. Coordinates are normalized to [0, 1)."""
+def _robust_fit(terms: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Least-squares polynomial surface (terms from `_terms`) that ignores outliers (ink): refit
+    three times on the points within 2.5 robust sigmas. Coordinates are normalized to [0, 1)."""
     if values.size and values.min() == values.max():  # flat (clean crops, synthetic paper)
-        flat = np.zeros(3 if degree == 1 else 6)
+        flat = np.zeros(terms.shape[1])
         flat[0] = float(values[0])
         return flat
-    terms = _terms(rows.astype(np.float64), cols.astype(np.float64), degree)
     values = values.astype(np.float64)
     keep = np.ones(len(values), bool)
     coefficients = np.zeros(terms.shape[1])
@@ -146,6 +175,11 @@ def percentile(values: np.ndarray, q: float) -> float:
     part = np.partition(flat, (low, low + 1))
     a, b = float(part[low]), float(part[low + 1])
     return a + (b - a) * fraction
+
+
+def _spread(values: np.ndarray) -> float:
+    """The range of the middle 90% of VALUES (their 5th to 95th percentile)."""
+    return percentile(values, 95) - percentile(values, 5)
 
 
 _NOISE_KERNEL = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
