@@ -181,10 +181,13 @@ def test_far_marks_are_dropped_and_near_pieces_kept(digits: tuple) -> None:
     assert count == 2  # background and one digit
 
 
-@pytest.mark.parametrize("size", [1, 2, 7, 100, 4097])
-def test_the_fast_percentile_is_numpy_s(size: int) -> None:
+@pytest.mark.parametrize("size", [1, 2, 7, 100, 2441, 4097])
+@pytest.mark.parametrize("ties", [False, True])
+def test_the_fast_percentile_is_numpy_s(size: int, ties: bool) -> None:
     values = np.random.default_rng(size).normal(100, 30, size).astype(np.float32)
-    for q in (0, 10, 50, 90, 99.5, 100):
+    if ties:  # mostly one value, as the paper of a clean image
+        values[: size * 9 // 10] = 255.0
+    for q in (0, 5, 10, 50, 90, 95, 99.5, 100):
         assert percentile(values, q) == pytest.approx(float(np.percentile(values, q)), rel=1e-6)
 
 

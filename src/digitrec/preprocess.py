@@ -78,13 +78,13 @@ def normalize_digit(
         signal = cv2.medianBlur(signal, 3)
         noise *= 0.6  # a 3×3 median of Gaussian noise keeps about this much of its sigma
     mask = ink_mask(signal)
-    ys, xs = np.nonzero(mask)
-    if len(ys) < MIN_INK_PIXELS:
+    if cv2.countNonZero(mask) < MIN_INK_PIXELS:
         raise DataError(f"{name}: no digit found (too little ink)")
     level = percentile(signal[mask > 0], 90)  # the stroke core's brightness
     if level < max(MIN_CONTRAST, MIN_SIGNAL_TO_NOISE * noise):
         raise DataError(f"{name}: no digit found (nothing stands out from the paper's noise)")
-    top, bottom, left, right = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    left, top, width, height = cv2.boundingRect(mask)
+    bottom, right = top + height, left + width
     if _is_dot(mask[top:bottom, left:right], mask.shape):
         raise DataError(f"{name}: no digit found (a dot, not a digit)")
     # Ink grey levels within one pixel of the kept components (anti-aliased edges), 0 elsewhere;
@@ -114,7 +114,10 @@ def ink_mask(signal: np.ndarray) -> np.ndarray:
     top = max(float(smooth.max()), 1e-6)
     scaled = np.clip(smooth * (255.0 / top), 0, 255).astype(np.uint8)
     _, mask = cv2.threshold(scaled, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    # Grana's block-based algorithm: the same components as the default, faster on small masks.
+    count, labels, stats, _ = cv2.connectedComponentsWithStatsWithAlgorithm(
+        mask, 8, cv2.CV_32S, cv2.CCL_BBDT
+    )
     if count <= 2:
         return mask
     areas = stats[1:, cv2.CC_STAT_AREA]
@@ -181,7 +184,7 @@ def normalize_stroke_width(work: np.ndarray) -> np.ndarray:
         return work
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
     if width < MNIST_STROKE_WIDTH:
-        padded = np.pad(work, radius)  # room for the strokes to grow at the edges
+        padded = _pad(work, radius)  # room for the strokes to grow at the edges
         thick: np.ndarray = cv2.dilate(padded, kernel)
         return thick
     thinned: np.ndarray = cv2.erode(work, kernel)
@@ -202,7 +205,7 @@ def close_gaps(work: np.ndarray) -> np.ndarray:
 
     if _pieces(work) <= 1:
         return work
-    padded = np.pad(work, MAX_GAP_RADIUS)
+    padded = _pad(work, MAX_GAP_RADIUS)
     mask = (padded > 0.5).astype(np.uint8)
     for radius in range(1, MAX_GAP_RADIUS + 1):
         kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
@@ -251,7 +254,17 @@ def _to_working_size(crop: np.ndarray) -> np.ndarray:
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
     method = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
     work = np.clip(cv2.resize(crop, size, interpolation=method), 0.0, 1.0)
-    return np.pad(work, WORK // 8)
+    return _pad(work, WORK // 8)
+
+
+def _pad(image: np.ndarray, margin: int) -> np.ndarray:
+    """np.pad(image, margin) (zeros), without np.pad's overhead on small images."""
+    import cv2
+
+    padded: np.ndarray = cv2.copyMakeBorder(
+        image, margin, margin, margin, margin, cv2.BORDER_CONSTANT, value=0
+    )
+    return padded
 
 
 def _box_and_center(work: np.ndarray, name: str) -> np.ndarray:
@@ -260,10 +273,10 @@ def _box_and_center(work: np.ndarray, name: str) -> np.ndarray:
     area averaging, which keeps the centre of mass and gives MNIST's anti-aliased edges."""
     import cv2
 
-    ys, xs = np.nonzero(work > BOX_LEVEL)
-    if len(ys) == 0:
+    left, top, width, height = cv2.boundingRect((work > BOX_LEVEL).view(np.uint8))
+    if width == 0:
         raise DataError(f"{name}: no digit found (too little ink)")
-    work = work[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+    work = work[top : top + height, left : left + width]
     height, width = work.shape
     fine = WORK // BOX  # canvas pixels per output pixel
     scale = WORK / max(height, width)
@@ -281,14 +294,16 @@ def _center_by_mass(digit: np.ndarray, side: int, center: float) -> np.ndarray:
     """Place a float image into a side×side canvas with its intensity centre of mass at pixel
     index (center, center), to the nearest pixel. MNIST's centres of mass sit at (14.0, 14.0) in
     pixel-index coordinates (measured on its training set), not at the geometric centre 13.5."""
+    import cv2
+
     canvas = np.zeros((side, side), dtype=np.float32)
     height, width = digit.shape
-    total = float(digit.sum())
-    rows, cols = np.indices(digit.shape)
-    center_y = float((rows * digit).sum()) / total if total else (height - 1) / 2
-    center_x = float((cols * digit).sum()) / total if total else (width - 1) / 2
-    top = int(np.clip(round(center - center_y), 0, side - height))
-    left = int(np.clip(round(center - center_x), 0, side - width))
+    moments = cv2.moments(digit)  # in float64
+    total = moments["m00"]
+    center_y = moments["m01"] / total if total else (height - 1) / 2
+    center_x = moments["m10"] / total if total else (width - 1) / 2
+    top = min(max(round(center - center_y), 0), side - height)
+    left = min(max(round(center - center_x), 0), side - width)
     canvas[top : top + height, left : left + width] = digit
     return canvas
 
