@@ -3,6 +3,7 @@ and JPEG files users upload), agreement with the Python API, and every error pat
 document with the right status."""
 
 import base64
+import gc
 import os
 import re
 import socket
@@ -414,6 +415,16 @@ def test_info_routes(client: TestClient, test_set: Any) -> None:
     text = client.get("/metrics").text
     assert "# TYPE digitrec_request_seconds histogram" in text
     assert 'digitrec_request_seconds_bucket{le="0.005",route="/v1/predict"}' in text
+
+
+def test_what_start_up_loaded_is_kept_out_of_the_garbage_collector(feedback_db: Path) -> None:
+    """Frozen after start-up (a full collection over torch and the models would pause a request
+    now and then), unfrozen at shutdown."""
+    gc.unfreeze()
+    with TestClient(create_app(ServeSettings(feedback_db=feedback_db, backend="torch"))) as c:
+        assert c.get("/healthz").status_code == 200
+        assert gc.get_freeze_count() > 100_000
+    assert gc.get_freeze_count() == 0
 
 
 def test_body_limit_refuses_big_uploads_declared_or_streamed(feedback_db: Path) -> None:

@@ -5,6 +5,7 @@ outermost first: metrics (every request counted and timed), the body's size and 
 CORS (only when origins are configured). Every error leaves as a problem document (problems.py).
 """
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -33,9 +34,15 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
             settings.feedback_path(), max_rows=settings.feedback_max_rows
         )
         app.state.packaged_models = packaged_models()
+        # Everything loaded so far (torch, the models, the app) lives as long as the server: out
+        # of the garbage collector's sight, an occasional full collection no longer walks all of
+        # it in the middle of someone's request.
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:
+            gc.unfreeze()
             app.state.engine.close()
 
     app = FastAPI(
