@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -74,3 +75,26 @@ def test_serve_load_quick_run(tmp_path: Path) -> None:
         assert 0 < run["p50_ms"] <= run["p99_ms"] <= run["max_ms"]
     assert result["open_loop"]["seconds"] >= 200 / 100  # the schedule: 100 requests/s
     assert result["rss_mb_start"] > 50 and result["rss_mb_max"] >= result["rss_mb_end"]
+
+
+def test_normalize_corpus_finds_no_change_in_the_same_code_and_any_change_in_one_digit(
+    tmp_path: Path, mnist_dir: Path, usps_dir: Path
+) -> None:
+    script = [sys.executable, str(REPO / "scripts/normalize_corpus.py")]
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*script, *args], capture_output=True, text=True, timeout=300, check=False
+        )
+
+    for name in ("a.npz", "b.npz"):
+        done = run("save", str(tmp_path / name), "--digits", "3", "--usps-source", str(usps_dir))
+        assert done.returncode == 0, done.stderr
+    assert "0 of " in run("compare", str(tmp_path / "a.npz"), str(tmp_path / "b.npz")).stdout
+    with np.load(tmp_path / "b.npz") as saved:
+        arrays = {key: saved[key] for key in saved.files}
+    arrays["images"][5, 14, 14] ^= 1  # one pixel of one digit, off by one grey level
+    np.savez(tmp_path / "c.npz", **arrays)
+    done = run("compare", str(tmp_path / "a.npz"), str(tmp_path / "c.npz"))
+    assert done.returncode == 1 and "1 of " in done.stdout
+    assert "largest pixel change 1" in done.stdout
