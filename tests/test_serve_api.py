@@ -485,12 +485,18 @@ def test_slow_work_runs_off_the_event_loop_with_timeout_and_queue_limit(
         assert second.headers["retry-after"] == "1"
         reader.join(timeout=120)
         assert statuses == [200] and order[0] == "healthz"
+        assert "digitrec_inference_waiting 0.0" in busy.get("/metrics").text  # all released
 
     hurried = ServeSettings(feedback_db=feedback_db, timeout_s=0.001)
     with TestClient(create_app(hurried), raise_server_exceptions=False) as late:
         assert_problem(
             late.post("/v1/read", files={"file": ("n.png", page)}), 504, "no answer within"
         )
+        # The timed-out read leaves the queue when it really ends (not never).
+        deadline = time.monotonic() + 60
+        while "digitrec_inference_waiting 0.0" not in (text := late.get("/metrics").text):
+            assert time.monotonic() < deadline, text
+            time.sleep(0.05)
 
 
 def test_serve_command_refuses_bad_settings_in_one_line(tmp_path: Path) -> None:

@@ -104,17 +104,17 @@ class Engine:
             )
         loop = asyncio.get_running_loop()
         self.busy += 1  # only touched on the event loop's thread
-
-        def finished(_future: Any) -> None:
-            loop.call_soon_threadsafe(self._release)
-
         job = self.executor.submit(work, *args)
-        job.add_done_callback(finished)
         try:
             async with asyncio.timeout(self.settings.timeout_s):
                 return await asyncio.wrap_future(job)
         except TimeoutError:
             raise Problem(504, f"no answer within {self.settings.timeout_s:g} s") from None
+        finally:
+            if job.done():  # answered (or failed): release now, no second wake-up of the loop
+                self._release()
+            else:  # timed out or cancelled: the work holds its place until it really ends
+                job.add_done_callback(lambda _: loop.call_soon_threadsafe(self._release))
 
     def _release(self) -> None:
         self.busy -= 1
