@@ -24,6 +24,18 @@ pytestmark = pytest.mark.skipif(not reuse_port_available(), reason="SO_REUSEPORT
 START_S = 120
 
 
+def _stroke_png() -> bytes:
+    import cv2
+    import numpy as np
+
+    page = np.full((112, 112), 255, np.uint8)
+    page[16:96, 52:60] = 0  # a drawn "1"
+    return cv2.imencode(".png", page)[1].tobytes()
+
+
+PNG_OF_A_STROKE = _stroke_png()
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -126,6 +138,33 @@ def test_each_worker_serves_its_share_of_keep_alive_connections(two_workers: dic
     assert all(held[pid] >= 4 for pid in workers), held
 
 
+def test_metrics_count_the_requests_of_every_worker(two_workers: dict) -> None:
+    """Each request on a new connection (hashed to either worker); every scrape, whichever worker
+    answers it, counts them all. Per-worker counters would show a share that changes per scrape."""
+    port = two_workers["port"]
+
+    def predicted() -> float:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+            text = response.read().decode()
+        found = re.search(
+            r'^digitrec_requests_total\{method="POST",route="/v1/predict",status="200"\} (\S+)$',
+            text,
+            re.MULTILINE,
+        )
+        return float(found.group(1)) if found else 0.0
+
+    before = predicted()
+    for _ in range(40):
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/v1/predict",
+            data=PNG_OF_A_STROKE,
+            headers={"Content-Type": "image/png"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            assert response.status == 200
+    assert [predicted() for _ in range(8)] == [before + 40] * 8
+
+
 def test_a_port_in_use_is_a_one_line_error(two_workers: dict, tmp_path: Path) -> None:
     for flags in (["--workers", "2"], []):
         done = serve(two_workers["port"], tmp_path, *flags)
@@ -140,9 +179,17 @@ def test_a_port_in_use_is_a_one_line_error(two_workers: dict, tmp_path: Path) ->
 def test_sigterm_stops_every_worker(two_workers: dict) -> None:
     process = two_workers["process"]
     workers = workers_of(process.pid)
+    environment = Path(f"/proc/{workers[0]}/environ").read_bytes().split(b"\0")
+    (metrics_dir,) = [
+        Path(v.partition(b"=")[2].decode())
+        for v in environment
+        if v.startswith(b"PROMETHEUS_MULTIPROC_DIR=")
+    ]
+    assert metrics_dir.is_dir()
     process.send_signal(signal.SIGTERM)
     assert process.wait(60) == 0
     assert not any(alive(pid) for pid in workers)
+    assert not metrics_dir.exists()  # the workers' metrics files are cleaned up
 
 
 def test_workers_stop_when_the_supervisor_is_killed(tmp_path: Path) -> None:

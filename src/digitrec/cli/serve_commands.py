@@ -79,7 +79,13 @@ def run_serve(args: argparse.Namespace) -> int:
     settings = checked_settings(given)  # bad values fail here, in one line, not in every worker
     if not settings.model.endswith(".onnx"):
         resolve_model_path(settings.model)  # an unknown model is a usage error, before start-up
-    from digitrec.serve.workers import APP, listening_socket, reuse_port_available, serve_workers
+    from digitrec.serve.workers import (
+        APP,
+        listening_socket,
+        reuse_port_available,
+        serve_workers,
+        shared_metrics,
+    )
 
     options = dict(
         log_level=args.log_level,
@@ -91,7 +97,13 @@ def run_serve(args: argparse.Namespace) -> int:
         return serve_workers(args.host, args.port, args.workers, options)
     # Say "address in use" now, not after the models have loaded.
     listening_socket(args.host, args.port, reuse_port=False).close()
-    uvicorn.run(APP, factory=True, host=args.host, port=args.port, workers=args.workers, **options)
+    if args.workers == 1:
+        uvicorn.run(APP, factory=True, host=args.host, port=args.port, **options)
+        return 0
+    with shared_metrics():  # uvicorn's own workers (no SO_REUSEPORT here)
+        uvicorn.run(
+            APP, factory=True, host=args.host, port=args.port, workers=args.workers, **options
+        )
     return 0
 
 

@@ -30,6 +30,7 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.engine = Engine.start(settings)
+        app.state.engine.on_busy = app.state.metrics.waiting.set
         app.state.feedback = FeedbackStore(
             settings.feedback_path(), max_rows=settings.feedback_max_rows
         )

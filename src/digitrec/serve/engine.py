@@ -46,6 +46,7 @@ class Engine:
     executor: ThreadPoolExecutor
     line_reader: LineReader | None = None  # reads numbers when chosen (settings.reader)
     busy: int = 0  # requests on or waiting for the pool, until their work has really finished
+    on_busy: Callable[[int], None] | None = None  # told each new `busy` (the metrics' gauge)
     _explainer: Any = None  # the torch module for saliency, loaded on first use
 
     @classmethod
@@ -103,7 +104,7 @@ class Engine:
                 503, "server busy: too many requests waiting", headers={"Retry-After": "1"}
             )
         loop = asyncio.get_running_loop()
-        self.busy += 1  # only touched on the event loop's thread
+        self._count_busy(+1)
         job = self.executor.submit(work, *args)
         try:
             async with asyncio.timeout(self.settings.timeout_s):
@@ -117,7 +118,12 @@ class Engine:
                 job.add_done_callback(lambda _: loop.call_soon_threadsafe(self._release))
 
     def _release(self) -> None:
-        self.busy -= 1
+        self._count_busy(-1)
+
+    def _count_busy(self, change: int) -> None:
+        self.busy += change  # only touched on the event loop's thread
+        if self.on_busy is not None:
+            self.on_busy(self.busy)
 
     # The work itself (runs on the pool's threads).
 

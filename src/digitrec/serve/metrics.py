@@ -1,9 +1,12 @@
 """Prometheus metrics of one app (its own registry): requests, latency, errors, what was
 predicted and what was rejected; and the ASGI middleware that counts every request.
 
-With `digitrec serve --workers N` each worker process counts its own requests: a scrape of
-/metrics answers from whichever worker took it."""
+With `digitrec serve --workers N` (on Linux) the supervisor gives the workers a shared directory
+in PROMETHEUS_MULTIPROC_DIR: each worker writes its values there, and /metrics, whichever worker
+answers it, sums them over all the workers (prometheus_client's multiprocess mode; the counters of
+a worker that died still count)."""
 
+import os
 import time
 from typing import Any
 
@@ -57,6 +60,7 @@ class Metrics:
             "digitrec_inference_waiting",
             "requests on or waiting for the inference pool",
             registry=self.registry,
+            multiprocess_mode="livesum",  # over the workers that are running
         )
 
     def count_digit(self, digit: int | None, reason: str | None) -> None:
@@ -66,7 +70,13 @@ class Metrics:
             self.rejections.labels("unsure" if reason.startswith("unsure") else "no_digit").inc()
 
     def text(self) -> bytes:
-        return generate_latest(self.registry)
+        if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            return generate_latest(self.registry)
+        from prometheus_client import multiprocess
+
+        every_worker = CollectorRegistry()
+        multiprocess.MultiProcessCollector(every_worker)  # type: ignore[no-untyped-call]
+        return generate_latest(every_worker)
 
 
 class MetricsMiddleware:

@@ -205,7 +205,6 @@ async def healthz(request: Request) -> dict[str, str]:
 
 @router.get("/metrics", summary="Prometheus metrics", tags=["info"])
 async def metrics(request: Request) -> Response:
-    _metrics(request).waiting.set(_engine(request).busy)
     return Response(_metrics(request).text(), media_type="text/plain; version=0.0.4")
 
 

@@ -9,16 +9,22 @@ the sockets by a hash of the client's address and port: independent of which wor
 
 The parent only watches: it starts the workers, restarts one that dies (a few times a minute at
 most), and on SIGINT or SIGTERM stops them all and waits for them. Where SO_REUSEPORT is missing
-(not Linux), uvicorn's own workers are used instead.
+(not Linux), uvicorn's own workers are used instead. Either way the workers share a directory for
+their metrics (`shared_metrics`), so /metrics counts the whole server.
 """
 
+import contextlib
 import multiprocessing
 import os
+import shutil
 import signal
 import socket
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from multiprocessing.process import BaseProcess
+from pathlib import Path
 from typing import Any
 
 from digitrec.errors import UsageError
@@ -54,6 +60,23 @@ def listening_socket(host: str, port: int, *, reuse_port: bool) -> socket.socket
     return sock
 
 
+@contextlib.contextmanager
+def shared_metrics() -> Iterator[Path]:
+    """A fresh directory in PROMETHEUS_MULTIPROC_DIR for the workers started inside this block
+    (they inherit the environment), removed afterwards; one the user set is used as it is."""
+    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if given:
+        yield Path(given)
+        return
+    directory = tempfile.mkdtemp(prefix="digitrec-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+    try:
+        yield Path(directory)
+    finally:
+        del os.environ["PROMETHEUS_MULTIPROC_DIR"]
+        shutil.rmtree(directory, ignore_errors=True)
+
+
 def serve_workers(host: str, port: int, workers: int, options: dict[str, Any]) -> int:
     """Run `workers` uvicorn servers of the app on host:port until stopped; the exit status.
     A port already in use is a UsageError before any worker starts."""
@@ -76,7 +99,9 @@ def serve_workers(host: str, port: int, workers: int, options: dict[str, Any]) -
     processes: list[BaseProcess] = []
     crashes: list[float] = []
     status = 0
+    metrics = contextlib.ExitStack()
     try:
+        metrics_dir = metrics.enter_context(shared_metrics())
         processes += [start() for _ in range(workers)]
         where = f"[{host}]" if ":" in host else host
         print(f"digitrec serve: http://{where}:{port} ({workers} workers)", file=sys.stderr)
@@ -85,6 +110,7 @@ def serve_workers(host: str, port: int, workers: int, options: dict[str, Any]) -
             for index, process in enumerate(processes):
                 if process.is_alive() or stopping:
                     continue
+                _forget_gauges(metrics_dir, process.pid)
                 if process.exitcode == USAGE_EXIT:  # said why in one line; a restart cannot help
                     status, stopping = USAGE_EXIT, True
                     break
@@ -116,7 +142,16 @@ def serve_workers(host: str, port: int, workers: int, options: dict[str, Any]) -
                 process.join()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        metrics.close()
     return status
+
+
+def _forget_gauges(metrics_dir: Path, pid: int | None) -> None:
+    """A dead worker's gauges (requests waiting) no longer count; its counters still do."""
+    from prometheus_client import multiprocess
+
+    if pid is not None:
+        multiprocess.mark_process_dead(pid, str(metrics_dir))  # type: ignore[no-untyped-call]
 
 
 def _worker(host: str, port: int, options: dict[str, Any], parent: int) -> None:
