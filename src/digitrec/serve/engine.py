@@ -55,8 +55,9 @@ class Engine:
         import torch
 
         # OpenCV's own thread pool splits even a 112×112 resize across the cores, and its idle
-        # threads spin: on this server's small images that burned about 1 ms of CPU per request
-        # and saved no time (the pool's threads and the other workers already use the cores).
+        # threads spin: on this server's small images that burned CPU and saved no time (the
+        # pool's threads and the other workers already use the cores). benchmarks/serve_load.py
+        # reports the server's CPU per request.
         cv2.setNumThreads(1)
 
         from digitrec.export.runtime import load_classifier
