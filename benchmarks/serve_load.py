@@ -285,7 +285,7 @@ async def load_run(
                     await asyncio.sleep(max(0.0, due - free))
                     # Timed from its slot when this connection was still busy then (a slow
                     # server cannot hide its backlog), else from when it left: the client's
-                    # timer oversleeps by up to a millisecond or two, which is not the server's.
+                    # timer oversleeps a little, and that is not the server's time.
                     started = due if free > due else loop.time()
                 else:
                     started = loop.time()

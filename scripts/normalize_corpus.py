@@ -16,6 +16,7 @@ run with PYTHONPATH=that/src), then `compare`. Outputs also move with OpenCV and
 
 import argparse
 import hashlib
+import io
 import sys
 import time
 from pathlib import Path
@@ -100,8 +101,6 @@ def save_outputs(out: Path, digits: int, usps_source: Path) -> int:
             errors.append(str(error))
     seconds = time.process_time() - started
     kinds = np.array([kind for kind, _, _ in items])
-    import io
-
     buffer = io.BytesIO()
     np.savez_compressed(buffer, images=images, errors=np.array(errors), kinds=kinds)
     atomic_write_bytes(out, buffer.getvalue())

@@ -277,7 +277,6 @@ def _box_and_center(work: np.ndarray, name: str) -> np.ndarray:
     if width == 0:
         raise DataError(f"{name}: no digit found (too little ink)")
     work = work[top : top + height, left : left + width]
-    height, width = work.shape
     fine = WORK // BOX  # canvas pixels per output pixel
     scale = WORK / max(height, width)
     size = (max(1, round(width * scale)), max(1, round(height * scale)))

@@ -1,8 +1,8 @@
 """Prometheus metrics of one app (its own registry): requests, latency, errors, what was
 predicted and what was rejected; and the ASGI middleware that counts every request.
 
-With `digitrec serve --workers N` (on Linux) the supervisor gives the workers a shared directory
-in PROMETHEUS_MULTIPROC_DIR: each worker writes its values there, and /metrics, whichever worker
+With `digitrec serve --workers N` the workers share a directory in PROMETHEUS_MULTIPROC_DIR
+(`serve.workers.shared_metrics`): each worker writes its values there, and /metrics, whichever worker
 answers it, sums them over all the workers (prometheus_client's multiprocess mode; the counters of
 a worker that died still count)."""
 

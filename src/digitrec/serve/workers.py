@@ -110,7 +110,7 @@ def serve_workers(host: str, port: int, workers: int, options: dict[str, Any]) -
             for index, process in enumerate(processes):
                 if process.is_alive() or stopping:
                     continue
-                _forget_gauges(metrics_dir, process.pid)
+                _forget_gauges(metrics_dir, process)
                 if process.exitcode == USAGE_EXIT:  # said why in one line; a restart cannot help
                     status, stopping = USAGE_EXIT, True
                     break
@@ -146,12 +146,11 @@ def serve_workers(host: str, port: int, workers: int, options: dict[str, Any]) -
     return status
 
 
-def _forget_gauges(metrics_dir: Path, pid: int | None) -> None:
+def _forget_gauges(metrics_dir: Path, worker: BaseProcess) -> None:
     """A dead worker's gauges (requests waiting) no longer count; its counters still do."""
     from prometheus_client import multiprocess
 
-    if pid is not None:
-        multiprocess.mark_process_dead(pid, str(metrics_dir))  # type: ignore[no-untyped-call]
+    multiprocess.mark_process_dead(worker.pid, str(metrics_dir))  # type: ignore[no-untyped-call]
 
 
 def _worker(host: str, port: int, options: dict[str, Any], parent: int) -> None:
