@@ -11,6 +11,7 @@ from digitrec.data import load_splits
 from digitrec.data.synth import SynthConfig, make_page
 from digitrec.errors import UsageError
 from digitrec.reading.ink import page_ink
+from digitrec.reading.line_data import LineSet, make_lines
 from digitrec.reading.line_model import (
     BLANK,
     HEIGHT,
@@ -26,7 +27,7 @@ from digitrec.reading.line_model import (
     load_line_reader,
     save_line_reader,
 )
-from digitrec.reading.line_training import LineSet, LineTrainConfig, make_lines, train_line_reader
+from digitrec.reading.line_training import LineTrainConfig, train_line_reader
 from digitrec.reading.lines import remove_form_lines
 from digitrec.reading.reader import read_line, read_many
 
@@ -110,7 +111,9 @@ def test_a_short_training_run_learns_and_the_model_file_round_trips(
     train = make_lines(splits["train"], 160, SynthConfig(max_digits=3), seed=2)
     val = make_lines(splits["val"], 40, SynthConfig(max_digits=3), seed=3)
     config = LineTrainConfig(widths=(8, 16, 16), hidden=16, epochs=3, lr=1e-2, threads=1)
-    net, history = train_line_reader(train, val, config, log=lambda row: None)
+    net, history = train_line_reader(
+        train, {"synth": val}, config, tmp_path / "run", log=lambda row: None
+    )
     assert [row["epoch"] for row in history] == [1, 2, 3]
     assert history[-1]["train_loss"] < 0.7 * history[0]["train_loss"]
     save_line_reader(net, {"arguments": {"widths": [8, 16, 16], "hidden": 16}}, tmp_path / "m")
@@ -131,5 +134,5 @@ def test_a_short_training_run_learns_and_the_model_file_round_trips(
 
 
 def test_a_reader_that_does_not_exist_is_a_usage_error() -> None:
-    with pytest.raises(UsageError, match="reader must be one of auto, line, segment"):
+    with pytest.raises(UsageError, match="reader must be one of auto, line, segment or a"):
         read_many([np.zeros((40, 40), np.uint8)], reader="lines")

@@ -28,6 +28,9 @@ def print_summary(summary: dict[str, Any]) -> None:
     if summary["files"]:
         print_files(f"{title}: files in {summary['cache']}", summary["files"])
     splits: dict[str, dict[str, Any]] = summary["splits"]
+    if summary.get("kind") == "numbers":
+        _print_number_splits(title, splits)
+        return
     table = Table(
         title=escape(
             f"{title}: images per class and split (scheme {summary['scheme']}, "
@@ -43,6 +46,22 @@ def print_summary(summary: dict[str, Any]) -> None:
     table.add_section()
     table.add_row("total", *(f"{split['count']:,}" for split in splits.values()))
     table.add_row("size", *("×".join(map(str, split["image_shape"])) for split in splits.values()))
+    stdout_console.print(table)
+
+
+def _print_number_splits(title: str, splits: dict[str, dict[str, Any]]) -> None:
+    table = Table(title=escape(f"{title}: numbers per length and split"), title_justify="left")
+    table.add_column("digits")
+    for name in splits:
+        table.add_column(name, justify="right")
+    lengths = sorted({int(n) for split in splits.values() for n in split["length_counts"]})
+    for length in lengths:
+        table.add_row(
+            str(length),
+            *(f"{split['length_counts'].get(length, 0):,}" for split in splits.values()),
+        )
+    table.add_section()
+    table.add_row("total", *(f"{split['count']:,}" for split in splits.values()))
     stdout_console.print(table)
 
 

@@ -29,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
         model_commands,
         predict_commands,
         read_commands,
+        reader_commands,
         report_commands,
         serve_commands,
         train_commands,
@@ -49,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate_commands.register(commands)
     predict_commands.register(commands)
     read_commands.register(commands)
+    reader_commands.register(commands)
     export_commands.register(commands)
     report_commands.register(commands)
     serve_commands.register(commands)

@@ -74,7 +74,8 @@ def _add_spec(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "spec",
         metavar="NAME",
-        help="mnist, usps, emnist[:SUBSET], noisy-mnist[:KIND-LEVEL], or folder:PATH",
+        help="mnist, usps, cvl, emnist[:SUBSET], noisy-mnist[:KIND-LEVEL], folder:PATH; numbers: "
+        "parish-rows, written-numbers, strings:DIR",
     )
     parser.add_argument(
         "--source",
@@ -93,10 +94,11 @@ def _add_split_options(parser: argparse.ArgumentParser) -> None:
 
 def run_list(args: argparse.Namespace) -> int:
     from digitrec.data import DATASETS
+    from digitrec.data.numbers import NUMBER_DATASETS
     from digitrec.home import dataset_dir
     from digitrec.output import stdout_console
 
-    width = max(map(len, DATASETS))
+    width = max(map(len, [*DATASETS, *NUMBER_DATASETS]))
     for entry in DATASETS.values():
         folder = dataset_dir(entry.name)
         if entry.name == "folder":
@@ -112,6 +114,17 @@ def run_list(args: argparse.Namespace) -> int:
         if entry.variants:
             indent = " " * (width + 19)
             stdout_console.print(f"{indent}variants: {', '.join(entry.variants)}", soft_wrap=True)
+    stdout_console.print("whole numbers (for read, evaluate-reader, train-reader):")
+    for numbers in NUMBER_DATASETS.values():
+        folder = dataset_dir(numbers.name)
+        if numbers.name == "strings":
+            state, style = "read in place", "dim"
+        elif folder.is_dir() and any(folder.iterdir()):
+            state, style = "cached", "green"
+        else:
+            state, style = "not fetched", "yellow"
+        line = f"{numbers.name:<{width}}  [{style}]{state:<15}[/]  {numbers.summary}"
+        stdout_console.print(line, soft_wrap=True)
     return 0
 
 

@@ -39,10 +39,11 @@ def register(commands: "argparse._SubParsersAction[Any]") -> None:
     )
     read.add_argument(
         "--reader",
-        choices=["auto", "line", "segment"],
         default="auto",
+        metavar="auto|line|segment|DIR",
         help="line: read the whole line with the CTC line reader; segment: cut it into digits "
-        "and classify each with --model; auto (the default): line when the package has it",
+        "and classify each with --model; auto (the default): line when the package has it; "
+        "DIR: a line reader you trained with `digitrec train-reader`",
     )
     read.add_argument("--json", action="store_true", help="one JSON object per image, per line")
     read.set_defaults(handler=run_read)

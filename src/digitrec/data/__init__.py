@@ -16,6 +16,7 @@ import numpy as np
 
 from digitrec.data.acquire import FetchReport
 from digitrec.data.digitset import DigitSet
+from digitrec.data.numbers import fetch_numbers, is_number_dataset
 from digitrec.data.registry import DATASETS, DatasetEntry, parse_spec
 from digitrec.data.splits import SplitConfig, make_splits, select_split
 from digitrec.errors import UsageError
@@ -38,6 +39,8 @@ def dataset_parts(spec: str) -> list[str]:
 def fetch(spec: str, source: Path | None = None) -> FetchReport | None:
     """Make the dataset's files present and verified in the cache (None for folders, read in place).
     A combined spec: every part's files, named `part/file` (None if all parts are folders)."""
+    if is_number_dataset(spec):
+        return fetch_numbers(spec, source)
     parts = dataset_parts(spec)
     if len(parts) == 1:
         entry, variant = parse_spec(spec)
@@ -60,6 +63,11 @@ def load_splits(
 ) -> dict[str, DigitSet]:
     """Every split of a dataset: a subset of train, val, test, and all (the official parts pooled).
     A combined spec: the splits every part has, each the parts' own splits in 28×28, joined."""
+    if is_number_dataset(spec):
+        raise UsageError(
+            f"{spec} holds whole numbers, not single digits: use it with `digitrec read`, "
+            "`evaluate-reader` or `train-reader`"
+        )
     parts = dataset_parts(spec)
     if len(parts) == 1:
         entry, variant = parse_spec(spec)

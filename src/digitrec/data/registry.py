@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from digitrec.data import emnist, folder, mnist, noisy, usps
+from digitrec.data import cvl, emnist, folder, mnist, noisy, usps
 from digitrec.data.acquire import FetchReport
 from digitrec.data.digitset import DigitSet
 from digitrec.errors import UsageError
@@ -54,6 +54,12 @@ DATASETS: dict[str, DatasetEntry] = {
         "USPS zip-code digits (ESL), 16×16, 7,291 train / 2,007 test",
         fetch=lambda _variant, source: usps.fetch(source),
         load_parts=lambda _variant, source: usps.load_parts(source),
+    ),
+    "cvl": DatasetEntry(
+        "cvl",
+        "CVL real digits of 127 writers (ICDAR 2013), split by writer: 70/10/20% of the writers",
+        fetch=lambda _variant, source: cvl.fetch(source),
+        load_parts=lambda _variant, source: cvl.load_parts(source),
     ),
     "emnist": DatasetEntry(
         "emnist",

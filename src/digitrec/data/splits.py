@@ -78,7 +78,8 @@ def effective_scheme(parts: dict[str, DigitSet], config: SplitConfig) -> Scheme:
 
 
 def make_splits(parts: dict[str, DigitSet], config: SplitConfig) -> dict[str, DigitSet]:
-    """Turn a dataset's official parts ({"train", "test"}, {"test"} or {"all"}) into named splits."""
+    """Turn a dataset's official parts ({"train", "test"}, {"train", "val", "test"}, {"test"} or
+    {"all"}) into named splits. A dataset with its own "val" part keeps it (split by writer)."""
     if set(parts) == {"test"}:  # test-only data (noisy MNIST) is for measurement, never training
         if config.scheme != "standard":
             raise UsageError(
@@ -95,7 +96,9 @@ def make_splits(parts: dict[str, DigitSet], config: SplitConfig) -> dict[str, Di
             "all": pooled,
         }
     splits = {"all": pooled}
-    if "train" in parts:
+    if "val" in parts:  # the dataset's own validation part (CVL's held-out writers)
+        splits["train"], splits["val"] = parts["train"], parts["val"]
+    elif "train" in parts:
         train, val = stratified_partition(
             parts["train"].labels, (1 - config.val_fraction, config.val_fraction), config.seed
         )

@@ -4,7 +4,8 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from digitrec.data import dataset_parts, fetch, load_splits, parse_spec
+from digitrec.data import FetchReport, dataset_parts, fetch, load_splits, parse_spec
+from digitrec.data.numbers import is_number_dataset, load_numbers
 from digitrec.data.splits import SplitConfig
 
 SPLIT_ORDER = ("train", "val", "test", "all")
@@ -12,6 +13,8 @@ SPLIT_ORDER = ("train", "val", "test", "all")
 
 def summarize(spec: str, source: Path | None, splits: SplitConfig) -> dict[str, Any]:
     """A JSON-ready description of a dataset and each of its splits."""
+    if is_number_dataset(spec):
+        return summarize_numbers(spec, source)
     entry, variant = parse_spec(spec) if len(dataset_parts(spec)) == 1 else (None, "")
     report = fetch(spec, source)
     loaded = load_splits(spec, source, splits)
@@ -21,12 +24,7 @@ def summarize(spec: str, source: Path | None, splits: SplitConfig) -> dict[str, 
         "variant": variant or None,
         "classes": list(any_split.classes),
         "cache": str(report.directory) if report else None,
-        "files": [
-            {"name": name, "sha256": report.checksums[name], "origin": origin}
-            for name, origin in report.origins.items()
-        ]
-        if report
-        else [],
+        "files": _files(report),
         "scheme": splits.scheme,
         "seed": splits.seed,
         "splits": {
@@ -41,3 +39,40 @@ def summarize(spec: str, source: Path | None, splits: SplitConfig) -> dict[str, 
             if name in loaded
         },
     }
+
+
+def summarize_numbers(spec: str, source: Path | None) -> dict[str, Any]:
+    """The same for a dataset of whole numbers: per split, how many and of what lengths."""
+    report = fetch(spec, source)
+    loaded = load_numbers(spec, source)
+    return {
+        "dataset": spec.partition(":")[0],
+        "variant": spec.partition(":")[2] or None,
+        "kind": "numbers",
+        "cache": str(report.directory) if report else None,
+        "files": _files(report),
+        "splits": {
+            name: {
+                "count": len(loaded[name]),
+                "length_counts": loaded[name].length_counts(),
+                # the file names and texts, in order: equal hashes, equal split
+                "labels_sha256": hashlib.sha256(
+                    "\n".join(
+                        f"{f},{t}"
+                        for f, t in zip(loaded[name].files, loaded[name].texts, strict=True)
+                    ).encode()
+                ).hexdigest(),
+            }
+            for name in SPLIT_ORDER
+            if name in loaded
+        },
+    }
+
+
+def _files(report: FetchReport | None) -> list[dict[str, str]]:
+    if report is None:
+        return []
+    return [
+        {"name": name, "sha256": report.checksums[name], "origin": origin}
+        for name, origin in report.origins.items()
+    ]

@@ -31,6 +31,11 @@ class SynthConfig:
     form_lines: float = 0.5  # chance of an underline or a box per digit
     broken: float = 0.15  # chance that a digit's stroke is cut into pieces
     jpeg: float = 0.4  # chance that the page is saved as a low-quality JPEG
+    # Chance that a page is drawn as real ones look (`data.clutter`): gaps from touching to
+    # several digit widths, digits of different sizes and baselines, separators and marks,
+    # table rules and neighbouring cells, scan margins, patterned paper, faint ink, perspective,
+    # very low resolution. 0 keeps the original generator, page for page (the benchmark's).
+    wild: float = 0.0
 
     def __post_init__(self) -> None:
         if not 1 <= self.count <= 100_000:
@@ -39,6 +44,8 @@ class SynthConfig:
             raise UsageError("digits per page must satisfy 1 ≤ min ≤ max ≤ 20")
         if not 10 <= self.min_height <= self.max_height <= 300:
             raise UsageError("digit heights must satisfy 10 ≤ min ≤ max ≤ 300 pixels")
+        if not 0.0 <= self.wild <= 1.0:
+            raise UsageError("wild must be a probability, from 0 to 1")
 
 
 @dataclass(frozen=True)
@@ -50,6 +57,8 @@ class Page:
 
 
 def make_page(digits: DigitSet, config: SynthConfig, rng: np.random.Generator) -> Page:
+    if config.wild and rng.random() < config.wild:
+        return _wild_page(digits, config, rng)
     import cv2
 
     count = int(rng.integers(config.min_digits, config.max_digits + 1))
@@ -85,6 +94,114 @@ def make_page(digits: DigitSet, config: SynthConfig, rng: np.random.Generator) -
         page = decoded
     text = "".join(str(int(c)) for c in labels)
     return Page(page, text, boxes, quality)
+
+
+def _wild_page(digits: DigitSet, config: SynthConfig, rng: np.random.Generator) -> Page:
+    """A page as real ones look (see `data.clutter`); boxes are where the digits were drawn,
+    before rotation and perspective."""
+    import cv2
+
+    from digitrec.data import clutter
+
+    count = int(rng.integers(config.min_digits, config.max_digits + 1))
+    tiny = rng.random() < 0.15  # a low-resolution scan: digits 12-18 px tall
+    height = (
+        int(rng.integers(12, 19))
+        if tiny
+        else int(rng.integers(max(20, config.min_height), config.max_height + 1))
+    )
+    by_class = [np.flatnonzero(digits.labels == c) for c in range(10)]
+    labels = rng.integers(0, 10, count)
+    size_spread = float(rng.uniform(0, 0.45))  # how much digit sizes vary within this number
+    glyphs = []
+    for c in labels:
+        own = max(8, round(height * (1 - float(rng.uniform(0, size_spread)))))
+        glyphs.append(_glyph(digits.images[rng.choice(by_class[c])], own, config, rng))
+    pen = max(1, height // 25)
+    spacing = rng.choice(["tight", "normal", "wide"], p=[0.3, 0.45, 0.25])
+    marks_here = rng.random() < 0.5
+    pieces: list[tuple[np.ndarray, int | None]] = []  # (ink, label or None for a mark)
+    if marks_here and rng.random() < 0.25:
+        pieces.append((clutter.mark(height, pen, rng), None))
+    for index, (glyph, label) in enumerate(zip(glyphs, labels, strict=True)):
+        pieces.append((glyph, int(label)))
+        last = index == len(glyphs) - 1
+        if marks_here and (rng.random() < (0.6 if last else 0.12)):
+            pieces.append((clutter.mark(height, pen, rng, inner=not last), None))
+    margin = max(4, height // 2)
+    baseline = float(rng.uniform(0.0, 0.25)) * height  # how far baselines wander
+    total = sum(p.shape[1] for p, _ in pieces) + 3 * height * len(pieces) + 2 * margin
+    ink = np.zeros((int(2.6 * height) + 2 * margin, total), np.float32)
+    boxes, texts, x = [], [], margin
+    for index, (piece, label) in enumerate(pieces):
+        if index:
+            if spacing == "tight":
+                gap = int(rng.integers(-max(1, piece.shape[1] // 4), max(2, height // 8)))
+            elif spacing == "normal":
+                gap = int(rng.integers(1, max(2, height // 3)))
+            else:
+                gap = int(rng.integers(height // 4, max(height // 4 + 1, int(1.6 * height))))
+            if label is None or pieces[index - 1][1] is None:
+                gap = max(gap, 1 + height // 10)  # a mark never touches a digit
+            x = max(margin, x + gap)
+        bottom = margin + int(1.8 * height) + int(rng.uniform(-baseline, baseline))
+        y = int(np.clip(bottom - piece.shape[0], 0, ink.shape[0] - piece.shape[0]))
+        region = ink[y : y + piece.shape[0], x : x + piece.shape[1]]
+        np.maximum(region, piece[:, : region.shape[1]], out=region)
+        if label is not None:
+            boxes.append((x, y, piece.shape[1], piece.shape[0]))
+            texts.append(str(label))
+        x += piece.shape[1]
+    ink = ink[:, : x + margin]
+    rows = np.flatnonzero(ink.max(axis=1) > 0)
+    top, bottom = max(0, rows[0] - margin), min(ink.shape[0], rows[-1] + margin + 1)
+    ink = ink[top:bottom]
+    boxes = [(bx, by - top, bw, bh) for bx, by, bw, bh in boxes]
+    if rng.random() < 0.5:
+        ink = clutter.cell_rules(ink, boxes, height, rng)
+    if rng.random() < 0.3:
+        clutter.neighbour_bits(ink, glyphs, rng)
+    if rng.random() < 0.3:
+        _draw_form_lines(ink, boxes, height, config, rng)
+    page = _wild_paper(ink, height, rng)
+    if rng.random() < 0.25:
+        page = clutter.scan_margin(page, rng)
+    page, boxes = _rotate(page, boxes, rng)
+    if rng.random() < 0.25:
+        page = clutter.perspective(page, rng)
+    page = _degrade(page, height, rng)
+    if tiny and rng.random() < 0.5:  # binarized, as low-resolution fax-like scans are
+        page = np.where(page < int(rng.integers(90, 170)), 0, 255).astype(np.uint8)
+    quality = int(rng.integers(25, 80)) if rng.random() < config.jpeg else None
+    if quality is not None:
+        _, encoded = cv2.imencode(".jpg", page, [cv2.IMWRITE_JPEG_QUALITY, quality])
+        decoded = cv2.imdecode(encoded, cv2.IMREAD_GRAYSCALE)
+        if decoded is None:
+            raise OSError("could not re-decode a JPEG page")
+        page = decoded
+    return Page(page, "".join(texts), boxes, quality)
+
+
+def _wild_paper(ink: np.ndarray, height: int, rng: np.random.Generator) -> np.ndarray:
+    """Ink on paper as `_paper`, but also faint ink (pencil, blue ink turned gray: contrast down
+    to about 50 grey levels), dark or coloured paper, and patterned or ruled paper."""
+    from digitrec.data import clutter
+
+    paper = float(rng.uniform(150, 250))
+    contrast = (
+        float(rng.uniform(0.25, 1.0)) if rng.random() < 0.35 else float(rng.uniform(0.6, 1.0))
+    )
+    pen = paper - contrast * (paper - float(rng.uniform(5, 60)))
+    rows, cols = np.indices(ink.shape, dtype=np.float32)
+    angle = float(rng.uniform(0, 2 * np.pi))
+    ramp = (np.cos(angle) * cols / ink.shape[1] + np.sin(angle) * rows / ink.shape[0]) / 2
+    light = 1.0 - float(rng.uniform(0, 0.45)) * (ramp - ramp.min())
+    background = np.full(ink.shape, paper, np.float32)
+    if rng.random() < 0.35:
+        background *= 1 - clutter.paper_texture(ink.shape, height, rng)
+    page = (background * (1 - ink) + pen * ink) * light
+    result: np.ndarray = np.clip(page, 0, 255).astype(np.uint8)
+    return result
 
 
 def synth_numbers(digits: DigitSet, out: Path, config: SynthConfig) -> Path:

@@ -51,7 +51,7 @@ def page_ink(gray: np.ndarray, name: str = "image") -> PageInk:
         raise ValueError(f"expected (H, W) uint8, got {gray.dtype} {gray.shape}")
     if min(gray.shape) < 4:
         raise DataError(f"{name}: image is {gray.shape[1]}×{gray.shape[0]}, too small to read")
-    bright = _ink_bright(gray.astype(np.float32))
+    bright = _ink_bright(_without_scan_borders(gray).astype(np.float32))
     flat = np.clip(bright - _paper_level(bright), 0, None)
     smooth = cv2.GaussianBlur(flat, (0, 0), 0.7)
     level = float(np.percentile(smooth, 99.5))
@@ -72,6 +72,56 @@ def page_ink(gray: np.ndarray, name: str = "image") -> PageInk:
         ink = cv2.warpAffine(ink, forward, (width, height), flags=cv2.INTER_LINEAR)
         mask = ink * 255 > threshold
     return PageInk(ink, mask, _stroke_width(mask), skew, inverse, (height, width))
+
+
+def _without_scan_borders(gray: np.ndarray) -> np.ndarray:
+    """gray: (H, W) uint8 as given. The scan's dark margins (`_scan_borders`), and a few pixels
+    of their edge, painted over with the paper's grey, so that neither the polarity, nor the
+    paper's estimate, nor the ink's threshold sees them."""
+    import cv2
+
+    _, dark = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)
+    solid = _scan_borders(dark > 0)
+    if not solid.any():
+        return gray
+    edge = max(3, round(0.02 * min(gray.shape)))
+    solid = cv2.dilate(solid.astype(np.uint8), np.ones((2 * edge + 1,) * 2, np.uint8)) > 0
+    if solid.all():
+        return gray
+    cleaned = gray.copy()
+    cleaned[solid] = int(np.median(gray[~solid]))
+    return cleaned
+
+
+def _scan_borders(dark: np.ndarray) -> np.ndarray:
+    """The dark margins of a scan (the table beyond the page, a book's gutter): dark components
+    that touch one to three of the image's edges (a background touches all four), cover at least
+    a twentieth of it and are solid — their widest inscribed disc at least a tenth of the image's
+    shorter side and three times that of every other sizeable dark component (the handwriting).
+    A tight crop of one thick digit has no thinner ink beside it and stays.
+    (H, W) bool -> (H, W) bool, True on the margins."""
+    import cv2
+
+    none = np.zeros_like(dark)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(
+        dark.astype(np.uint8), connectivity=8
+    )
+    if count <= 2:
+        return none
+    height, width = dark.shape
+    distance = cv2.distanceTransform(dark.astype(np.uint8), cv2.DIST_L2, 3)
+    radius = np.zeros(count, np.float32)
+    np.maximum.at(radius, np.asarray(labels).ravel().astype(np.intp), distance.ravel())
+    x, y, w, h, area = (stats[:, i] for i in range(5))
+    edges = (x == 0).astype(int) + (y == 0) + (x + w == width) + (y + h == height)
+    solid = (edges >= 1) & (edges <= 3) & (area >= height * width / 20)
+    solid &= radius >= 0.1 * min(height, width)
+    solid[0] = False
+    others = radius[1:][(area[1:] >= 16) & ~solid[1:]]
+    if not solid.any() or not others.size:
+        return none
+    solid &= radius >= 3.0 * float(others.max())
+    return solid[labels] if solid.any() else none
 
 
 def _ink_bright(gray: np.ndarray) -> np.ndarray:

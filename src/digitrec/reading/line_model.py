@@ -1,8 +1,8 @@
 """The line reader: a CNN and a bidirectional LSTM that read a whole line of ink column by column
 and emit its digits left to right, trained with CTC (Graves et al., 2006) — nothing is cut.
 
-Input: the page's ink (`ink.page_ink`, levelled) with the form lines removed
-(`lines.remove_form_lines`), cropped to the ink and scaled to HEIGHT rows keeping the aspect
+Input: the page's ink (`ink.page_ink`, levelled) with the form lines removed and only the
+writing's band of rows kept (`lines.line_mask`), cropped to the ink and scaled to HEIGHT rows keeping the aspect
 (`line_image`). The CNN turns every STRIDE columns into one frame; the LSTM reads the frames both
 ways; each frame gets a probability for each digit and for "blank". Greedy decoding: the most
 likely class per frame, repeats merged, blanks dropped. A digit's confidence is its highest
@@ -21,7 +21,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from digitrec.errors import DataError
 from digitrec.models.ours import conv_bn
+from digitrec.reading.ink import PageInk
+from digitrec.reading.lines import line_mask
 from digitrec.reading.netfile import load_net, save_net
 
 LINE_STEM = Path(__file__).resolve().parent / "line_reader"
@@ -32,6 +35,7 @@ STRIDE = 4  # line-image columns per frame
 BLANK = 10  # CTC's blank class; 0-9 are the digits
 MAX_WIDTH = 4096  # longer line images are squeezed to this (about 150 digits)
 BATCH = 32  # lines per forward pass
+READER_STEM = "reader"  # a train-reader run's model: RUN_DIR/reader.safetensors + reader.json
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,12 @@ def line_image(ink: np.ndarray, mask: np.ndarray) -> LineImage | None:
     small = cv2.resize(crop, (width, inner), interpolation=method)
     pixels = np.pad(np.clip(small * 255.0, 0, 255).astype(np.uint8), ((PAD, PAD), (2 * PAD,) * 2))
     return LineImage(pixels, kept, left, top, width / crop.shape[1])
+
+
+def page_line(page: PageInk) -> LineImage | None:
+    """The line image of a page's ink, as the line reader reads it (form lines out, the
+    writing's band of rows kept); None when no ink is left."""
+    return line_image(page.ink, line_mask(page.mask, page.stroke))
 
 
 class LineNet(nn.Module):
@@ -205,3 +215,15 @@ def load_line_reader(stem: Path = LINE_STEM) -> LineReader:
     net = LineNet(**arguments)
     net.load_state_dict(state, strict=True)
     return LineReader(net, card)
+
+
+def load_reader(spec: str | Path) -> LineReader:
+    """'default' (the shipped reader), a run directory of `train-reader`, or a reader file."""
+    if str(spec) == "default":
+        return load_line_reader(LINE_STEM)
+    path = Path(spec).expanduser()
+    if path.is_dir():
+        return load_line_reader(path / READER_STEM)
+    if path.suffix in (".safetensors", ".json") and path.is_file():
+        return load_line_reader(path.with_suffix(""))
+    raise DataError(f"{spec}: not a reader (a train-reader run directory or reader.safetensors)")

@@ -1,17 +1,19 @@
-"""Training the line reader (`line_model`): synthetic pages -> line images through the reader's own
-front end, then an explicit CTC training loop that keeps the epoch with the best validation
-exact-line accuracy.
+"""Training the line reader (`line_model`) into a run directory: `digitrec train-reader`.
 
-Pages come from `data.synth.make_page` with MNIST training digits (training lines) or validation
-digits (validation lines); test digits are never used here.
+The loop is explicit: Adam with a one-cycle schedule, CTC loss, batches of lines of similar width
+(shuffled each epoch by a generator seeded with (seed, epoch)); after each epoch every
+validation part is read, and the epoch with the best mean exact-line accuracy over the parts
+(each part counts the same, so a small real set weighs as much as many synthetic pages) is kept.
+A run directory as `digitrec train` writes it: config.json, metrics.jsonl, checkpoint.safetensors
+after every epoch (`--resume` continues from the last finished one), and at the end
+reader.safetensors + reader.json, which `digitrec read --reader DIR` reads with.
 """
 
-import io
 import json
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,82 +21,21 @@ import numpy as np
 import torch
 from torch import nn
 
-from digitrec.data.digitset import DigitSet
-from digitrec.data.synth import SynthConfig, make_page
-from digitrec.errors import DataError
+from digitrec.errors import UsageError
 from digitrec.progress import count_bar
-from digitrec.reading.ink import page_ink
+from digitrec.reading.line_data import LineSet
 from digitrec.reading.line_model import (
     BLANK,
+    READER_STEM,
     LineNet,
     LineReader,
     as_batch,
     greedy_decode,
-    line_image,
+    load_reader,
+    save_line_reader,
 )
-from digitrec.reading.lines import remove_form_lines
 from digitrec.reading.scores import string_scores
-
-
-@dataclass(frozen=True)
-class LineSet:
-    """Line images with their texts, stored flat: pixels (HEIGHT, sum of widths) uint8."""
-
-    pixels: np.ndarray
-    widths: np.ndarray  # (N,) int64
-    texts: np.ndarray  # (N,) unicode
-
-    def __len__(self) -> int:
-        return len(self.widths)
-
-    def images(self) -> list[np.ndarray]:
-        ends = np.cumsum(self.widths)
-        return [self.pixels[:, e - w : e] for e, w in zip(ends, self.widths, strict=True)]
-
-    def save(self, path: Path) -> None:
-
-        from digitrec.storage import atomic_write_bytes
-
-        buffer = io.BytesIO()
-        np.savez(buffer, pixels=self.pixels, widths=self.widths, texts=self.texts)
-        atomic_write_bytes(path, buffer.getvalue())
-
-    @classmethod
-    def load(cls, path: Path) -> "LineSet":
-        with np.load(path, allow_pickle=False) as data:
-            return cls(data["pixels"], data["widths"], data["texts"])
-
-
-def make_lines(
-    digits: DigitSet,
-    count: int,
-    config: SynthConfig,
-    seed: int,
-    on_progress: Callable[[int], None] | None = None,
-) -> LineSet:
-    """`count` synthetic pages of these digits, each through page_ink, remove_form_lines and
-    line_image (a page where the front end finds no ink is skipped)."""
-    rng = np.random.default_rng(seed)
-    images, texts = [], []
-    for _ in range(count):
-        page = make_page(digits, config, rng)
-        try:
-            ink = page_ink(page.image)
-        except DataError:
-            continue
-        line = line_image(ink.ink, remove_form_lines(ink.mask, ink.stroke))
-        if line is not None:
-            images.append(line.pixels)
-            texts.append(page.text)
-        if on_progress:
-            on_progress(1)
-    if not images:
-        raise DataError(f"none of the {count} pages gave a line of ink")
-    return LineSet(
-        np.concatenate(images, axis=1),
-        np.array([i.shape[1] for i in images], np.int64),
-        np.array(texts),
-    )
+from digitrec.storage import atomic_write_text
 
 
 @dataclass(frozen=True)
@@ -103,40 +44,90 @@ class LineTrainConfig:
     hidden: int = 64
     epochs: int = 8
     batch_size: int = 32
-    lr: float = 3e-3  # the one-cycle schedule's peak (Adam)
+    lr: float = 3e-3  # the one-cycle schedule's peak (Adam); 1e-3 suits fine-tuning
     weight_decay: float = 1e-4
     seed: int = 0
     threads: int = 0  # 0: every core
 
+    def __post_init__(self) -> None:
+        if self.epochs < 1 or self.batch_size < 1:
+            raise UsageError("--epochs and --batch-size must be at least 1")
+        if not 0 < self.lr <= 1:
+            raise UsageError(f"--lr must be in (0, 1], got {self.lr}")
+
 
 def train_line_reader(
     train: LineSet,
-    val: LineSet,
+    val: dict[str, LineSet],
     config: LineTrainConfig,
+    out: Path,
+    *,
+    init: LineNet | None = None,
+    resume: bool = False,
+    record: dict[str, Any] | None = None,
     log: Callable[[dict[str, Any]], None] = lambda row: print(json.dumps(row), flush=True),
 ) -> tuple[LineNet, list[dict[str, Any]]]:
-    """The explicit loop: Adam with a one-cycle schedule, CTC loss, batches of lines of similar
-    width (shuffled each epoch); after each epoch the validation lines are read and the net with
-    the best exact-line accuracy is kept. Returns it and the per-epoch log."""
+    """Train into `out`; returns the best epoch's net and the per-epoch log. `init`: start from
+    these weights (fine-tuning); `record`: more to write into config.json and the card."""
+    from digitrec.train.checkpoint import (
+        CHECKPOINT,
+        TrainingState,
+        load_checkpoint,
+        save_checkpoint,
+    )
+
+    if (out / f"{READER_STEM}.safetensors").exists():
+        raise UsageError(f"{out} already holds a trained reader; pick another --out")
+    if (out / CHECKPOINT).exists() and not resume:
+        raise UsageError(
+            f"{out} already holds a run; continue it with --resume or pick another --out"
+        )
+    if not len(train) or not any(len(v) for v in val.values()):
+        raise UsageError("the reader needs training lines and validation lines")
+    out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(config.seed)
     torch.set_num_threads(config.threads or len(os.sched_getaffinity(0)))
-    rng = np.random.default_rng(config.seed)
     net = LineNet(config.widths, config.hidden)
+    if init is not None:
+        net.load_state_dict(init.state_dict())
     images, texts = train.images(), [str(t) for t in train.texts]
     batches = _width_batches(train.widths, config.batch_size)
     optimizer = torch.optim.Adam(net.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    state = TrainingState()
+    best: dict[str, torch.Tensor] = {k: v.clone() for k, v in net.state_dict().items()}
+    settings = {"training": asdict(config), **(record or {})}
+    if resume:
+        loaded = load_checkpoint(out)
+        kept = ("training", "data", "init")  # what must match; provenance may differ
+        if {k: loaded.config.get(k) for k in kept} != {
+            k: json.loads(json.dumps(settings.get(k))) for k in kept
+        }:
+            raise UsageError(f"{out}: --resume needs the settings the run started with")
+        state = loaded.state
+        # the checkpoint's history is the truth: epochs logged after it was written are redone
+        rows = "".join(json.dumps(row) + "\n" for row in state.history)
+        atomic_write_text(out / "metrics.jsonl", rows)
+        net.load_state_dict(loaded.groups["model"])
+        best = loaded.groups["best"]
+        optimizer.load_state_dict(loaded.optimizer_state)
+    else:
+        atomic_write_text(out / "config.json", json.dumps(settings, indent=2) + "\n")
+        (out / "metrics.jsonl").unlink(missing_ok=True)
     schedule = torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, config.lr, total_steps=config.epochs * len(batches), pct_start=0.15
+        optimizer,
+        config.lr,
+        total_steps=config.epochs * len(batches),
+        pct_start=0.15,
+        last_epoch=state.step - 1,
     )
     ctc = nn.CTCLoss(blank=BLANK, zero_infinity=True)
-    history: list[dict[str, Any]] = []
-    best: tuple[float, dict[str, torch.Tensor]] | None = None
-    started = time.perf_counter()
-    for epoch in range(1, config.epochs + 1):
+    started = time.perf_counter() - state.train_seconds
+    for epoch in range(state.epoch + 1, config.epochs + 1):
         net.train()
         losses = []
+        order = np.random.default_rng([config.seed, epoch]).permutation(len(batches))
         with count_bar(f"epoch {epoch}/{config.epochs}", len(batches)) as advance:
-            for index in rng.permutation(len(batches)):
+            for index in order:
                 chosen = batches[index]
                 x, frames = as_batch([images[i] for i in chosen])
                 targets = torch.tensor([int(c) for i in chosen for c in texts[i]])
@@ -150,21 +141,38 @@ def train_line_reader(
                 schedule.step()
                 losses.append(loss.item())
                 advance(1)
-        scores = evaluate_lines(LineReader(net, {}), val)
+        reader = LineReader(net, {})
+        scores = {part: evaluate_lines(reader, lines) for part, lines in val.items() if len(lines)}
+        mean_exact = float(np.mean([s["exact"] for s in scores.values()]))
         row = {
             "epoch": epoch,
             "train_loss": float(np.mean(losses)),
-            "val_exact": scores["exact"],
-            "val_cer": scores["cer"],
+            "val_exact": mean_exact,
+            **{f"val_{part}_exact": s["exact"] for part, s in scores.items()},
+            **{f"val_{part}_cer": s["cer"] for part, s in scores.items()},
             "seconds": round(time.perf_counter() - started, 1),
         }
-        history.append(row)
         log(row)
-        if best is None or scores["exact"] > best[0]:
-            best = (scores["exact"], {k: v.clone() for k, v in net.state_dict().items()})
-    assert best is not None
-    net.load_state_dict(best[1])
-    return net.eval(), history
+        with (out / "metrics.jsonl").open("a") as handle:
+            handle.write(json.dumps(row) + "\n")
+        state.history.append(row)
+        if mean_exact > state.best_accuracy:
+            state.best_accuracy, state.best_epoch = mean_exact, epoch
+            best = {k: v.clone() for k, v in net.state_dict().items()}
+        state.epoch, state.step = epoch, state.step + len(batches)
+        state.train_seconds = time.perf_counter() - started
+        groups = {"model": net.state_dict(), "best": best}
+        save_checkpoint(out, state, groups, optimizer, settings)
+    net.load_state_dict(best)
+    card = {
+        "arguments": {"widths": list(config.widths), "hidden": config.hidden},
+        **settings,
+        "best_epoch": state.best_epoch,
+        "val_exact": state.best_accuracy,
+        "history": state.history,
+    }
+    save_line_reader(net, card, out / READER_STEM)
+    return net.eval(), state.history
 
 
 def evaluate_lines(reader: LineReader, lines: LineSet) -> dict[str, float]:
@@ -179,3 +187,59 @@ def evaluate_lines(reader: LineReader, lines: LineSet) -> dict[str, float]:
 def _width_batches(widths: np.ndarray, size: int) -> list[np.ndarray]:
     order = np.argsort(widths, kind="stable")
     return [order[i : i + size] for i in range(0, len(order), size)]
+
+
+@dataclass(frozen=True)
+class ReaderData:
+    """What the reader trains and is chosen on (`train_reader`)."""
+
+    spec: str = "synth+parish-rows"
+    synth_pages: int = 24_000  # synthetic training pages (validation: val_pages)
+    val_pages: int = 1_000
+    repeat_real: int = 4  # each real training line is seen this many times per epoch
+    source: Path | None = None  # where the number datasets' files are, if not cached
+
+    def __post_init__(self) -> None:
+        if self.synth_pages < 0 or self.val_pages < 0 or self.repeat_real < 1:
+            raise UsageError("--synth-pages and --val-pages must be ≥ 0, --repeat-real ≥ 1")
+
+
+def train_reader(
+    out: Path,
+    data: ReaderData,
+    config: LineTrainConfig,
+    *,
+    init: str | None = "default",
+    resume: bool = False,
+) -> tuple[LineNet, list[dict[str, Any]]]:
+    """`digitrec train-reader`: make the lines of `data` (train and val), then train into `out`,
+    starting from `init` ('default': the shipped reader; a run directory; None: from scratch)."""
+    from digitrec.provenance import provenance
+    from digitrec.reading.line_data import SYNTH, default_workers, reader_lines
+
+    workers = default_workers(config.threads)
+    train_parts = reader_lines(
+        data.spec, "train", data.synth_pages, config.seed, workers, data.source
+    )
+    val = reader_lines(data.spec, "val", data.val_pages, config.seed + 1, workers, data.source)
+    train = LineSet.joined(
+        [
+            lines.repeated(1 if part == "synth" else data.repeat_real)
+            for part, lines in train_parts.items()
+        ]
+    )
+    start = load_reader(init).net if init else None
+    record = {
+        "data": {
+            "spec": data.spec,
+            "synth_pages": data.synth_pages,
+            "val_pages": data.val_pages,
+            "repeat_real": data.repeat_real,
+            "synth": asdict(SYNTH),
+            "train_lines": {part: len(lines) for part, lines in train_parts.items()},
+            "val_lines": {part: len(lines) for part, lines in val.items()},
+        },
+        "init": init,
+        "provenance": provenance(),
+    }
+    return train_line_reader(train, val, config, out, init=start, resume=resume, record=record)

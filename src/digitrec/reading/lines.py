@@ -1,4 +1,5 @@
-"""Form lines out of the ink mask: underlines, box edges and box sides.
+"""Which ink is the line to read: form lines out of the ink mask (underlines, box edges and box
+sides), then only the band of rows the writing stands in (`text_band`).
 
 A form line is long in one direction and thinner than the handwriting's strokes. Its pixels are
 removed only where no stroke crosses it: there the run of ink across the line is no longer than
@@ -73,3 +74,51 @@ def _thickness(straight: np.ndarray, across: np.ndarray) -> np.ndarray:
         pixels = labels == label
         result[pixels] = float(np.median(across[pixels]))
     return result
+
+
+BAND_OVERLAP = 0.5  # a component joins the writing's band when this share of its rows is in it
+RULE_ASPECT = 8.0  # a component this many times longer than wide is a piece of a rule, not a seed
+SPECK = 0.02  # components under this share of the largest one's area never seed or widen it
+
+
+def line_mask(mask: np.ndarray, stroke: float) -> np.ndarray:
+    """The ink the reader reads: form lines removed, then the writing's band of rows."""
+    return text_band(remove_form_lines(mask, stroke))
+
+
+def text_band(mask: np.ndarray) -> np.ndarray:
+    """Only the ink in the band of rows the writing stands in: the largest component's rows,
+    widened by every component with at least BAND_OVERLAP of its own rows in the band (digits of
+    other sizes and baselines), again until nothing joins. Marks far above or below — printed
+    text at a cell's foot, a neighbouring row's strokes — go, so they neither shrink the line
+    when it is scaled nor are read as digits. (H, W) bool -> (H, W) bool."""
+    import cv2
+
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(
+        mask.astype(np.uint8), connectivity=8
+    )
+    if count <= 2:
+        return mask
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    tops, heights = stats[1:, cv2.CC_STAT_TOP], stats[1:, cv2.CC_STAT_HEIGHT]
+    widths = stats[1:, cv2.CC_STAT_WIDTH]
+    # The seed: the largest component that is not a stray piece of a rule (long and thin).
+    ruled = np.maximum(widths, heights) > RULE_ASPECT * np.minimum(widths, heights)
+    largest = int(np.argmax(np.where(ruled & ~ruled.all(), 0, areas)))
+    top, bottom = int(tops[largest]), int(tops[largest] + heights[largest])
+    sizeable = areas >= SPECK * areas[largest]
+    inside = np.zeros(len(areas), bool)
+    inside[largest] = True
+    grew = True
+    while grew:
+        overlap = np.minimum(tops + heights, bottom) - np.maximum(tops, top)
+        joins = ~inside & sizeable & (overlap >= BAND_OVERLAP * heights)
+        grew = bool(joins.any())
+        inside |= joins
+        top = min(top, int(tops[inside].min()))
+        bottom = max(bottom, int((tops + heights)[inside].max()))
+    # Small pieces (dots, broken-off bits) within the band stay; everything outside it goes.
+    overlap = np.minimum(tops + heights, bottom) - np.maximum(tops, top)
+    keep = inside | (~sizeable & (overlap > 0))
+    kept: np.ndarray = np.concatenate([[False], keep])[labels]
+    return kept

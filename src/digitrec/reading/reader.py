@@ -1,6 +1,6 @@
 """Reading a whole handwritten number from an image: `read()` and `read_many()`.
 
-page -> `ink.page_ink` (polarity, lighting, mask, skew) -> `lines.remove_form_lines` -> one of
+page -> `ink.page_ink` (polarity, lighting, mask, skew) -> `lines` (form lines out) -> one of
 two readers -> the string, with a confidence and a box per digit in the coordinates of the image
 given:
 - "segment": `segment` cuts the ink into candidate digits, the digit classifier (`model`) and
@@ -22,7 +22,13 @@ from digitrec.errors import DataError, UsageError
 from digitrec.images import MAX_PIXELS
 from digitrec.models.modelfile import Classifier, load_model
 from digitrec.reading.ink import PageInk, page_ink
-from digitrec.reading.line_model import LINE_STEM, LineReader, line_image, load_line_reader
+from digitrec.reading.line_model import (
+    LINE_STEM,
+    LineReader,
+    load_line_reader,
+    load_reader,
+    page_line,
+)
 from digitrec.reading.lines import remove_form_lines
 from digitrec.reading.scoring import SegmentScorer, load_scorer
 from digitrec.reading.segment import Candidate, Line, candidates, choose, describe, find_atoms
@@ -111,12 +117,23 @@ def read_many(
 
 
 def choose_reader(reader: str) -> LineReader | None:
-    """The line reader for "line" (or "auto" when the package has one), None for "segment"."""
+    """The line reader for "line" (or "auto" when the package has one), None for "segment";
+    any other value names a reader of your own (a `train-reader` run directory or file)."""
     if reader not in READERS:
-        raise UsageError(f"reader must be one of {', '.join(READERS)}, got {reader!r}")
+        if not Path(reader).expanduser().exists():
+            raise UsageError(
+                f"reader must be one of {', '.join(READERS)} or a train-reader run directory, "
+                f"got {reader!r}"
+            )
+        return _own_reader(str(Path(reader).expanduser().resolve()))
     if reader == "segment" or (reader == "auto" and not has_line_reader()):
         return None
     return packaged_line_reader()
+
+
+@functools.lru_cache(maxsize=4)
+def _own_reader(path: str) -> LineReader:
+    return load_reader(path)
 
 
 def has_line_reader() -> bool:
@@ -209,7 +226,7 @@ def read_line(gray: np.ndarray, line_reader: LineReader, name: str = "image") ->
         page = page_ink(gray, name)
     except DataError as error:
         return NumberReading(name, "", 0.0, reason=message_without_name(error, name))
-    line = line_image(page.ink, remove_form_lines(page.mask, page.stroke))
+    line = page_line(page)
     read = line_reader.read(line) if line is not None else []
     return reading_of(name, [ReadDigit(e.digit, e.confidence, page.to_page(b)) for e, b in read])
 
