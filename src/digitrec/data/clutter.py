@@ -125,13 +125,13 @@ def neighbour_bits(ink: np.ndarray, glyphs: list[np.ndarray], rng: np.random.Gen
         h, w = glyph.shape
         side = int(rng.integers(4))
         if side == 0:  # above: only its lower part shows
-            y, x = -int(h * rng.uniform(0.55, 0.9)), int(rng.integers(0, max(1, cols - w)))
+            y, x = -int(h * rng.uniform(0.7, 0.9)), int(rng.integers(0, max(1, cols - w)))
         elif side == 1:  # below
-            y, x = rows - int(h * rng.uniform(0.1, 0.45)), int(rng.integers(0, max(1, cols - w)))
+            y, x = rows - int(h * rng.uniform(0.1, 0.3)), int(rng.integers(0, max(1, cols - w)))
         elif side == 2:  # left
-            y, x = int(rng.integers(0, max(1, rows - h))), -int(w * rng.uniform(0.55, 0.9))
+            y, x = int(rng.integers(0, max(1, rows - h))), -int(w * rng.uniform(0.7, 0.9))
         else:  # right
-            y, x = int(rng.integers(0, max(1, rows - h))), cols - int(w * rng.uniform(0.1, 0.45))
+            y, x = int(rng.integers(0, max(1, rows - h))), cols - int(w * rng.uniform(0.1, 0.3))
         y0, x0 = max(0, y), max(0, x)
         y1, x1 = min(rows, y + h), min(cols, x + w)
         if y1 > y0 and x1 > x0:
@@ -152,7 +152,7 @@ def paper_texture(shape: tuple[int, int], height: int, rng: np.random.Generator)
         phase = np.cos(angle) * cols + np.sin(angle) * rows
         wobble = 3 * np.sin(rows / float(rng.uniform(10, 40)))
         waves: np.ndarray = 0.5 + 0.5 * np.sin((phase + wobble) / period * 2 * np.pi)
-        return (waves * float(rng.uniform(0.1, 0.35))).astype(np.float32)
+        return (waves * float(rng.uniform(0.05, 0.2))).astype(np.float32)
     if kind in ("ruled", "squared"):
         lines = np.zeros(shape, np.float32)
         step = max(6, int(height * rng.uniform(0.5, 1.5)))
@@ -160,35 +160,30 @@ def paper_texture(shape: tuple[int, int], height: int, rng: np.random.Generator)
         lines[offset::step, :] = 1
         if kind == "squared":
             lines[:, offset::step] = 1
-        ruled: np.ndarray = lines * float(rng.uniform(0.15, 0.45))
+        ruled: np.ndarray = lines * float(rng.uniform(0.1, 0.3))
         return ruled
     noise = rng.normal(0, 1, shape).astype(np.float32)
     grain: np.ndarray = cv2.GaussianBlur(noise, (0, 0), float(rng.uniform(0.7, 2.5)))
-    textured: np.ndarray = np.clip(grain * float(rng.uniform(0.05, 0.15)) + 0.05, 0, 1)
+    textured: np.ndarray = np.clip(grain * float(rng.uniform(0.03, 0.08)) + 0.03, 0, 1)
     return textured
 
 
 def scan_margin(page: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """A scan's dark margin along one side (the table beyond the page, a book's gutter), with a
-    soft edge: (H, W) uint8 -> same."""
+    """A scan's dark margin beside the page along one side (the table beyond it, a book's
+    gutter), with a soft edge; the page grows by it, nothing written is covered.
+    (H, W) uint8 -> (H', W') uint8."""
     import cv2
 
-    out = page.astype(np.float32)
     rows, cols = page.shape
     side = int(rng.integers(4))
-    depth = int(rng.uniform(0.05, 0.35) * (cols if side < 2 else rows))
-    shade = np.zeros(page.shape, np.float32)
-    if side == 0:
-        shade[:, :depth] = 1
-    elif side == 1:
-        shade[:, cols - depth :] = 1
-    elif side == 2:
-        shade[:depth] = 1
-    else:
-        shade[rows - depth :] = 1
-    soft: np.ndarray = cv2.GaussianBlur(shade, (0, 0), float(rng.uniform(0.5, 3)))
+    depth = max(2, int(rng.uniform(0.05, 0.35) * (cols if side < 2 else rows)))
     dark = float(rng.uniform(0, 40))
-    result: np.ndarray = np.clip(out * (1 - soft) + dark * soft, 0, 255).astype(np.uint8)
+    pad = [(0, 0), (0, 0)]
+    pad[1 if side < 2 else 0] = (depth, 0) if side % 2 == 0 else (0, depth)
+    shade = np.pad(np.zeros(page.shape, np.float32), pad, constant_values=1.0)
+    soft: np.ndarray = cv2.GaussianBlur(shade, (0, 0), float(rng.uniform(0.5, 3)))
+    grown = np.pad(page.astype(np.float32), pad, mode="edge")
+    result: np.ndarray = np.clip(grown * (1 - soft) + dark * soft, 0, 255).astype(np.uint8)
     return result
 
 

@@ -171,7 +171,7 @@ def _wild_page(digits: DigitSet, config: SynthConfig, rng: np.random.Generator) 
         page = clutter.perspective(page, rng)
     page = _degrade(page, height, rng)
     if tiny and rng.random() < 0.5:  # binarized, as low-resolution fax-like scans are
-        page = np.where(page < int(rng.integers(90, 170)), 0, 255).astype(np.uint8)
+        _, page = cv2.threshold(page, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
     quality = int(rng.integers(25, 80)) if rng.random() < config.jpeg else None
     if quality is not None:
         _, encoded = cv2.imencode(".jpg", page, [cv2.IMWRITE_JPEG_QUALITY, quality])
@@ -184,18 +184,16 @@ def _wild_page(digits: DigitSet, config: SynthConfig, rng: np.random.Generator) 
 
 def _wild_paper(ink: np.ndarray, height: int, rng: np.random.Generator) -> np.ndarray:
     """Ink on paper as `_paper`, but also faint ink (pencil, blue ink turned gray: contrast down
-    to about 50 grey levels), dark or coloured paper, and patterned or ruled paper."""
+    to about 60 grey levels), grey or coloured paper, and patterned or ruled paper."""
     from digitrec.data import clutter
 
-    paper = float(rng.uniform(150, 250))
-    contrast = (
-        float(rng.uniform(0.25, 1.0)) if rng.random() < 0.35 else float(rng.uniform(0.6, 1.0))
-    )
+    paper = float(rng.uniform(160, 250))
+    contrast = float(rng.uniform(0.4, 1.0)) if rng.random() < 0.35 else float(rng.uniform(0.7, 1.0))
     pen = paper - contrast * (paper - float(rng.uniform(5, 60)))
     rows, cols = np.indices(ink.shape, dtype=np.float32)
     angle = float(rng.uniform(0, 2 * np.pi))
     ramp = (np.cos(angle) * cols / ink.shape[1] + np.sin(angle) * rows / ink.shape[0]) / 2
-    light = 1.0 - float(rng.uniform(0, 0.45)) * (ramp - ramp.min())
+    light = 1.0 - float(rng.uniform(0, 0.3)) * (ramp - ramp.min())
     background = np.full(ink.shape, paper, np.float32)
     if rng.random() < 0.35:
         background *= 1 - clutter.paper_texture(ink.shape, height, rng)

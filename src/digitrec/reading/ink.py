@@ -96,7 +96,7 @@ def _without_scan_borders(gray: np.ndarray) -> np.ndarray:
 def _scan_borders(dark: np.ndarray) -> np.ndarray:
     """The dark margins of a scan (the table beyond the page, a book's gutter): dark components
     that touch one to three of the image's edges (a background touches all four), cover at least
-    a twentieth of it and are solid — their widest inscribed disc at least a tenth of the image's
+    a twentieth of it and are solid — their widest inscribed disc at least 4% of the image's
     shorter side and three times that of every other sizeable dark component (the handwriting).
     A tight crop of one thick digit has no thinner ink beside it and stays.
     (H, W) bool -> (H, W) bool, True on the margins."""
@@ -115,7 +115,7 @@ def _scan_borders(dark: np.ndarray) -> np.ndarray:
     x, y, w, h, area = (stats[:, i] for i in range(5))
     edges = (x == 0).astype(int) + (y == 0) + (x + w == width) + (y + h == height)
     solid = (edges >= 1) & (edges <= 3) & (area >= height * width / 20)
-    solid &= radius >= 0.1 * min(height, width)
+    solid &= radius >= 0.04 * min(height, width)
     solid[0] = False
     others = radius[1:][(area[1:] >= 16) & ~solid[1:]]
     if not solid.any() or not others.size:
@@ -125,10 +125,11 @@ def _scan_borders(dark: np.ndarray) -> np.ndarray:
 
 
 def _ink_bright(gray: np.ndarray) -> np.ndarray:
-    """Dark ink on light paper is inverted. The border is mostly paper and ink pulls the image's
-    mean away from the paper: below it for dark ink, above it for light ink."""
-    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
-    return 255.0 - gray if float(gray.mean()) < float(np.median(border)) else gray
+    """Dark ink on light paper is inverted. Paper is most of a page, so the image's median is
+    paper, and ink pulls the mean away from it: below it for dark ink, above it for light ink.
+    (The border's median served as the paper's level before; a dark margin or a shadow along one
+    edge fooled it.)"""
+    return 255.0 - gray if float(gray.mean()) < float(np.median(gray)) else gray
 
 
 def _paper_level(bright: np.ndarray) -> np.ndarray:

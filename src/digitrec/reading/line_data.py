@@ -32,7 +32,8 @@ from digitrec.reading.line_model import HEIGHT, page_line
 
 CHUNK = 500  # synthetic pages per worker task
 DIGIT_SOURCES = "mnist+usps+cvl"  # where synthetic pages take their digits (train / val splits)
-SYNTH = SynthConfig(wild=0.7)  # the shipped reader's pages: most drawn as real ones look
+SYNTH = SynthConfig(wild=0.7)
+MAX_INK = 0.35  # share of a synthetic line image above which the front end took paper for ink  # the shipped reader's pages: most drawn as real ones look
 
 
 @dataclass(frozen=True)
@@ -94,8 +95,9 @@ def make_lines(
     seed: int,
     on_progress: Callable[[int], None] | None = None,
 ) -> LineSet:
-    """`count` synthetic pages of these digits, each through the front end (a page where it
-    finds no ink is skipped)."""
+    """`count` synthetic pages of these digits, each through the front end. A page where it
+    finds no ink, or takes paper for ink (more than MAX_INK of the line image is ink: shading or
+    texture it could not tell from writing), is skipped: its label would teach noise."""
     rng = np.random.default_rng(seed)
     images, texts = [], []
     for _ in range(count):
@@ -104,7 +106,7 @@ def make_lines(
             line = page_line(page_ink(page.image))
         except DataError:
             line = None
-        if line is not None:
+        if line is not None and float((line.pixels > 127).mean()) <= MAX_INK:
             images.append(line.pixels)
             texts.append(page.text)
         if on_progress:
@@ -199,7 +201,7 @@ def _key(job: tuple[str, int, SynthConfig, int, int]) -> str:
 
 # Bump when the front end (ink, lines, line_image) or the page generator changes what a chunk
 # holds: cached chunks of an older one are then made anew.
-FRONT_END = 2
+FRONT_END = 3
 
 
 def _chunk(job: tuple[str, int, SynthConfig, int, int]) -> LineSet:
