@@ -47,6 +47,13 @@ def register(commands: "argparse._SubParsersAction[Any]") -> None:
     synth.add_argument("--max-digits", type=_int_between(1, 20), default=8)
     synth.add_argument("--min-height", type=_int_between(10, 300), default=20, help="pixels")
     synth.add_argument("--max-height", type=_int_between(10, 300), default=120, help="pixels")
+    synth.add_argument(
+        "--wild",
+        type=float,
+        default=0.0,
+        metavar="P",
+        help="share of pages drawn as real ones look: gaps, marks, rules, margins, textures (0)",
+    )
     synth.add_argument("--source", type=Path, help="a directory holding the MNIST files")
     synth.set_defaults(handler=run_synth)
 
@@ -95,37 +102,35 @@ def _add_split_options(parser: argparse.ArgumentParser) -> None:
 def run_list(args: argparse.Namespace) -> int:
     from digitrec.data import DATASETS
     from digitrec.data.numbers import NUMBER_DATASETS
-    from digitrec.home import dataset_dir
     from digitrec.output import stdout_console
 
     width = max(map(len, [*DATASETS, *NUMBER_DATASETS]))
     for entry in DATASETS.values():
-        folder = dataset_dir(entry.name)
-        if entry.name == "folder":
-            state, style = "read in place", "dim"
-        elif entry.name == "noisy-mnist":
-            state, style = "made from mnist", "dim"
-        elif folder.is_dir() and any(folder.iterdir()):
-            state, style = "cached", "green"
-        else:
-            state, style = "not fetched", "yellow"
-        line = f"{entry.name:<{width}}  [{style}]{state:<15}[/]  {entry.summary}"
-        stdout_console.print(line, soft_wrap=True)
+        _list_row(entry.name, entry.summary, width)
         if entry.variants:
             indent = " " * (width + 19)
             stdout_console.print(f"{indent}variants: {', '.join(entry.variants)}", soft_wrap=True)
     stdout_console.print("whole numbers (for read, evaluate-reader, train-reader):")
     for numbers in NUMBER_DATASETS.values():
-        folder = dataset_dir(numbers.name)
-        if numbers.name == "strings":
-            state, style = "read in place", "dim"
-        elif folder.is_dir() and any(folder.iterdir()):
-            state, style = "cached", "green"
-        else:
-            state, style = "not fetched", "yellow"
-        line = f"{numbers.name:<{width}}  [{style}]{state:<15}[/]  {numbers.summary}"
-        stdout_console.print(line, soft_wrap=True)
+        _list_row(numbers.name, numbers.summary, width)
     return 0
+
+
+def _list_row(name: str, summary: str, width: int) -> None:
+    from digitrec.home import dataset_dir
+    from digitrec.output import stdout_console
+
+    folder = dataset_dir(name)
+    if name in ("folder", "strings"):
+        state, style = "read in place", "dim"
+    elif name == "noisy-mnist":
+        state, style = "made from mnist", "dim"
+    elif folder.is_dir() and any(folder.iterdir()):
+        state, style = "cached", "green"
+    else:
+        state, style = "not fetched", "yellow"
+    line = f"{name:<{width}}  [{style}]{state:<15}[/]  {summary}"
+    stdout_console.print(line, soft_wrap=True)
 
 
 def run_fetch(args: argparse.Namespace) -> int:
@@ -186,6 +191,7 @@ def run_synth(args: argparse.Namespace) -> int:
         max_digits=args.max_digits,
         min_height=args.min_height,
         max_height=args.max_height,
+        wild=args.wild,
     )
     if args.out.exists() and not args.out.is_dir():
         from digitrec.errors import UsageError

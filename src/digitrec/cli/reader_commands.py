@@ -23,7 +23,7 @@ def register(commands: "argparse._SubParsersAction[Any]") -> None:
         default="default",
         help="start from: 'default' (the shipped reader), a run directory, or 'none' (scratch)",
     )
-    train.add_argument("--synth-pages", type=int, default=24_000, metavar="N")
+    train.add_argument("--synth-pages", type=int, default=20_000, metavar="N")
     train.add_argument("--val-pages", type=int, default=1_000, metavar="N")
     train.add_argument("--repeat-real", type=int, default=4, metavar="K")
     train.add_argument("--epochs", type=int, default=8)

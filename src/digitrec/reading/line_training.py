@@ -194,7 +194,7 @@ class ReaderData:
     """What the reader trains and is chosen on (`train_reader`)."""
 
     spec: str = "synth+parish-rows"
-    synth_pages: int = 24_000  # synthetic training pages (validation: val_pages)
+    synth_pages: int = 20_000  # synthetic training pages (validation: val_pages)
     val_pages: int = 1_000
     repeat_real: int = 4  # each real training line is seen this many times per epoch
     source: Path | None = None  # where the number datasets' files are, if not cached

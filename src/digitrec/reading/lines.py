@@ -77,7 +77,6 @@ def _thickness(straight: np.ndarray, across: np.ndarray) -> np.ndarray:
 
 
 BAND_OVERLAP = 0.5  # a component joins the writing's band when this share of its rows is in it
-RULE_ASPECT = 8.0  # a component this many times longer than wide is a piece of a rule, not a seed
 SPECK = 0.02  # components under this share of the largest one's area never seed or widen it
 
 
@@ -87,7 +86,7 @@ def line_mask(mask: np.ndarray, stroke: float) -> np.ndarray:
 
 
 def text_band(mask: np.ndarray) -> np.ndarray:
-    """Only the ink in the band of rows the writing stands in: the largest component's rows,
+    """Only the ink in the band of rows the writing stands in: the seed component's rows,
     widened by every component with at least BAND_OVERLAP of its own rows in the band (digits of
     other sizes and baselines), again until nothing joins. Marks far above or below — printed
     text at a cell's foot, a neighbouring row's strokes — go, so they neither shrink the line
@@ -102,11 +101,15 @@ def text_band(mask: np.ndarray) -> np.ndarray:
     areas = stats[1:, cv2.CC_STAT_AREA]
     tops, heights = stats[1:, cv2.CC_STAT_TOP], stats[1:, cv2.CC_STAT_HEIGHT]
     widths = stats[1:, cv2.CC_STAT_WIDTH]
-    # The seed: the largest component that is not a stray piece of a rule (long and thin).
-    ruled = np.maximum(widths, heights) > RULE_ASPECT * np.minimum(widths, heights)
-    largest = int(np.argmax(np.where(ruled & ~ruled.all(), 0, areas)))
+    # The seed: the component that stands tallest and widest (height × √width: handwriting
+    # stands taller than printed text beside it, and wider than a stray piece of a table rule),
+    # counting half when cut by the top or bottom edge (a neighbouring row's strokes).
+    rows = mask.shape[0]
+    cut = (tops == 0) | (tops + heights == rows)
+    stature = heights * np.sqrt(widths) * np.where(cut, 0.5, 1.0)
+    largest = int(np.argmax(np.where(areas >= SPECK * areas.max(), stature, 0)))
     top, bottom = int(tops[largest]), int(tops[largest] + heights[largest])
-    sizeable = areas >= SPECK * areas[largest]
+    sizeable = areas >= SPECK * areas.max()
     inside = np.zeros(len(areas), bool)
     inside[largest] = True
     grew = True
