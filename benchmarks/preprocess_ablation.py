@@ -5,7 +5,8 @@ Only validation data: this is where the preprocessing's choices (stroke range, g
 deskew off) were made; test digits are for the tests and benchmarks/read_numbers.py.
 
     python benchmarks/preprocess_ablation.py [--digits 5000] [--ablations shipped deskew ...]
-                                             [--usps-source DIR] [--out benchmarks/results]
+                                             [--usps-source DIR] [--threads 1]
+                                             [--out benchmarks/results]
 
 Ablations: shipped (as is), no-stroke (no stroke-width normalization), stroke-to-median (every
 digit to MNIST's median width instead of only those outside its 10th-90th percentile range),
@@ -90,8 +91,12 @@ def main() -> int:
     parser.add_argument("--ablations", nargs="+", default=list(ABLATIONS), choices=list(ABLATIONS))
     parser.add_argument("--seed", type=int, default=0, help="seed of the renderings")
     parser.add_argument("--usps-source", type=Path, help="a directory holding the USPS files")
+    parser.add_argument("--threads", type=int, default=1, help="PyTorch threads")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     args = parser.parse_args()
+    import torch
+
+    torch.set_num_threads(args.threads)
     model = load_model("default")
     val = load("mnist", "val")
     images, labels = val.images[: args.digits], val.labels[: args.digits]

@@ -2,9 +2,10 @@
 it — step 1 of `digitrec.preprocess.normalize_digit`.
 
 The paper's level is fitted robustly (ink is the outlier): a plane through the image's border for
-the polarity, then, among the pixels Otsu's threshold calls paper, a constant or — when the light
-is uneven — a quadratic surface. Statistics come from about 4,096 evenly spread pixels, so big
-images stay cheap.
+the polarity, started from the border's tightest half of grey levels (a digit that fills its frame
+may ink half of the border), then, among the pixels Otsu's threshold calls paper, a constant or —
+when the light is uneven — a quadratic surface. The noise is measured on paper away from the
+strokes. Statistics come from about 4,096 evenly spread pixels, so big images stay cheap.
 """
 
 from functools import lru_cache
@@ -13,6 +14,7 @@ from typing import Literal, NamedTuple
 import numpy as np
 
 UNEVEN_LIGHT = 0.15  # flatten the paper when its fitted level varies by this share of contrast
+MIN_CLEAR_PAPER = 2  # paper pixels clear of the ink needed to measure the noise on them alone
 
 Ink = Literal["auto", "dark", "bright", "signal"]
 
@@ -21,8 +23,11 @@ def ink_signal(gray: np.ndarray, ink: Ink = "auto") -> tuple[np.ndarray, float]:
     """The ink as a bright signal over paper at 0, and the paper's noise sigma (grey levels).
 
     gray: (H, W) uint8. Returns (H, W) float32 and a float. Polarity: the paper's level is fitted
-    as a plane through the border (mostly paper, even when a digit touches it, and lit unevenly
-    at most smoothly); ink pulls the image's mean away from it, down for dark ink, up for light.
+    as a plane through the border (lit unevenly at most smoothly), from a start on the border's
+    shortest half (`_shortest_half`: the paper's grey levels are tight, the ink's spread, so the
+    start is paper even when a digit filling its frame inks half of the border, or a little
+    more; a least-squares start there lands between paper and ink, and the polarity flips); ink
+    pulls the image's mean away from the plane, down for dark ink, up for light.
     The paper's level is then the median of the pixels Otsu's threshold calls paper, or, when
     a quadratic surface fitted to them varies by more than UNEVEN_LIGHT of the contrast, that
     surface (dark ink is divided by it: shadows dim ink and paper alike). ink="signal": the image
@@ -36,7 +41,7 @@ def ink_signal(gray: np.ndarray, ink: Ink = "auto") -> tuple[np.ndarray, float]:
         return image, _noise_sigma(image, step, _otsu_paper(sample))
     grid = _grid(height, width, step)
     border = _border_values(image)
-    plane = _robust_fit(_border_terms(height, width), border)
+    plane = _robust_fit(_border_terms(height, width), border, _shortest_half(border))
     residual = sample - grid.plane_terms @ plane
     dark = ink == "dark" or (ink == "auto" and float(residual.mean()) <= 0.0)
     sign = -1.0 if dark else 1.0
@@ -53,7 +58,7 @@ def ink_signal(gray: np.ndarray, ink: Ink = "auto") -> tuple[np.ndarray, float]:
         # lie within half of `uneven` (clean scans and drawings, whose range is only stretched
         # by a few anti-aliased stroke edges: a cheap test that spares them the fit).
         if high - low > uneven and _spread(values) > uneven / 2:
-            surface = _robust_fit(grid.surface_terms[paper], values)
+            surface = _robust_fit(grid.surface_terms[paper], values, np.ones(values.size, bool))
             if float(np.ptp(np.clip(grid.surface_terms @ surface, low, high))) <= uneven:
                 surface = None
         if surface is not None:
@@ -129,15 +134,15 @@ def _terms(rows: np.ndarray, cols: np.ndarray, degree: int) -> np.ndarray:
     return np.stack(columns, axis=1)
 
 
-def _robust_fit(terms: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Least-squares polynomial surface (terms from `_terms`) that ignores outliers (ink): refit
-    three times on the points within 2.5 robust sigmas. Coordinates are normalized to [0, 1)."""
+def _robust_fit(terms: np.ndarray, values: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """Least-squares polynomial surface (terms from `_terms`) that ignores outliers (ink): fit on
+    the points KEEP (bool, one per value) says, then refit up to twice more on the points within
+    2.5 robust sigmas. Coordinates are normalized to [0, 1)."""
     if values.size and values.min() == values.max():  # flat (clean crops, synthetic paper)
         flat = np.zeros(terms.shape[1])
         flat[0] = float(values[0])
         return flat
     values = values.astype(np.float64)
-    keep = np.ones(len(values), bool)
     coefficients = np.zeros(terms.shape[1])
     for _ in range(3):
         chosen = terms[keep]
@@ -151,6 +156,19 @@ def _robust_fit(terms: np.ndarray, values: np.ndarray) -> np.ndarray:
             break
         keep = inliers
     return coefficients
+
+
+def _shortest_half(values: np.ndarray) -> np.ndarray:
+    """Which values lie in the shortest interval holding (just over) half of them: the densest
+    cluster (Rousseeuw's "shorth"). Where the median of a border nearly half inked sits at the
+    edge of the paper's grey levels, or past it in the ink, the shortest half sits among them;
+    of two clusters equally tight (a binary image) it takes the larger."""
+    order = np.sort(values)
+    half = len(order) // 2 + 1
+    widths = order[half - 1 :] - order[: len(order) - half + 1]
+    start = int(np.argmin(widths))
+    inside: np.ndarray = (values >= order[start]) & (values <= order[start + half - 1])
+    return inside
 
 
 def _surface(coefficients: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -189,10 +207,25 @@ _NOISE_KERNEL = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
 
 def _noise_sigma(image: np.ndarray, step: int, paper: np.ndarray) -> float:
     """Immerkær's estimate of Gaussian noise sigma (1996), over the sampled paper pixels: the
-    filter cancels smooth shading, and its response to pure noise has sigma 6·sigma."""
+    filter cancels smooth shading, and its response to pure noise has sigma 6·sigma.
+
+    Only paper pixels whose whole 3×3 neighbourhood (on the sample grid) is paper count: next to
+    a stroke the filter answers the ink's edge, not noise, and in a tight crop or a binary image
+    most of the paper is next to a stroke (its edges alone read as a sigma of tens of grey
+    levels, and the digit as "nothing stands out"). With fewer than MIN_CLEAR_PAPER of them (a
+    crop a few pixels wide, whose one "clear" pixel may be an anti-aliased edge) all paper
+    pixels count, an upper bound; but an image of two grey levels (a binary scan) has no noise
+    at all."""
     import cv2
 
-    response = np.abs(cv2.filter2D(image, -1, _NOISE_KERNEL))[::step, ::step].ravel()[paper]
-    if response.size == 0:
+    response = np.abs(cv2.filter2D(image, -1, _NOISE_KERNEL))[::step, ::step]
+    grid = paper.reshape(response.shape).view(np.uint8)
+    clear = cv2.erode(grid, np.ones((3, 3), np.uint8)) > 0  # outside the image counts as paper
+    if clear.sum() < MIN_CLEAR_PAPER:
+        if np.unique(image[::step, ::step]).size <= 2:
+            return 0.0
+        clear = grid > 0
+    chosen = response[clear]
+    if chosen.size == 0:
         return 0.0
-    return float(response.mean()) * float(np.sqrt(np.pi / 2)) / 6.0
+    return float(chosen.mean()) * float(np.sqrt(np.pi / 2)) / 6.0

@@ -6,7 +6,8 @@ evaluation measured.
 
 The steps, in order (each is one function, here or in `digitrec.paper`):
 1. `paper.ink_signal`: polarity (dark ink on light paper, or light on dark) and the paper's level
-   — a constant, or a smooth surface when the light is uneven — so that ink is bright, paper 0.
+   — a constant, or a smooth surface when the light is uneven — so that ink is bright, paper 0;
+   also when the digit fills its frame and inks up to about half of its border.
 2. Denoise (a 3×3 median) only when the paper is noisy compared with the ink's contrast.
 3. `ink_mask`: Otsu's threshold on the (lightly smoothed) ink signal; the ink components that
    belong to the digit are kept — broken strokes near the main body stay, specks and far-away
@@ -20,7 +21,9 @@ The steps, in order (each is one function, here or in `digitrec.paper`):
    at MNIST's (14.0, 14.0), to a quarter pixel; area averaging gives MNIST's anti-aliasing.
 
 What each step is worth, on MNIST validation digits rendered hard ways and USPS train/val
-digits as PNG files: benchmarks/preprocess_ablation.py. The tests: tests/test_preprocess_robust.py.
+digits as PNG files: benchmarks/preprocess_ablation.py; on real digits that fill their frame
+(CVL, tight, binary, thick, 15×16, coloured ink), beside the textbook pipeline:
+benchmarks/tight_crops.py. The tests: tests/test_preprocess_robust.py.
 """
 
 import numpy as np
@@ -54,7 +57,8 @@ def normalize_digit(
 ) -> np.ndarray:
     """Normalize one digit image the way MNIST was made.
 
-    gray: (H, W) uint8, dark ink on light paper or light ink on dark, any size.
+    gray: (H, W) uint8, dark ink on light paper or light ink on dark, any size (a 15×16 scan
+    too), grey or binary, with a margin of paper or cut tight so the ink touches the frame.
     ink: "auto" detects the polarity; "dark" or "bright" say it (for crops with little paper);
     "signal": the image is already bright ink over paper at exactly 0 (the reader's crops), so
     the paper's level and lighting are not estimated.
@@ -74,7 +78,8 @@ def normalize_digit(
         raise DataError(f"{name}: no digit found (blank image)")
     signal, noise = ink_signal(_shrink(gray), ink)
     contrast = percentile(signal, 99.5)
-    if noise > NOISE_LIMIT * contrast and min(signal.shape) >= 16:
+    # At or over: with under 0.5% of the pixels inked (contrast 0), specks go even on clean paper.
+    if noise >= NOISE_LIMIT * contrast and min(signal.shape) >= 16:
         signal = cv2.medianBlur(signal, 3)
         noise *= 0.6  # a 3×3 median of Gaussian noise keeps about this much of its sigma
     mask = ink_mask(signal)
