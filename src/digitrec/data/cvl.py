@@ -11,6 +11,7 @@ Splits are by writer, never by digit: a writer is test, val or train by a hash o
 The test writers are held out of every training set and every choice.
 """
 
+import functools
 import hashlib
 import tarfile
 from pathlib import Path
@@ -49,7 +50,39 @@ def load_parts(source: Path | None = None) -> dict[str, DigitSet]:
     from digitrec.images import decode_image
     from digitrec.preprocess import normalize_digit
 
-    path = fetch(source).path(ARCHIVE.name)
+    by_split: dict[str, tuple[list[np.ndarray], list[int]]] = {}
+    found = 0
+    for split in ("train", "val", "test"):
+        images, labels = by_split.setdefault(split, ([], []))
+        for name, data, label in raw_digits(split, source):
+            gray = decode_image(data, name)
+            padded = np.pad(gray, MARGIN, constant_values=int(np.percentile(gray, 90)))
+            images.append(normalize_digit(padded, name, ink="dark"))
+            labels.append(label)
+        found += len(labels)
+    if found != COUNT:
+        raise DataError(f"{ARCHIVE.name}: expected {COUNT} digits, found {found}")
+    return {
+        split: DigitSet("cvl", split, np.stack(images), np.asarray(labels, np.int64))
+        for split, (images, labels) in by_split.items()
+    }
+
+
+def raw_digits(split: str, source: Path | None = None) -> list[tuple[str, bytes, int]]:
+    """(file name, PNG bytes, label) of every digit of this split's writers, as the archive
+    ships them (dark ink on light paper), sorted by name."""
+    files = _archive_files(fetch(source).path(ARCHIVE.name))
+    out = []
+    for name in sorted(files):
+        label, writer = _label_and_writer(name)
+        if writer_split(writer) == split:
+            out.append((name, files[name], label))
+    return out
+
+
+@functools.lru_cache(maxsize=1)
+def _archive_files(path: Path) -> dict[str, bytes]:
+    """Every PNG in the (verified) archive, by member name: read once per process."""
     files: dict[str, bytes] = {}
     try:
         with tarfile.open(path, "r:gz") as archive:
@@ -59,21 +92,7 @@ def load_parts(source: Path | None = None) -> dict[str, DigitSet]:
                     files[member.name] = handle.read()
     except (tarfile.TarError, EOFError, OSError) as error:
         raise DataError(f"{path}: corrupt archive ({error})") from error
-    by_split: dict[str, tuple[list[np.ndarray], list[int]]] = {}
-    for name in sorted(files):
-        label, writer = _label_and_writer(name)
-        gray = decode_image(files[name], name)
-        padded = np.pad(gray, MARGIN, constant_values=int(np.percentile(gray, 90)))
-        images, labels = by_split.setdefault(writer_split(writer), ([], []))
-        images.append(normalize_digit(padded, name, ink="dark"))
-        labels.append(label)
-    found = sum(len(labels) for _, labels in by_split.values())
-    if found != COUNT:
-        raise DataError(f"{path}: expected {COUNT} digits, found {found}")
-    return {
-        split: DigitSet("cvl", split, np.stack(images), np.asarray(labels, np.int64))
-        for split, (images, labels) in sorted(by_split.items())
-    }
+    return files
 
 
 def _label_and_writer(member: str) -> tuple[int, str]:
