@@ -3,15 +3,16 @@ digits through `digitrec.recognize.predict_many` (every image through `normalize
 the textbook pipeline (the ink's bounding box scaled into 20×20 keeping its aspect ratio, pasted
 into 28×28 by its centre of mass) fed to the same model, on the same PNG files.
 
-Only the CVL **train and val writers** (the project's writer rule, `writer_split` below): the
-test writers' files are never read, not even opened. The preprocessing was tuned on these.
+Only the CVL **train and val writers** (the project's writer rule, `data.cvl.writer_split`):
+the test writers' files are never read, not even opened. The preprocessing was tuned on these.
 
 Renderings of each file (all PNG files, decoded by the normal path): original (the 28×28 file
-as it is: tight, often touching the frame), tight (cut to its ink: touching all four edges),
-binary (tight, Otsu-binarized), thick (binarized at 4× and the ink grown by 4 pixels there: a
-felt pen), thick_small (binarized and grown by 1 pixel at the file's own size), small (tight,
-shrunk to 15×16), small_binary (that, binarized), blue and light_blue (ink of those colours on
-white, an RGB file the decoder turns to gray), pencil (grey 165 on 235).
+as it is: the digit stretched to fill its box, 3-4 pixels of paper round it), tight (cut to its
+ink darker than mid-grey: touching all four edges), binary (tight, Otsu-binarized), thick
+(binarized at 4× and the ink grown by 4 pixels there: a felt pen), thick_small (binarized and
+grown by 1 pixel at the file's own size), small (tight, shrunk to 15×16), small_binary (that,
+binarized), blue and light_blue (ink of those colours on white, an RGB file the decoder turns
+to gray), pencil (grey 165 on 235).
 
     python benchmarks/tight_crops.py --cvl DIR [--limit N] [--threads 1] [--out benchmarks/results]
 
@@ -21,7 +22,6 @@ knows the ink is dark (the package must find that out).
 """
 
 import argparse
-import hashlib
 import json
 import sys
 import time
@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from digitrec.data.cvl import writer_split
 from digitrec.images import decode_image
 from digitrec.models.modelfile import Classifier, load_model
 from digitrec.provenance import provenance
@@ -38,12 +39,6 @@ from digitrec.recognize import predict_many
 from digitrec.storage import atomic_write_text
 
 Render = Callable[[np.ndarray], np.ndarray]  # (28, 28) gray, dark on light -> an image to save
-
-
-def writer_split(writer: str) -> str:
-    """The project's writer rule: 'test' for about 2 writers in 10, 'val' for 1, else 'train'."""
-    bucket = int(hashlib.sha256(f"cvl-writer-{writer}".encode()).hexdigest(), 16) % 10
-    return "test" if bucket < 2 else "val" if bucket == 2 else "train"
 
 
 def cvl_files(root: Path) -> dict[str, list[Path]]:
