@@ -1,6 +1,7 @@
 """The `digitrec` command: help, version, data verbs, and one-line errors without tracebacks."""
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -64,7 +65,7 @@ def test_fetch_and_list(home: Path, mnist_dir: Path, capsys: pytest.CaptureFixtu
     assert main(["data", "fetch", "mnist", "--source", str(mnist_dir)]) == 0
     assert "t10k-labels-idx1-ubyte" in capsys.readouterr().out
     assert main(["data", "list"]) == 0
-    assert "mnist        cached" in capsys.readouterr().out
+    assert re.search(r"^mnist +cached ", capsys.readouterr().out, re.MULTILINE)
 
 
 def test_preview_writes_a_png(mnist_dir: Path, tmp_path: Path) -> None:
