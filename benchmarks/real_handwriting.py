@@ -27,7 +27,6 @@ Targets (issue 16): written numbers ≥ 97% exact; parish test pages ≥ 92%; CV
 """
 
 import argparse
-import csv
 import json
 import os
 import subprocess
@@ -149,14 +148,8 @@ def saved(numbers: NumberSet, folder: Path) -> list[Path]:
 
 
 def synthetic_pages(count: int, out: Path) -> Path:
-    """read_numbers' synthetic pages as a strings:DIR folder (all in its test split)."""
-    labels = json.loads(
-        synth_numbers(load("mnist", "test"), out, SynthConfig(count=count, seed=0)).read_text()
-    )
-    with (out / "labels.csv").open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["filename", "label", "split"])
-        writer.writerows([page["file"], page["text"], "test"] for page in labels["pages"])
+    """read_numbers' synthetic pages: a strings:DIR folder (all in its test split)."""
+    synth_numbers(load("mnist", "test"), out, SynthConfig(count=count, seed=0))
     return out
 
 

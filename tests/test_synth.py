@@ -50,6 +50,36 @@ def test_pages_are_labelled_and_reproducible(tmp_path: Path, mnist_report: objec
             assert inside.min() < np.median(image) - 40  # there is ink in every box
 
 
+def test_pages_are_a_strings_dataset(tmp_path: Path, mnist_report: object) -> None:
+    """synth-numbers writes labels.csv: its folder is `strings:DIR`, all in the test split, for
+    evaluate-reader and the benchmarks."""
+    from digitrec.data.numbers import load_numbers
+
+    labels = make(tmp_path / "pages", "--seed", "3")
+    test = load_numbers(f"strings:{tmp_path / 'pages'}")["test"]
+    assert isinstance(labels["pages"], list)
+    assert dict(zip(test.files, test.texts, strict=True)) == {
+        page["file"]: page["text"] for page in labels["pages"]
+    }
+    assert test.images[0].shape == cv2.imread(str(tmp_path / "pages" / test.files[0]), 0).shape
+
+
+def test_a_slash_is_no_one() -> None:
+    """The mark '/' that a reader must ignore is drawn taller than the digits and leaning
+    further than most of MNIST's 1s (a slash shaped as a 1 taught the reader to drop leading 1s)."""
+    from digitrec.data import clutter
+
+    rng = np.random.default_rng(0)
+    slashes = [m for m in (clutter.mark(40, 3, rng, inner=True) for _ in range(200))
+               if m.shape[0] > 40]  # fmt: skip
+    assert len(slashes) > 20
+    for slash in slashes:
+        rows = np.flatnonzero(slash.max(axis=1) > 0)
+        top, bottom = (float(np.flatnonzero(slash[r] > 0).mean()) for r in (rows[0], rows[-1]))
+        lean = np.degrees(np.arctan2(top - bottom, rows[-1] - rows[0]))
+        assert len(rows) >= 50 and 27 < lean < 40
+
+
 def test_only_test_digits_and_bounds(mnist_dir: Path, tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="test digits only"):
         synth_numbers(load("mnist", "train", mnist_dir), tmp_path, SynthConfig(count=1))

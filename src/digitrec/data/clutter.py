@@ -45,8 +45,11 @@ def mark(height: int, pen: int, rng: np.random.Generator, inner: bool = False) -
     if kind == "dash":
         y = float(rng.uniform(0.4, 0.65))
         cv2.line(canvas, point(0.1, y), point(0.9, y + jitter(0.03) / side), 1.0, thickness)
-    elif kind == "slash":
-        cv2.line(canvas, point(0.7, 0.05), point(0.25, 0.95), 1.0, thickness)
+    elif kind == "slash":  # taller than the digits and leaning further than a 1 ever does
+        tall = np.zeros((int(side * 1.35), side), np.float32)
+        top = (int(side * rng.uniform(0.85, 1.0)) - 1, 0)
+        cv2.line(tall, top, (int(side * rng.uniform(0.0, 0.1)), tall.shape[0] - 1), 1.0, thickness)
+        return _trim(tall, keep_rows=True)
     elif kind == "equals":
         cv2.line(canvas, point(0.1, 0.4), point(0.9, 0.4), 1.0, thickness)
         cv2.line(canvas, point(0.1, 0.62), point(0.9, 0.62), 1.0, thickness)
@@ -82,9 +85,12 @@ def cell_rules(
     Returns the ink layer, grown by the cell's margins."""
     import cv2
 
+    sides = rng.random(4) < (0.55, 0.4, 0.35, 0.6)  # top, bottom, left, right
     top_pad, bottom_pad, left_pad, right_pad = (
         int(rng.integers(0, max(2, int(height * f)))) for f in (1.2, 1.2, 1.5, 1.5)
     )
+    if sides[2] or sides[3]:  # a table's rule runs past the writing: never a digit's height (a 1)
+        top_pad, bottom_pad = max(top_pad, height // 5), max(bottom_pad, height // 5)
     grown = np.pad(ink, ((top_pad, bottom_pad), (left_pad, right_pad)))
     for index, box in enumerate(boxes):
         x, y, w, h = box
@@ -92,7 +98,6 @@ def cell_rules(
     rows, cols = grown.shape
     strength = float(rng.uniform(0.4, 1.0))
     thickness = int(rng.integers(1, max(2, height // 12) + 1))
-    sides = rng.random(4) < (0.55, 0.4, 0.35, 0.6)  # top, bottom, left, right
     if sides[0]:
         cv2.line(grown, (0, 0), (cols - 1, 0), strength, thickness)
     if sides[1]:

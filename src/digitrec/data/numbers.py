@@ -28,6 +28,7 @@ import numpy as np
 
 from digitrec.data.acquire import FetchReport, FileSpec, ensure_files
 from digitrec.errors import DataError, UsageError
+from digitrec.storage import atomic_write_text
 
 SPLITS = ("train", "val", "test")
 MAX_LABEL = 20  # digits: the reader reads lines of 1-20 digits
@@ -192,6 +193,16 @@ def _load_strings(variant: str, source: Path | None) -> dict[str, NumberSet]:
 
 
 # ---- shared --------------------------------------------------------------------------------
+
+
+def write_labels(path: Path, rows: Iterable[tuple[str, str, str]]) -> None:
+    """Write labels.csv (header `filename,label,split`) atomically: the file `_read_labels` reads,
+    so that the folder holding it is a `strings:DIR` dataset."""
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(["filename", "label", "split"])
+    writer.writerows(rows)
+    atomic_write_text(path, text.getvalue())
 
 
 def _read_labels(data: bytes, origin: str) -> list[tuple[str, str, str]]:

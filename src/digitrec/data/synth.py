@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from digitrec.data.digitset import DigitSet
+from digitrec.data.numbers import write_labels
 from digitrec.errors import UsageError
 from digitrec.storage import atomic_write_bytes, atomic_write_text
 
@@ -203,7 +204,9 @@ def _wild_paper(ink: np.ndarray, height: int, rng: np.random.Generator) -> np.nd
 
 
 def synth_numbers(digits: DigitSet, out: Path, config: SynthConfig) -> Path:
-    """Write `config.count` pages into `out` (NNNN.png or .jpg) and labels.json; returns its path."""
+    """Write `config.count` pages into `out` (NNNN.png or .jpg), labels.json (every digit's box)
+    and labels.csv (each page's number, all in the test split: `out` reads as `strings:OUT`);
+    returns labels.json's path."""
     import cv2
 
     from digitrec.progress import count_bar
@@ -231,6 +234,7 @@ def synth_numbers(digits: DigitSet, out: Path, config: SynthConfig) -> Path:
             advance(1)
     labels = {"config": asdict(config), "source": f"{digits.name} test", "pages": pages}
     atomic_write_text(out / "labels.json", json.dumps(labels, indent=1) + "\n")
+    write_labels(out / "labels.csv", [(page["file"], page["text"], "test") for page in pages])
     return out / "labels.json"
 
 

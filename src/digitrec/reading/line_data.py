@@ -201,7 +201,7 @@ def _key(job: tuple[str, int, SynthConfig, int, int]) -> str:
 
 # Bump when the front end (ink, lines, line_image) or the page generator changes what a chunk
 # holds: cached chunks of an older one are then made anew.
-FRONT_END = 4
+FRONT_END = 5
 
 
 def _chunk(job: tuple[str, int, SynthConfig, int, int]) -> LineSet:
