@@ -148,6 +148,38 @@ def test_cli_keeps_going_past_bad_files(
     assert all(row["digit"] is None for row in rows[1:])
 
 
+def test_cli_reads_only_regular_files_and_caps_them_while_reading(
+    test_digits: tuple[np.ndarray, np.ndarray], tmp_path: Path
+) -> None:
+    """A FIFO with no writer would hang a plain open(); /dev/zero behind a link claims 0 bytes and
+    never ends; a sparse file over the cap is refused by its size as read, not as claimed."""
+    import os
+
+    from digitrec.images import MAX_FILE_BYTES
+
+    good = tmp_path / "seven.png"
+    cv2.imwrite(str(good), as_scan(test_digits[0][0]))
+    fifo = tmp_path / "fifo.png"
+    os.mkfifo(fifo)
+    zero = tmp_path / "zero.png"
+    zero.symlink_to("/dev/zero")
+    sparse = tmp_path / "sparse.png"
+    with sparse.open("wb") as handle:
+        handle.truncate(MAX_FILE_BYTES + 1)
+    linked = tmp_path / "linked.png"
+    linked.symlink_to(good)
+    files = [fifo, zero, sparse, linked]
+    for command in ("predict", "read"):
+        done = digitrec_cli(command, "--json", *map(str, files))
+        assert done.returncode == 1, done.stderr
+        rows = [json.loads(line) for line in done.stdout.splitlines()]
+        errors = [row.get("error", row.get("reason")) for row in rows]
+        assert errors[0] == errors[1] == "not a regular file (a pipe, device or socket); not read"
+        assert errors[2] == f"file is over the {MAX_FILE_BYTES:,}-byte limit"
+        assert "error" not in rows[3] and "Traceback" not in done.stderr
+    assert json.loads(done.stdout.splitlines()[3])["text"] == str(int(test_digits[1][0]))
+
+
 def test_cli_text_output_and_bad_threshold(
     test_digits: tuple[np.ndarray, np.ndarray], tmp_path: Path
 ) -> None:

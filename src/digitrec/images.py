@@ -12,8 +12,9 @@ from typing import Literal
 
 import numpy as np
 
-from digitrec.errors import DataError, ImageTooLargeError, NotAnImageError
+from digitrec.errors import ImageTooLargeError, NotAnImageError
 from digitrec.image_headers import FORMATS, sniff
+from digitrec.storage import read_regular_file
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
 MAX_PIXELS = 40_000_000  # a 40-megapixel photo is fine; a decompression bomb is not
@@ -21,18 +22,9 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".p
 
 
 def read_image_file(path: Path, *, max_pixels: int = MAX_PIXELS) -> np.ndarray:
-    """Read and decode an image file. Returns (H, W) uint8 grayscale as stored (no inversion)."""
-    if path.is_dir():
-        raise DataError(f"{path}: is a directory, not an image")
-    try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise ImageTooLargeError(
-                f"{path}: file is {size} bytes, over the {MAX_FILE_BYTES}-byte limit"
-            )
-        data = path.read_bytes()
-    except OSError as error:
-        raise DataError(f"{path}: cannot read ({error.strerror or error})") from error
+    """Read and decode an image file (a regular file of at most MAX_FILE_BYTES, see
+    `read_regular_file`). Returns (H, W) uint8 grayscale as stored (no inversion)."""
+    data = read_regular_file(path, MAX_FILE_BYTES, ImageTooLargeError)
     return decode_image(data, str(path), max_pixels=max_pixels)
 
 

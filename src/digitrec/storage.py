@@ -1,4 +1,4 @@
-"""How files land on disk: atomic writes and SHA-256 verification.
+"""How files land on disk and come back: atomic writes, SHA-256 verification, bounded reads.
 
 Every write goes to a temporary file in the destination folder and is renamed over the target only
 once complete (and, for verified files, only once its checksum matches), so an interrupted process
@@ -8,12 +8,13 @@ never leaves a half-written file that a later run would trust.
 import contextlib
 import hashlib
 import os
+import stat
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
-from digitrec.errors import ChecksumError
+from digitrec.errors import ChecksumError, DataError
 
 CHUNK_BYTES = 1 << 20
 
@@ -21,6 +22,33 @@ CHUNK_BYTES = 1 << 20
 # (device, inode, size, mtime) -> SHA-256: a file hashed once in a process is not hashed again
 # unless it changed. Atomic replacement gives a new inode, so a rewritten file is always rehashed.
 _hash_memo: dict[tuple[int, int, int, int], str] = {}
+
+
+def read_regular_file(path: Path, max_bytes: int, too_large: type[DataError] = DataError) -> bytes:
+    """The bytes of a regular file (links resolved), at most `max_bytes` of them.
+
+    A FIFO, a device, a socket or a directory is refused without reading from it (opened
+    non-blocking, so a FIFO with no writer cannot hang us), and the cap is enforced while reading,
+    not trusted from the size a file claims (/proc files and growing files lie). Errors are
+    DataError (`too_large`, one of its kinds, for a file over the cap), one line each."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as error:
+        raise DataError(f"{path}: cannot read ({error.strerror or error})") from error
+    mode = os.fstat(descriptor).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(descriptor)
+        if stat.S_ISDIR(mode):
+            raise DataError(f"{path}: is a directory, not a file")
+        raise DataError(f"{path}: not a regular file (a pipe, device or socket); not read")
+    with os.fdopen(descriptor, "rb") as handle:
+        try:
+            data = handle.read(max_bytes + 1)
+        except OSError as error:
+            raise DataError(f"{path}: cannot read ({error.strerror or error})") from error
+    if len(data) > max_bytes:
+        raise too_large(f"{path}: file is over the {max_bytes:,}-byte limit")
+    return data
 
 
 def sha256_file(path: Path) -> str:

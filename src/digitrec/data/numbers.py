@@ -28,7 +28,7 @@ import numpy as np
 
 from digitrec.data.acquire import FetchReport, FileSpec, ensure_files
 from digitrec.errors import DataError, UsageError
-from digitrec.storage import atomic_write_text
+from digitrec.storage import atomic_write_text, read_regular_file
 
 SPLITS = ("train", "val", "test")
 MAX_LABEL = 20  # digits: the reader reads lines of 1-20 digits
@@ -169,18 +169,16 @@ def _load_strings(variant: str, source: Path | None) -> dict[str, NumberSet]:
     _fetch_strings(variant, source)
     root = _strings_root(variant)
     csv_path = root / "labels.csv"
-    labels = _read_labels(csv_path.read_bytes(), str(csv_path))
+    labels = _read_labels(read_regular_file(csv_path, MAX_FILE_BYTES), str(csv_path))
     for name, text, _ in labels:
         if not text.isdigit() or len(text) > MAX_LABEL:
             raise DataError(f"{csv_path}: {name}: label {text!r} is not 1-{MAX_LABEL} digits")
     files: dict[str, bytes] = {}
     for name, _, _ in labels:
         path = root / name
-        if not path.is_file():
+        if not path.exists():
             raise DataError(f"{csv_path}: {name} is not a file in {root}")
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise DataError(f"{path}: over the {MAX_FILE_BYTES}-byte limit")
-        files[name] = path.read_bytes()
+        files[name] = read_regular_file(path, MAX_FILE_BYTES)
     chosen = {name: split for name, _, split in labels if split}
 
     def split_of(file: str) -> str:
