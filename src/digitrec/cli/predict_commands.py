@@ -8,7 +8,7 @@ from typing import Any
 
 
 def register(commands: "argparse._SubParsersAction[Any]") -> None:
-    from digitrec.images import MAX_PIXELS
+    from digitrec.cli.image_options import add_max_pixels
 
     predict = commands.add_parser(
         "predict", help="read the handwritten digit in each image (PNG, JPEG, BMP, TIFF, WebP)"
@@ -21,12 +21,7 @@ def register(commands: "argparse._SubParsersAction[Any]") -> None:
         default=0.5,
         help="below this confidence answer 'no digit' (default 0.5)",
     )
-    predict.add_argument(
-        "--max-pixels",
-        type=int,
-        default=MAX_PIXELS,
-        help=f"refuse larger images before decoding them (default {MAX_PIXELS:,})",
-    )
+    add_max_pixels(predict)
     predict.add_argument(
         "--backend",
         choices=["torch", "onnx", "auto"],

@@ -8,7 +8,7 @@ from typing import Any
 
 
 def register(commands: "argparse._SubParsersAction[Any]") -> None:
-    from digitrec.images import MAX_PIXELS
+    from digitrec.cli.image_options import add_max_pixels
 
     read = commands.add_parser(
         "read",
@@ -18,12 +18,7 @@ def register(commands: "argparse._SubParsersAction[Any]") -> None:
     )
     read.add_argument("images", nargs="+", type=Path, metavar="IMAGE")
     read.add_argument("--model", default="default", help="'default', a run dir or model file")
-    read.add_argument(
-        "--max-pixels",
-        type=int,
-        default=MAX_PIXELS,
-        help=f"refuse larger images before decoding them (default {MAX_PIXELS:,})",
-    )
+    add_max_pixels(read)
     read.add_argument(
         "--overlay",
         type=Path,
@@ -50,14 +45,11 @@ def register(commands: "argparse._SubParsersAction[Any]") -> None:
 
 
 def run_read(args: argparse.Namespace) -> int:
-    from digitrec.errors import UsageError
     from digitrec.export.runtime import load_classifier
     from digitrec.progress import count_bar
     from digitrec.reading import read_many
     from digitrec.reading.reader import choose_reader
 
-    if args.max_pixels < 1:
-        raise UsageError("--max-pixels must be at least 1")
     uses_classifier = choose_reader(args.reader) is None  # the segment reader
     model = load_classifier(args.model, args.backend) if uses_classifier else args.model
     with count_bar("reading", len(args.images)) as advance:
