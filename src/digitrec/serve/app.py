@@ -32,7 +32,9 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
         app.state.engine = Engine.start(settings)
         app.state.engine.on_busy = app.state.metrics.waiting.set
         app.state.feedback = FeedbackStore(
-            settings.feedback_path(), max_rows=settings.feedback_max_rows
+            settings.feedback_path(),
+            max_rows=settings.feedback_max_rows,
+            max_bytes=settings.feedback_max_bytes,
         )
         app.state.packaged_models = packaged_models()
         # Everything loaded so far (torch, the models, the app) lives as long as the server: out

@@ -39,11 +39,23 @@ class Feedback:
 
 
 class FeedbackStore:
-    """The corrections database. Read-only stores (export) never create or change the file."""
+    """The corrections database. Read-only stores (export) never create or change the file.
 
-    def __init__(self, path: Path, *, max_rows: int = 100_000, read_only: bool = False) -> None:
+    At most `max_rows` corrections and `max_bytes` of their images: the budget is checked and
+    the row inserted in one `BEGIN IMMEDIATE` transaction, so writers in several server processes
+    cannot both pass the check and overshoot it."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        max_rows: int = 100_000,
+        max_bytes: int = 2 * 1024**3,
+        read_only: bool = False,
+    ) -> None:
         self.path = path
         self.max_rows = max_rows
+        self.max_bytes = max_bytes
         self.read_only = read_only
         if not read_only:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -69,18 +81,34 @@ class FeedbackStore:
         png: bytes,
     ) -> Feedback:
         created = datetime.now(UTC).isoformat(timespec="milliseconds")
-        with self._connect() as db:
-            (count,) = db.execute("SELECT COUNT(*) FROM feedback").fetchone()
-            if count >= self.max_rows:
-                raise FeedbackFullError(
-                    f"the feedback store is full ({self.max_rows} corrections): export and "
-                    "clear it, or raise DIGITREC_SERVE_FEEDBACK_MAX_ROWS"
+        target = str(self.path)
+        # autocommit mode (isolation_level None): the transaction is ours, taken with the write
+        # lock before the budget is read.
+        with closing(sqlite3.connect(target, timeout=10, isolation_level=None)) as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                count, size = db.execute(
+                    "SELECT COUNT(*), COALESCE(SUM(LENGTH(image)), 0) FROM feedback"
+                ).fetchone()
+                if count >= self.max_rows:
+                    raise FeedbackFullError(
+                        f"the feedback store is full ({self.max_rows} corrections): export and "
+                        "clear it, or raise DIGITREC_SERVE_FEEDBACK_MAX_ROWS"
+                    )
+                if size + len(png) > self.max_bytes:
+                    raise FeedbackFullError(
+                        f"the feedback store is full ({size:,} of {self.max_bytes:,} bytes of "
+                        "images): export and clear it, or raise DIGITREC_SERVE_FEEDBACK_MAX_BYTES"
+                    )
+                cursor = db.execute(
+                    "INSERT INTO feedback (created, label, predicted, confidence, model, source,"
+                    " image) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (created, label, predicted, confidence, model, source, png),
                 )
-            cursor = db.execute(
-                "INSERT INTO feedback (created, label, predicted, confidence, model, source, image)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (created, label, predicted, confidence, model, source, png),
-            )
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
             row_id = cursor.lastrowid
         assert row_id is not None
         return Feedback(row_id, created, label, predicted, confidence)

@@ -42,9 +42,10 @@ class ServeSettings(BaseSettings):
     keep_alive_s: Annotated[float, Field(gt=0)] = 5.0
     # CORS is off unless origins are given: a JSON list or comma-separated
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
-    # default: $DIGITREC_HOME/feedback.db; corrections stored at most
+    # default: $DIGITREC_HOME/feedback.db; corrections stored at most, and their images' bytes
     feedback_db: Path | None = None
     feedback_max_rows: Annotated[int, Field(ge=1)] = 100_000
+    feedback_max_bytes: Annotated[int, Field(ge=1024)] = 2 * 1024**3
 
     @field_validator("cors_origins", mode="before")
     @classmethod
