@@ -29,6 +29,7 @@ from digitrec.export.onnx_export import export_onnx
 from digitrec.models.modelfile import resolve_model_path
 from digitrec.serve.app import create_app
 from digitrec.serve.explain import smoothgrad
+from digitrec.serve.routes import MIN_FREE_BYTES
 from digitrec.serve.settings import ServeSettings
 
 DIGITREC = Path(sys.executable).with_name("digitrec")
@@ -53,6 +54,12 @@ def line_page(digits: np.ndarray) -> np.ndarray:
     return 255 - page
 
 
+def local_client(app: Any, **options: Any) -> TestClient:
+    """A TestClient that calls the server by a name it answers to (TestClient's default Host,
+    'testserver', gets 400: see serve.guard)."""
+    return TestClient(app, base_url="http://127.0.0.1", **options)
+
+
 @pytest.fixture(scope="module")
 def test_set(mnist_dir: Path) -> Any:
     return load("mnist", "test", mnist_dir)
@@ -66,7 +73,7 @@ def feedback_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def client(feedback_db: Path) -> Iterator[TestClient]:
     settings = ServeSettings(feedback_db=feedback_db, batch_max=8, backend="torch")
-    with TestClient(create_app(settings), raise_server_exceptions=False) as test_client:
+    with local_client(create_app(settings), raise_server_exceptions=False) as test_client:
         yield test_client
 
 
@@ -400,7 +407,11 @@ def test_unknown_routes_and_methods_are_problems_too(client: TestClient) -> None
 
 def test_info_routes(client: TestClient, test_set: Any) -> None:
     client.post("/v1/predict", files={"file": ("d.png", scan(test_set.images[0]))})
-    assert client.get("/healthz").json() == {"status": "ok", "model": "default"}
+    health = client.get("/healthz").json()
+    assert {k: health[k] for k in ("status", "model")} == {"status": "ok", "model": "default"}
+    checks = health["checks"]
+    assert checks["model"] == checks["feedback"] == "ok" and checks["disk_free_bytes"] > 0
+    assert checks["disk"] == ("ok" if checks["disk_free_bytes"] >= MIN_FREE_BYTES else "low")
     models = client.get("/v1/models").json()
     assert models["loaded"]["name"] == "default" and models["loaded"]["backend"] == "torch"
     assert models["loaded"]["reader"] == "line"  # shipped in the package, so "auto" picks it
@@ -421,7 +432,7 @@ def test_what_start_up_loaded_is_kept_out_of_the_garbage_collector(feedback_db: 
     """Frozen after start-up (a full collection over torch and the models would pause a request
     now and then), unfrozen at shutdown."""
     gc.unfreeze()
-    with TestClient(create_app(ServeSettings(feedback_db=feedback_db, backend="torch"))) as c:
+    with local_client(create_app(ServeSettings(feedback_db=feedback_db, backend="torch"))) as c:
         assert c.get("/healthz").status_code == 200
         assert gc.get_freeze_count() > 100_000
     assert gc.get_freeze_count() == 0
@@ -430,7 +441,7 @@ def test_what_start_up_loaded_is_kept_out_of_the_garbage_collector(feedback_db: 
 def test_body_limit_refuses_big_uploads_declared_or_streamed(feedback_db: Path) -> None:
     app = create_app(ServeSettings(feedback_db=feedback_db, max_body_bytes=4096))
     big = bytes(10_000)
-    with TestClient(app, raise_server_exceptions=False) as small:
+    with local_client(app, raise_server_exceptions=False) as small:
         assert_problem(small.post("/v1/predict", files={"file": ("a.png", big)}), 413, "limit")
 
         def chunks() -> Iterator[bytes]:  # no Content-Length: the body is counted as it arrives
@@ -453,9 +464,62 @@ def test_cors_is_off_unless_origins_are_configured(client: TestClient, feedback_
     app = create_app(
         ServeSettings(feedback_db=feedback_db, cors_origins=["https://elsewhere.example"])
     )
-    with TestClient(app) as open_client:
+    with local_client(app) as open_client:
         allowed = open_client.options("/v1/predict", headers=preflight)
         assert allowed.headers["access-control-allow-origin"] == "https://elsewhere.example"
+
+
+def test_foreign_hosts_and_cross_site_writes_are_refused(test_set: Any, tmp_path: Path) -> None:
+    """DNS rebinding (a foreign Host) gets 400; a form post from another site's page gets 403 and
+    stores nothing; the server's own page, listed origins and non-browser clients still write."""
+    database = tmp_path / "feedback.db"
+    settings = ServeSettings(feedback_db=database, cors_origins=["https://forms.example"])
+    form = {"files": {"file": ("x.png", scan(test_set.images[0]))}, "data": {"label": "7"}}
+    with local_client(create_app(settings), raise_server_exceptions=False) as served:
+        assert_problem(served.get("/healthz", headers={"host": "evil.example"}), 400, "Host")
+        assert_problem(served.get("/", headers={"host": "evil.example:8000"}), 400, "Host")
+        assert served.get("/healthz", headers={"host": "localhost:8000"}).status_code == 200
+        assert served.get("/healthz", headers={"host": "[::1]:8000"}).status_code == 200
+        evil = served.post("/v1/feedback", headers={"origin": "http://evil.example"}, **form)
+        assert_problem(evil, 403, "another site")
+        with sqlite3.connect(database) as db:
+            assert db.execute("SELECT COUNT(*) FROM feedback").fetchone() == (0,)
+        for origin in ("http://127.0.0.1", "https://forms.example", None):
+            headers = {"origin": origin} if origin else {}
+            assert served.post("/v1/feedback", headers=headers, **form).status_code == 201
+        reading = served.post("/v1/read", headers={"origin": "http://evil.example"}, **form)
+        assert reading.status_code == 403  # inference is a write of CPU time: same rule
+    anywhere = ServeSettings(feedback_db=database, allowed_hosts="*")
+    with local_client(create_app(anywhere)) as served:
+        assert served.get("/healthz", headers={"host": "digits.lan"}).status_code == 200
+
+
+def test_an_unwritable_feedback_store_leaves_reading_up(test_set: Any, tmp_path: Path) -> None:
+    """A feedback database that cannot be created (here under a file; a read-only home is the
+    same to the server) stops only corrections: 503 there, said in /healthz, reads go on."""
+    blocker = tmp_path / "home"
+    blocker.write_text("a file where the folder should be")
+    settings = ServeSettings(feedback_db=blocker / "feedback.db")
+    form = {"files": {"file": ("x.png", scan(test_set.images[0]))}}
+    with local_client(create_app(settings), raise_server_exceptions=False) as served:
+        assert served.post("/v1/predict", **form).status_code == 200
+        refused = served.post("/v1/feedback", data={"label": "7"}, **form)
+        assert_problem(refused, 503, "corrections cannot be stored")
+        health = served.get("/healthz").json()
+        assert health["status"] == "ok" and "cannot be stored" in health["checks"]["feedback"]
+
+
+def test_security_headers(client: TestClient) -> None:
+    page, docs, script = client.get("/"), client.get("/docs"), client.get("/static/app.js")
+    for response in (page, docs, script, client.get("/healthz")):
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["x-frame-options"] == "DENY"
+        assert response.headers["referrer-policy"] == "no-referrer"
+    for html in (page, docs):
+        policy = html.headers["content-security-policy"]
+        assert "frame-ancestors 'none'" in policy and "'unsafe-inline'" not in policy
+    assert "'sha256-" in docs.headers["content-security-policy"]  # Swagger UI's one inline script
+    assert script.headers["cache-control"] == "no-cache" and script.headers["etag"]
 
 
 def test_slow_work_runs_off_the_event_loop_with_timeout_and_queue_limit(
@@ -463,7 +527,7 @@ def test_slow_work_runs_off_the_event_loop_with_timeout_and_queue_limit(
 ) -> None:
     page = png(line_page(np.concatenate([test_set.images[:20]] * 4)))  # a long number: slow
     settings = ServeSettings(feedback_db=feedback_db, inference_threads=1, queue_max=1)
-    with TestClient(create_app(settings), raise_server_exceptions=False) as busy:
+    with local_client(create_app(settings), raise_server_exceptions=False) as busy:
         order: list[str] = []
         statuses: list[int] = []
 
@@ -488,7 +552,7 @@ def test_slow_work_runs_off_the_event_loop_with_timeout_and_queue_limit(
         assert "digitrec_inference_waiting 0.0" in busy.get("/metrics").text  # all released
 
     hurried = ServeSettings(feedback_db=feedback_db, timeout_s=0.001)
-    with TestClient(create_app(hurried), raise_server_exceptions=False) as late:
+    with local_client(create_app(hurried), raise_server_exceptions=False) as late:
         assert_problem(
             late.post("/v1/read", files={"file": ("n.png", page)}), 504, "no answer within"
         )
@@ -568,7 +632,7 @@ def test_multipart_upload_over_the_limit_is_cut_off_while_streamed(feedback_db: 
             yield bytes(1000)
         yield f"\r\n--{boundary}--\r\n".encode()
 
-    with TestClient(app, raise_server_exceptions=False) as small:
+    with local_client(app, raise_server_exceptions=False) as small:
         kind = f"multipart/form-data; boundary={boundary}"
         response = small.post("/v1/predict", content=body(), headers={"content-type": kind})
         assert_problem(response, 413, "limit")
@@ -579,7 +643,7 @@ def test_feedback_store_limits_and_failures_are_problems(test_set: Any, tmp_path
     data = scan(test_set.images[0])
     database = tmp_path / "feedback.db"
     app = create_app(ServeSettings(feedback_db=database, feedback_max_rows=1))
-    with TestClient(app, raise_server_exceptions=False) as one:
+    with local_client(app, raise_server_exceptions=False) as one:
         first = one.post("/v1/feedback", files={"file": ("d.png", data)}, data={"label": "7"})
         assert first.status_code == 201
         assert_problem(
@@ -588,10 +652,10 @@ def test_feedback_store_limits_and_failures_are_problems(test_set: Any, tmp_path
             "full",
         )
         database.unlink()
-        database.mkdir()  # the database is gone and cannot be made again: a server fault
+        database.mkdir()  # the database is gone and cannot be made again: the store is down
         broken = one.post("/v1/feedback", files={"file": ("d.png", data)}, data={"label": "7"})
-        assert_problem(broken, 500, "internal error")
-        assert "sqlite" not in broken.text.lower()
+        assert_problem(broken, 503, "could not be stored")
+        assert "sqlite" not in broken.text.lower() and str(tmp_path) not in broken.text
 
     out = tmp_path / "out.txt"
     out.write_text("a file, not a folder")
@@ -614,7 +678,7 @@ def test_explain_needs_network_weights(test_set: Any, feedback_db: Path, home: P
     onnx = home / "student.onnx"
     export_onnx(resolve_model_path("student"), onnx)
     settings = ServeSettings(feedback_db=feedback_db, model=str(onnx), backend="onnx")
-    with TestClient(create_app(settings), raise_server_exceptions=False) as served:
+    with local_client(create_app(settings), raise_server_exceptions=False) as served:
         data = scan(test_set.images[0])
         assert served.get("/healthz").json()["model"] == "student"
         answer = served.post("/v1/predict", files={"file": ("d.png", data)}).json()
@@ -628,7 +692,7 @@ def test_the_default_model_on_onnx_runtime_still_explains(test_set: Any, feedbac
     """Served through ONNX Runtime (what --backend auto picks where it is faster), the packaged
     model's torch weights are loaded for saliency on the first /v1/explain: the same digit."""
     settings = ServeSettings(feedback_db=feedback_db, backend="onnx")
-    with TestClient(create_app(settings), raise_server_exceptions=False) as served:
+    with local_client(create_app(settings), raise_server_exceptions=False) as served:
         assert served.get("/v1/models").json()["loaded"]["backend"] == "onnx"
         for image, label in zip(test_set.images[:3], test_set.labels[:3], strict=True):
             data = scan(image)
@@ -684,13 +748,13 @@ def test_real_server_closes_slow_and_oversized_uploads(tmp_path: Path) -> None:
                 return received, closed
 
         slow, closed = exchange(
-            b"POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\n"
+            b"POST /v1/predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: image/png\r\n"
             b"Content-Length: 5000\r\n\r\n",
             b"\x89PNG",  # ... and nothing more
         )
         assert slow.startswith(b"HTTP/1.1 408") and b"within 1 s" in slow and closed
         big, closed = exchange(
-            b"POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\n"
+            b"POST /v1/predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: image/png\r\n"
             b"Content-Length: 5000000\r\n\r\n",
             bytes(65536),
         )

@@ -224,3 +224,22 @@ def test_ctrl_c_stops_every_worker_without_a_traceback(tmp_path: Path) -> None:
     log = (tmp_path / "serve.log").read_text()
     assert "Traceback" not in log and "KeyboardInterrupt" not in log, log
     assert f"http://127.0.0.1:{server['port']} (2 workers)" in log
+
+
+def test_a_model_that_cannot_load_is_one_line_and_no_restarts(tmp_path: Path) -> None:
+    """Random bytes named .onnx, a truncated .safetensors: one `digitrec: error:` line, exit 1,
+    with one worker or two (before, a 26-line traceback; with two workers 169 lines and six
+    restarts)."""
+    from digitrec.models.modelfile import PACKAGED
+
+    broken = tmp_path / "random.onnx"
+    broken.write_bytes(os.urandom(3000))
+    truncated = tmp_path / "cut.safetensors"
+    truncated.write_bytes((PACKAGED / "default.safetensors").read_bytes()[:500_000])
+    (tmp_path / "cut.json").write_bytes((PACKAGED / "default.json").read_bytes())
+    for model in (broken, truncated):
+        for workers in ("1", "2"):
+            done = serve(free_port(), tmp_path, "--model", str(model), "--workers", workers)
+            assert done.wait(60) == 1
+            lines = (tmp_path / "serve.log").read_text().strip().splitlines()
+            assert len(lines) == 1 and lines[0].startswith(f"digitrec: error: {model}: not a")

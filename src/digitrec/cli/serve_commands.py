@@ -19,6 +19,7 @@ FLAG_SETTINGS = (
     "max_body_bytes",
     "timeout_s",
     "feedback_db",
+    "allowed_hosts",
 )
 
 
@@ -48,6 +49,11 @@ def register(commands: "argparse._SubParsersAction[Any]") -> None:
     serve.add_argument("--max-body-bytes", type=int, help="request body limit in bytes (10 MiB)")
     serve.add_argument("--timeout-s", type=float, help="per-request inference timeout (10 s)")
     serve.add_argument("--feedback-db", type=Path, help="($DIGITREC_HOME/feedback.db)")
+    serve.add_argument(
+        "--allowed-hosts",
+        help="Host header names the server answers to, comma-separated, or * for any "
+        "(127.0.0.1, localhost, ::1 and --host)",
+    )
     serve.add_argument("--workers", type=int, default=1, help="server processes (1)")
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     serve.set_defaults(handler=run_serve)
@@ -74,11 +80,20 @@ def run_serve(args: argparse.Namespace) -> int:
     if not 0 < args.port < 65536 or args.workers < 1:
         raise UsageError("--port must be 1-65535 and --workers at least 1")
     given = {name for name in FLAG_SETTINGS if getattr(args, name) is not None}
+    if args.allowed_hosts is None and "DIGITREC_SERVE_ALLOWED_HOSTS" not in os.environ:
+        from digitrec.serve.guard import LOCAL_HOSTS
+
+        # the address it listens on names it too (a wildcard address names nothing)
+        named = [args.host] if args.host not in ("0.0.0.0", "::", "") else []
+        args.allowed_hosts = ",".join(dict.fromkeys([*LOCAL_HOSTS, *named]))
+        given.add("allowed_hosts")
     for name in given:  # flags win over the environment; unset flags leave it alone
         os.environ[f"DIGITREC_SERVE_{name.upper()}"] = str(getattr(args, name))
     settings = checked_settings(given)  # bad values fail here, in one line, not in every worker
     if not settings.model.endswith(".onnx"):
         resolve_model_path(settings.model)  # an unknown model is a usage error, before start-up
+    from digitrec.export.runtime import load_classifier
+    from digitrec.reading.reader import choose_reader
     from digitrec.serve.workers import (
         APP,
         listening_socket,
@@ -86,6 +101,13 @@ def run_serve(args: argparse.Namespace) -> int:
         serve_workers,
         shared_metrics,
     )
+
+    # Say "address in use" now, not after the models have loaded.
+    listening_socket(args.host, args.port, reuse_port=False).close()
+    # A model or reader that cannot load is one line here (a DataError), not a traceback in
+    # every worker: each worker loads them again, at start-up.
+    load_classifier(settings.model, settings.backend)
+    choose_reader(settings.reader)
 
     options = dict(
         log_level=args.log_level,
@@ -95,8 +117,6 @@ def run_serve(args: argparse.Namespace) -> int:
     )
     if args.workers > 1 and reuse_port_available():  # one socket per worker: see serve.workers
         return serve_workers(args.host, args.port, args.workers, options)
-    # Say "address in use" now, not after the models have loaded.
-    listening_socket(args.host, args.port, reuse_port=False).close()
     if args.workers == 1:
         uvicorn.run(APP, factory=True, host=args.host, port=args.port, **options)
         return 0

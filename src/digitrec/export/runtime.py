@@ -12,10 +12,12 @@ Backends:
   verdict is kept beside it), otherwise torch.
 """
 
+import contextlib
 import json
 import os
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -134,20 +136,27 @@ def load_classifier(spec: str | Path, backend: str = "auto", *, threads: int = 0
         return load_model(weights)
     if backend == "onnx":
         require("onnxruntime")
-    exported = cached_export(weights)
+    try:
+        exported = cached_export(weights)
+    except OSError as error:  # a read-only or broken $DIGITREC_HOME: nothing kept, still runs
+        if backend == "auto":
+            print(f"digitrec: no ONNX cache ({error}); running on torch", file=sys.stderr)
+            return load_model(weights)
+        exported = cached_export(weights, Path(tempfile.mkdtemp(prefix="digitrec-onnx-")))
     if backend == "onnx" or _faster_backend(weights, exported, threads) == "onnx":
         return OnnxClassifier(exported, threads=threads)
     return load_model(weights)
 
 
-def cached_export(weights: Path) -> Path:
-    """The fp32 ONNX export of a network's model file, made once and kept in the cache."""
+def cached_export(weights: Path, cache: Path | None = None) -> Path:
+    """The fp32 ONNX export of a network's model file, made once and kept in the cache
+    ($DIGITREC_HOME/onnx unless `cache` is given). OSError when the cache cannot be written."""
     from importlib.metadata import version
 
     from digitrec.export.onnx_export import export_onnx
 
     key = f"{sha256_file(weights)[:24]}-torch{version('torch')}"
-    path = digitrec_home() / "onnx" / f"{key}.onnx"
+    path = (cache or digitrec_home() / "onnx") / f"{key}.onnx"
     if not path.is_file():
         path.parent.mkdir(parents=True, exist_ok=True)
         print(
@@ -181,7 +190,8 @@ def _faster_backend(weights: Path, exported: Path, threads: int) -> str:
         else "torch"
     )
     verdict = {"faster": faster, "seconds": timings}
-    atomic_write_text(verdict_path, json.dumps(verdict, indent=2) + "\n")
+    with contextlib.suppress(OSError):  # not kept: measured again next time
+        atomic_write_text(verdict_path, json.dumps(verdict, indent=2) + "\n")
     return faster
 
 

@@ -1,11 +1,14 @@
 """The FastAPI application: `create_app(settings)`; uvicorn calls it as a factory.
 
 The models are loaded once, in the lifespan, before the first request is accepted. Middleware,
-outermost first: metrics (every request counted and timed), the body's size and time limits,
-CORS (only when origins are configured). Every error leaves as a problem document (problems.py).
+outermost first: the guard (Host, cross-site writes, security headers: guard.py), metrics (every
+request counted and timed), the body's size and time limits, CORS (only when origins are
+configured). Every error leaves as a problem document (problems.py).
 """
 
 import gc
+import sqlite3
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -18,10 +21,26 @@ from digitrec import __version__
 from digitrec.serve import problems
 from digitrec.serve.engine import Engine
 from digitrec.serve.feedback import FeedbackStore
+from digitrec.serve.guard import GuardMiddleware, html_policy, inline_scripts
 from digitrec.serve.limits import BodyLimitMiddleware
 from digitrec.serve.metrics import Metrics, MetricsMiddleware
 from digitrec.serve.routes import STATIC, packaged_models, router
 from digitrec.serve.settings import ServeSettings
+
+
+def open_feedback(settings: ServeSettings) -> tuple[FeedbackStore | None, str]:
+    """The corrections store, or None and why it cannot be written (a read-only home, a
+    database that is not one): the server then still predicts and reads, and says so once."""
+    path = settings.feedback_path()
+    try:
+        store = FeedbackStore(
+            path, max_rows=settings.feedback_max_rows, max_bytes=settings.feedback_max_bytes
+        )
+    except (OSError, sqlite3.Error) as error:
+        problem = f"{path}: corrections cannot be stored ({error})"
+        print(f"digitrec serve: {problem}; /v1/feedback answers 503", file=sys.stderr)
+        return None, problem
+    return store, ""
 
 
 def create_app(settings: ServeSettings | None = None) -> FastAPI:
@@ -31,11 +50,7 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.engine = Engine.start(settings)
         app.state.engine.on_busy = app.state.metrics.waiting.set
-        app.state.feedback = FeedbackStore(
-            settings.feedback_path(),
-            max_rows=settings.feedback_max_rows,
-            max_bytes=settings.feedback_max_bytes,
-        )
+        app.state.feedback, app.state.feedback_problem = open_feedback(settings)
         app.state.packaged_models = packaged_models()
         # Everything loaded so far (torch, the models, the app) lives as long as the server: out
         # of the garbage collector's sight, an occasional full collection no longer walks all of
@@ -64,13 +79,17 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
 
     @app.get("/docs", include_in_schema=False)
     async def docs() -> HTMLResponse:
-        return get_swagger_ui_html(
+        page = get_swagger_ui_html(
             openapi_url="/openapi.json",
             title="digitrec API",
             swagger_js_url="/static/docs/swagger-ui-bundle.js",
             swagger_css_url="/static/docs/swagger-ui.css",
             swagger_favicon_url="/static/favicon.svg",
         )
+        # Swagger UI starts from one inline script: allowed by its hash, nothing else inline.
+        scripts = inline_scripts(bytes(page.body).decode())
+        page.headers["Content-Security-Policy"] = html_policy(scripts)
+        return page
 
     app.mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static")
     if settings.cors_origins:
@@ -83,4 +102,7 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
         BodyLimitMiddleware, max_bytes=settings.max_body_bytes, timeout_s=settings.body_timeout_s
     )
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    app.add_middleware(
+        GuardMiddleware, allowed_hosts=settings.allowed_hosts, cors_origins=settings.cors_origins
+    )
     return app

@@ -3,6 +3,8 @@ to the engine's inference pool, counts what it read, and answers JSON (problems 
 
 import base64
 import re
+import shutil
+import sqlite3
 import time
 from pathlib import Path
 from typing import Any
@@ -11,11 +13,13 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 
 from digitrec.serve.engine import Engine
+from digitrec.serve.guard import html_policy
 from digitrec.serve.inputs import read_submission, request_body
 from digitrec.serve.metrics import Metrics
 from digitrec.serve.problems import Problem
 
 STATIC = Path(__file__).resolve().parent / "static"
+MIN_FREE_BYTES = 100 * 1024 * 1024  # /healthz's disk check says "low" under this
 router = APIRouter()
 
 
@@ -148,13 +152,18 @@ def _store_feedback(request: Request, data: bytes, name: str, label: int) -> dic
     from digitrec.serve.feedback import FeedbackFullError
 
     engine = _engine(request)
+    store = request.app.state.feedback
+    if store is None:
+        raise Problem(503, request.app.state.feedback_problem)
     prediction, png = engine.correction_image(data, name)
     try:
-        stored = request.app.state.feedback.add(
+        stored = store.add(
             label, prediction.digit, prediction.confidence, engine.model_name, name, png
         )
     except FeedbackFullError as error:
         raise Problem(507, str(error)) from None
+    except (OSError, sqlite3.Error) as error:  # the disk filled up, the file became read-only
+        raise Problem(503, f"the correction could not be stored ({error})") from None
     return {
         "id": stored.id,
         "label": stored.label,
@@ -198,9 +207,25 @@ def packaged_models() -> list[dict[str, Any]]:
     return available
 
 
-@router.get("/healthz", summary="Liveness: the model is loaded", tags=["info"])
-async def healthz(request: Request) -> dict[str, str]:
-    return {"status": "ok", "model": _engine(request).model_name}
+@router.get(
+    "/healthz",
+    summary="Liveness: the model is loaded; checks of the feedback store and the disk",
+    tags=["info"],
+)
+async def healthz(request: Request) -> dict[str, Any]:
+    """'ok' while the server can read digits; `checks` says what else works: the feedback store
+    ('ok' or why not) and the disk holding it (free bytes; 'low' under MIN_FREE_BYTES)."""
+    path = request.app.state.settings.feedback_path()
+    try:
+        free = shutil.disk_usage(path.parent if path.parent.exists() else Path.home()).free
+        disk = "ok" if free >= MIN_FREE_BYTES else "low"
+    except OSError as error:
+        free, disk = 0, f"unknown ({error.strerror or error})"
+    feedback = (
+        "ok" if request.app.state.feedback is not None else request.app.state.feedback_problem
+    )
+    checks = {"model": "ok", "feedback": feedback, "disk": disk, "disk_free_bytes": free}
+    return {"status": "ok", "model": _engine(request).model_name, "checks": checks}
 
 
 @router.get("/metrics", summary="Prometheus metrics", tags=["info"])
@@ -213,4 +238,5 @@ async def page() -> FileResponse:
     index = STATIC / "index.html"
     if not index.is_file():
         raise Problem(404, "the web page is not installed")
-    return FileResponse(index, headers={"Cache-Control": "no-cache"})
+    headers = {"Cache-Control": "no-cache", "Content-Security-Policy": html_policy()}
+    return FileResponse(index, headers=headers)

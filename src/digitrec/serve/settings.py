@@ -40,14 +40,19 @@ class ServeSettings(BaseSettings):
     body_timeout_s: Annotated[float, Field(gt=0)] = 30.0
     max_connections: Annotated[int, Field(ge=1)] = 1000
     keep_alive_s: Annotated[float, Field(gt=0)] = 5.0
-    # CORS is off unless origins are given: a JSON list or comma-separated
+    # CORS is off unless origins are given: a JSON list or comma-separated; these origins, and
+    # the server's own, may also write (POST) from a browser page
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # the Host header names answered ("*": any); others get 400 (DNS rebinding, serve.guard)
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["127.0.0.1", "localhost", "::1"]
+    )
     # default: $DIGITREC_HOME/feedback.db; corrections stored at most, and their images' bytes
     feedback_db: Path | None = None
     feedback_max_rows: Annotated[int, Field(ge=1)] = 100_000
     feedback_max_bytes: Annotated[int, Field(ge=1024)] = 2 * 1024**3
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins", "allowed_hosts", mode="before")
     @classmethod
     def _origins(cls, value: object) -> object:
         if isinstance(value, str):

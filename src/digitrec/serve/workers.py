@@ -33,6 +33,7 @@ APP = "digitrec.serve.app:create_app"
 RESTARTS_PER_MINUTE = 5  # more crashes than this: the workers cannot run here; stop and say so
 STOP_SECONDS = 30.0  # a worker still running this long after SIGTERM is killed
 USAGE_EXIT = 2  # a worker's exit status for a usage error (the CLI's): the supervisor stops
+STARTUP_EXIT = 3  # a worker that never started serving (uvicorn's code): not restarted either
 
 
 def reuse_port_available() -> bool:
@@ -114,6 +115,14 @@ def serve_workers(host: str, port: int, workers: int, options: dict[str, Any]) -
                 if process.exitcode == USAGE_EXIT:  # said why in one line; a restart cannot help
                     status, stopping = USAGE_EXIT, True
                     break
+                if process.exitcode == STARTUP_EXIT:  # nor for one that could not start at all
+                    print(
+                        f"digitrec serve: worker {process.pid} could not start (its log says "
+                        "why); stopping",
+                        file=sys.stderr,
+                    )
+                    status, stopping = 1, True
+                    break
                 now = time.monotonic()
                 crashes = [t for t in crashes if now - t < 60] + [now]
                 if len(crashes) > RESTARTS_PER_MINUTE:
@@ -166,7 +175,10 @@ def _worker(host: str, port: int, options: dict[str, Any], parent: int) -> None:
         print(f"digitrec: error: {error}", file=sys.stderr)
         sys.exit(USAGE_EXIT)
     config = uvicorn.Config(APP, factory=True, host=host, port=port, **options)
-    uvicorn.Server(config).run(sockets=[sock])
+    server = uvicorn.Server(config)
+    server.run(sockets=[sock])
+    if not server.started:  # the lifespan failed: uvicorn logged it and returned
+        sys.exit(STARTUP_EXIT)
 
 
 def _stop_with_parent(parent: int) -> None:
