@@ -509,6 +509,31 @@ def test_an_unwritable_feedback_store_leaves_reading_up(test_set: Any, tmp_path:
         assert health["status"] == "ok" and "cannot be stored" in health["checks"]["feedback"]
 
 
+def test_each_client_is_rate_limited(test_set: Any, tmp_path: Path) -> None:
+    """A token bucket per client address: the burst passes, then 429 with Retry-After (nothing
+    stored), and the bucket refills at the rate."""
+    settings = ServeSettings(
+        feedback_db=tmp_path / "feedback.db", feedback_rate=2, feedback_burst=3,
+        inference_rate=1, inference_burst=2, backend="torch",
+    )  # fmt: skip
+    form = {"files": {"file": ("x.png", scan(test_set.images[0]))}}
+    with local_client(create_app(settings), raise_server_exceptions=False) as served:
+        stored = [served.post("/v1/feedback", data={"label": "7"}, **form) for _ in range(4)]
+        assert [r.status_code for r in stored] == [201, 201, 201, 429]
+        assert_problem(stored[3], 429, "too many corrections")
+        assert stored[3].headers["retry-after"] == "1"
+        with sqlite3.connect(tmp_path / "feedback.db") as db:
+            assert db.execute("SELECT COUNT(*) FROM feedback").fetchone() == (3,)
+        reads = [served.post("/v1/predict", **form).status_code for _ in range(3)]
+        assert reads == [200, 200, 429]
+        batch = {"files": [("files", ("x.png", scan(test_set.images[0])))] * 3}
+        assert_problem(served.post("/v1/predict/batch", **batch), 429, "inference")
+        time.sleep(1.1)  # one token back
+        assert served.post("/v1/read", **form).status_code == 200
+        assert served.post("/v1/explain", **form).status_code == 429
+        assert served.get("/healthz").status_code == 200  # not rate limited
+
+
 def test_security_headers(client: TestClient) -> None:
     page, docs, script = client.get("/"), client.get("/docs"), client.get("/static/app.js")
     for response in (page, docs, script, client.get("/healthz")):

@@ -22,7 +22,7 @@ from digitrec.serve import problems
 from digitrec.serve.engine import Engine
 from digitrec.serve.feedback import FeedbackStore
 from digitrec.serve.guard import GuardMiddleware, html_policy, inline_scripts
-from digitrec.serve.limits import BodyLimitMiddleware
+from digitrec.serve.limits import BodyLimitMiddleware, RateLimiter
 from digitrec.serve.metrics import Metrics, MetricsMiddleware
 from digitrec.serve.routes import STATIC, packaged_models, router
 from digitrec.serve.settings import ServeSettings
@@ -74,6 +74,12 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.metrics = Metrics()
+    app.state.inference_limit = RateLimiter(
+        "inference requests", settings.inference_rate, settings.inference_burst
+    )
+    app.state.feedback_limit = RateLimiter(
+        "corrections", settings.feedback_rate, settings.feedback_burst
+    )
     problems.install(app)
     app.include_router(router)
 

@@ -1,9 +1,13 @@
 """Limits on request bodies, enforced as a route reads them: a declared Content-Length over the
 limit is refused before anything is read, a body that turns out longer (chunked uploads) is cut
 off as soon as it passes the limit (413), and a body that arrives too slowly is cut off at the
-deadline (408). Both answers close the connection, so the rest of the body is never read."""
+deadline (408). Both answers close the connection, so the rest of the body is never read.
+And the rate each client may ask for work at (`RateLimiter`: 429)."""
 
 import asyncio
+import math
+import time
+from collections import OrderedDict
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -60,3 +64,38 @@ class BodyLimitMiddleware:
             return message
 
         await self.app(scope, limited_receive, send)
+
+
+class RateLimiter:
+    """A token bucket per client (its address): `rate` requests a second on average, `burst` at
+    once. Past it, 429 with Retry-After. Each server process keeps its own buckets (with
+    --workers N a client may get up to N times the rate), at most MAX_CLIENTS of them: the
+    longest idle are forgotten first, so a flood of addresses cannot grow the table."""
+
+    MAX_CLIENTS = 10_000
+
+    def __init__(self, name: str, rate: float, burst: int) -> None:
+        self.name = name
+        self.rate = rate
+        self.burst = float(burst)
+        self.buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # tokens, when
+
+    def take(self, client: str, cost: float = 1.0) -> None:
+        """Spend `cost` tokens of this client's bucket, or raise the 429 Problem."""
+        if self.rate <= 0:  # off
+            return
+        now = time.monotonic()
+        tokens, then = self.buckets.pop(client, (self.burst, now))
+        tokens = min(self.burst, tokens + (now - then) * self.rate)
+        if tokens < cost:
+            self.buckets[client] = (tokens, now)
+            wait = max(1, math.ceil((min(cost, self.burst) - tokens) / self.rate))
+            raise Problem(
+                429,
+                f"too many {self.name} from this client: {self.rate:g} a second on average, "
+                f"{self.burst:g} at once; try again in {wait} s",
+                headers={"Retry-After": str(wait)},
+            )
+        self.buckets[client] = (tokens - cost, now)
+        while len(self.buckets) > self.MAX_CLIENTS:
+            self.buckets.popitem(last=False)

@@ -33,6 +33,12 @@ def _metrics(request: Request) -> Metrics:
     return metrics
 
 
+def _spend(request: Request, limit: str, cost: float = 1.0) -> None:
+    """Charge the client's bucket of `limit` ('inference' or 'feedback'): 429 when it is empty."""
+    client = request.client.host if request.client else "unknown"
+    getattr(request.app.state, f"{limit}_limit").take(client, cost)
+
+
 def _ms(started: float) -> float:
     return round((time.perf_counter() - started) * 1000, 3)
 
@@ -47,6 +53,7 @@ async def predict(
     request: Request, threshold: float | None = Query(None, ge=0.0, le=1.0)
 ) -> JSONResponse:
     started = time.perf_counter()
+    _spend(request, "inference")
     engine = _engine(request)
     upload = (await read_submission(request, batch=False)).images[0]
     result = await engine.run(engine.predict_one, upload.data, upload.name, threshold)
@@ -64,6 +71,7 @@ async def predict_batch(request: Request) -> JSONResponse:
     started = time.perf_counter()
     engine = _engine(request)
     submission = await read_submission(request, batch=True, batch_max=engine.settings.batch_max)
+    _spend(request, "inference", len(submission.images))
     datas = [upload.data for upload in submission.images]
     names = [upload.name for upload in submission.images]
     results = await engine.run(engine.predict, datas, names)
@@ -87,6 +95,7 @@ async def predict_batch(request: Request) -> JSONResponse:
 )
 async def read(request: Request) -> JSONResponse:
     started = time.perf_counter()
+    _spend(request, "inference")
     engine = _engine(request)
     upload = (await read_submission(request, batch=False)).images[0]
     reading, (width, height) = await engine.run(engine.read, upload.data, upload.name)
@@ -109,6 +118,7 @@ async def explain(
     request: Request, format: str = Query("json", pattern="^(json|png)$")
 ) -> Response:
     started = time.perf_counter()
+    _spend(request, "inference")
     engine = _engine(request)
     upload = (await read_submission(request, batch=False)).images[0]
     result = await engine.run(engine.explain, upload.data, upload.name)
@@ -133,6 +143,7 @@ def data_url(png: bytes) -> str:
     status_code=201,
 )
 async def feedback(request: Request) -> JSONResponse:
+    _spend(request, "feedback")
     engine = _engine(request)
     submission = await read_submission(request, batch=False)
     label = _label(submission.fields.get("label"))

@@ -47,6 +47,12 @@ class ServeSettings(BaseSettings):
     allowed_hosts: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["127.0.0.1", "localhost", "::1"]
     )
+    # per client address and server process: inference requests (images, for a batch) and
+    # corrections a second on average, and at once (429 past them; a rate of 0 turns one off)
+    inference_rate: Annotated[float, Field(ge=0)] = 1000.0
+    inference_burst: Annotated[int, Field(ge=1)] = 2000
+    feedback_rate: Annotated[float, Field(ge=0)] = 2.0
+    feedback_burst: Annotated[int, Field(ge=1)] = 30
     # default: $DIGITREC_HOME/feedback.db; corrections stored at most, and their images' bytes
     feedback_db: Path | None = None
     feedback_max_rows: Annotated[int, Field(ge=1)] = 100_000
