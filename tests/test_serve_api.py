@@ -423,6 +423,23 @@ def test_info_routes(client: TestClient, test_set: Any) -> None:
         paths
     )
     assert "multipart/form-data" in paths["/v1/read"]["post"]["requestBody"]["content"]
+    for path, methods in paths.items():  # every error each route can answer, as a problem
+        for method, operation in methods.items():
+            answers = operation["responses"]
+            expected = {"400", "500"} | (
+                {"403", "408", "413", "415", "422", "429", "503", "504"}
+                if method == "post"
+                else set()
+            )
+            assert expected <= set(answers), (method, path)
+            for status in expected:
+                schema = answers[status]["content"]["application/problem+json"]["schema"]
+                assert schema["required"] == ["type", "title", "status", "detail"]
+    assert "507" in paths["/v1/feedback"]["post"]["responses"]
+    assert "text/plain" in paths["/metrics"]["get"]["responses"]["200"]["content"]
+    wrong = client.post("/v1/read", content=b"text", headers={"content-type": "text/plain"})
+    assert_problem(wrong, 415, "")
+    assert wrong.headers["content-type"] == "application/problem+json"
     text = client.get("/metrics").text
     assert "# TYPE digitrec_request_seconds histogram" in text
     assert 'digitrec_request_seconds_bucket{le="0.005",route="/v1/predict"}' in text

@@ -25,6 +25,35 @@ class Problem(Exception):  # noqa: N818 - RFC 9457's name for it
         self.headers = headers
 
 
+PROBLEM_SCHEMA = {
+    "type": "object",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string", "description": "one line: what went wrong"},
+    },
+}
+# What any route may answer: a Host it does not answer to (guard), a crash (never a trace).
+ANY_ROUTE = (400, 500)
+# The routes that take an image: besides ANY_ROUTE, a cross-site write (403), a slow or big body
+# (408, 413), no image (415), a bad field (422), a client over its rate (429), a full queue or
+# connection limit (503), an answer past the timeout (504).
+IMAGE_ROUTES = (403, 408, 413, 415, 422, 429, 503, 504)
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for these statuses (and ANY_ROUTE's): problem documents."""
+    return {
+        status: {
+            "description": HTTPStatus(status).phrase,
+            "content": {MEDIA_TYPE: {"schema": PROBLEM_SCHEMA}},
+        }
+        for status in sorted({*ANY_ROUTE, *statuses})
+    }
+
+
 def problem_response(
     status: int, detail: str, headers: dict[str, str] | None = None
 ) -> JSONResponse:

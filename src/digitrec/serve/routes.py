@@ -16,7 +16,7 @@ from digitrec.serve.engine import Engine
 from digitrec.serve.guard import html_policy
 from digitrec.serve.inputs import read_submission, request_body
 from digitrec.serve.metrics import Metrics
-from digitrec.serve.problems import Problem
+from digitrec.serve.problems import IMAGE_ROUTES, Problem, problem_responses
 
 STATIC = Path(__file__).resolve().parent / "static"
 MIN_FREE_BYTES = 100 * 1024 * 1024  # /healthz's disk check says "low" under this
@@ -48,6 +48,7 @@ def _ms(started: float) -> float:
     summary="Read the one digit in an image",
     openapi_extra=request_body(batch=False),
     tags=["recognize"],
+    responses=problem_responses(*IMAGE_ROUTES),
 )
 async def predict(
     request: Request, threshold: float | None = Query(None, ge=0.0, le=1.0)
@@ -66,6 +67,7 @@ async def predict(
     summary="Read the one digit in each of several images",
     openapi_extra=request_body(batch=True),
     tags=["recognize"],
+    responses=problem_responses(*IMAGE_ROUTES),
 )
 async def predict_batch(request: Request) -> JSONResponse:
     started = time.perf_counter()
@@ -92,6 +94,7 @@ async def predict_batch(request: Request) -> JSONResponse:
     summary="Read the handwritten number (a line of digits) in an image",
     openapi_extra=request_body(batch=False),
     tags=["recognize"],
+    responses=problem_responses(*IMAGE_ROUTES),
 )
 async def read(request: Request) -> JSONResponse:
     started = time.perf_counter()
@@ -112,7 +115,10 @@ async def read(request: Request) -> JSONResponse:
     summary="Why: the digit, the 28×28 image the network saw and a saliency overlay",
     openapi_extra=request_body(batch=False),
     tags=["recognize"],
-    responses={200: {"content": {"image/png": {}}}},
+    responses={
+        200: {"content": {"image/png": {}}},
+        **problem_responses(*IMAGE_ROUTES, 501),  # 501: a model without network weights
+    },
 )
 async def explain(
     request: Request, format: str = Query("json", pattern="^(json|png)$")
@@ -141,6 +147,7 @@ def data_url(png: bytes) -> str:
     ),
     tags=["feedback"],
     status_code=201,
+    responses=problem_responses(*IMAGE_ROUTES, 507),  # 503 also: the store cannot be written
 )
 async def feedback(request: Request) -> JSONResponse:
     _spend(request, "feedback")
@@ -184,7 +191,12 @@ def _store_feedback(request: Request, data: bytes, name: str, label: int) -> dic
     }
 
 
-@router.get("/v1/models", summary="The model being served and the packaged ones", tags=["info"])
+@router.get(
+    "/v1/models",
+    summary="The model being served and the packaged ones",
+    tags=["info"],
+    responses=problem_responses(),
+)
 async def models(request: Request) -> JSONResponse:
     engine = _engine(request)
     reader = "segment" if engine.line_reader is None else "line"
@@ -222,6 +234,7 @@ def packaged_models() -> list[dict[str, Any]]:
     "/healthz",
     summary="Liveness: the model is loaded; checks of the feedback store and the disk",
     tags=["info"],
+    responses=problem_responses(),
 )
 async def healthz(request: Request) -> dict[str, Any]:
     """'ok' while the server can read digits; `checks` says what else works: the feedback store
@@ -239,7 +252,16 @@ async def healthz(request: Request) -> dict[str, Any]:
     return {"status": "ok", "model": _engine(request).model_name, "checks": checks}
 
 
-@router.get("/metrics", summary="Prometheus metrics", tags=["info"])
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    tags=["info"],
+    response_class=Response,
+    responses={
+        200: {"content": {"text/plain": {"schema": {"type": "string"}}}},
+        **problem_responses(),
+    },
+)
 async def metrics(request: Request) -> Response:
     return Response(_metrics(request).text(), media_type="text/plain; version=0.0.4")
 
