@@ -123,7 +123,11 @@ def cell_rules(
 
 def neighbour_bits(ink: np.ndarray, glyphs: list[np.ndarray], rng: np.random.Generator) -> None:
     """Pieces of the neighbouring cells' writing: other digits cut by the page's edge, above,
-    below or beside the number, drawn into `ink` in place."""
+    below or beside the number, drawn into `ink` in place. A piece beside the number stands
+    beyond a table's rule, as a neighbouring cell's does (alone, the sliver of a digit cut by
+    the edge is a 1 in all but its label, and taught the reader to drop real 1s)."""
+    import cv2
+
     rows, cols = ink.shape
     for _ in range(int(rng.integers(1, 3))):
         glyph = glyphs[int(rng.integers(len(glyphs)))]
@@ -142,6 +146,10 @@ def neighbour_bits(ink: np.ndarray, glyphs: list[np.ndarray], rng: np.random.Gen
         if y1 > y0 and x1 > x0:
             region = ink[y0:y1, x0:x1]
             np.maximum(region, glyph[y0 - y : y1 - y, x0 - x : x1 - x], out=region)
+            if side >= 2:
+                rule = min(cols - 1, x1 + 1) if side == 2 else max(0, x0 - 2)
+                strength, thickness = float(rng.uniform(0.4, 1.0)), int(rng.integers(1, 3))
+                cv2.line(ink, (rule, 0), (rule, rows - 1), strength, thickness)
 
 
 def paper_texture(shape: tuple[int, int], height: int, rng: np.random.Generator) -> np.ndarray:

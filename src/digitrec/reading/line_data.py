@@ -32,7 +32,7 @@ from digitrec.reading.line_model import HEIGHT, page_line
 
 CHUNK = 500  # synthetic pages per worker task
 DIGIT_SOURCES = "mnist+usps+cvl"  # where synthetic pages take their digits (train / val splits)
-SYNTH = SynthConfig(wild=0.7)
+SYNTH = SynthConfig(wild=0.5)
 MAX_INK = 0.35  # share of a synthetic line image above which the front end took paper for ink  # the shipped reader's pages: most drawn as real ones look
 
 
@@ -201,7 +201,7 @@ def _key(job: tuple[str, int, SynthConfig, int, int]) -> str:
 
 # Bump when the front end (ink, lines, line_image) or the page generator changes what a chunk
 # holds: cached chunks of an older one are then made anew.
-FRONT_END = 5
+FRONT_END = 6
 
 
 def _chunk(job: tuple[str, int, SynthConfig, int, int]) -> LineSet:

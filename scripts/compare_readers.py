@@ -1,0 +1,63 @@
+"""Line readers side by side on VALIDATION data only, the figures a reader is chosen by.
+
+    python scripts/compare_readers.py READER [READER ...] [--plain-pages 400] [--out FILE]
+
+READER: 'default' (the shipped one), a train-reader run directory, or a reader file (e.g. one
+written by `git show REV:src/digitrec/reading/line_reader.safetensors`). For each: exact-string
+accuracy on the validation lines `train-reader` chooses its epoch by (synthetic pages of
+validation digits as `line_data.SYNTH` draws them, seed 1, and the parish-rows validation pages)
+and their mean, and on plain pages (`SynthConfig()`, the original generator, as the synthetic
+benchmark draws them) of MNIST **validation** digits, seed 123. No test split is read.
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from digitrec.data import load_splits
+from digitrec.data.numbers import NumberSet
+from digitrec.data.synth import SynthConfig, make_page
+from digitrec.reading.evaluation import read_numbers
+from digitrec.reading.line_data import reader_lines
+from digitrec.reading.line_model import load_reader
+from digitrec.reading.line_training import evaluate_lines
+from digitrec.storage import atomic_write_text
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("readers", nargs="+", metavar="READER")
+    parser.add_argument("--plain-pages", type=int, default=400)
+    parser.add_argument("--val-pages", type=int, default=1_000)
+    parser.add_argument("--out", type=Path, help="also write the table as JSON here")
+    args = parser.parse_args()
+    val = reader_lines("synth+parish-rows", "val", args.val_pages, 1, 2)
+    digits = load_splits("mnist")["val"]
+    rng = np.random.default_rng(123)
+    pages = [make_page(digits, SynthConfig(seed=123), rng) for _ in range(args.plain_pages)]
+    plain = NumberSet(
+        "plain-val", "val", [p.image for p in pages], [p.text for p in pages],
+        [str(i) for i in range(len(pages))],
+    )  # fmt: skip
+    rows = {}
+    for spec in args.readers:
+        reader = load_reader(spec)
+        exact = {part: evaluate_lines(reader, lines)["exact"] for part, lines in val.items()}
+        row = {f"{part}_val": round(value, 4) for part, value in exact.items()}
+        row["mean_val"] = round(sum(exact.values()) / len(exact), 4)
+        row["plain_val"] = round(read_numbers(spec, plain)["exact"], 4)
+        rows[spec] = row
+        print(spec, json.dumps(row), flush=True)
+    if args.out:
+        command = "python scripts/compare_readers.py " + " ".join(sys.argv[1:])
+        atomic_write_text(
+            args.out, json.dumps({"command": command, "readers": rows}, indent=2) + "\n"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
