@@ -45,7 +45,7 @@ def mark(height: int, pen: int, rng: np.random.Generator, inner: bool = False) -
     if kind == "dash":
         y = float(rng.uniform(0.4, 0.65))
         cv2.line(canvas, point(0.1, y), point(0.9, y + jitter(0.03) / side), 1.0, thickness)
-    elif kind == "slash":  # taller than the digits and leaning further than a 1 ever does
+    elif kind == "slash":  # taller than the digits, leaning further than most 1s
         tall = np.zeros((int(side * 1.35), side), np.float32)
         top = (int(side * rng.uniform(0.85, 1.0)) - 1, 0)
         cv2.line(tall, top, (int(side * rng.uniform(0.0, 0.1)), tall.shape[0] - 1), 1.0, thickness)

@@ -32,8 +32,8 @@ from digitrec.reading.line_model import HEIGHT, page_line
 
 CHUNK = 500  # synthetic pages per worker task
 DIGIT_SOURCES = "mnist+usps+cvl"  # where synthetic pages take their digits (train / val splits)
-SYNTH = SynthConfig(wild=0.5)
-MAX_INK = 0.35  # share of a synthetic line image above which the front end took paper for ink  # the shipped reader's pages: most drawn as real ones look
+SYNTH = SynthConfig(wild=0.5)  # the shipped reader's pages: half drawn as real ones look
+MAX_INK = 0.35  # share of a synthetic line image above which the front end took paper for ink
 
 
 @dataclass(frozen=True)
