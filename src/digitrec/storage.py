@@ -32,10 +32,16 @@ def read_regular_file(path: Path, max_bytes: int, too_large: type[DataError] = D
     not trusted from the size a file claims (/proc files and growing files lie). Errors are
     DataError (`too_large`, one of its kinds, for a file over the cap), one line each."""
     try:
-        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        descriptor = os.open(
+            path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+        )
     except OSError as error:
         raise DataError(f"{path}: cannot read ({error.strerror or error})") from error
-    mode = os.fstat(descriptor).st_mode
+    try:
+        mode = os.fstat(descriptor).st_mode
+    except OSError as error:
+        os.close(descriptor)
+        raise DataError(f"{path}: cannot read ({error.strerror or error})") from error
     if not stat.S_ISREG(mode):
         os.close(descriptor)
         if stat.S_ISDIR(mode):

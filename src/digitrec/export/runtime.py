@@ -142,7 +142,7 @@ def load_classifier(spec: str | Path, backend: str = "auto", *, threads: int = 0
         if backend == "auto":
             print(f"digitrec: no ONNX cache ({error}); running on torch", file=sys.stderr)
             return load_model(weights)
-        exported = cached_export(weights, Path(tempfile.mkdtemp(prefix="digitrec-onnx-")))
+        exported = cached_export(weights, _scratch_folder())
     if backend == "onnx" or _faster_backend(weights, exported, threads) == "onnx":
         return OnnxClassifier(exported, threads=threads)
     return load_model(weights)
@@ -165,6 +165,17 @@ def cached_export(weights: Path, cache: Path | None = None) -> Path:
         )
         export_onnx(weights, path)
     return path
+
+
+def _scratch_folder() -> Path:
+    """A private folder for exports when $DIGITREC_HOME cannot hold them: one per user, reused
+    across runs (not a new temporary folder every time), and only if this user owns it alone."""
+    folder = Path(tempfile.gettempdir()) / f"digitrec-onnx-{os.getuid()}"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    info = folder.lstat()
+    if info.st_uid != os.getuid() or info.st_mode & 0o077 or folder.is_symlink():
+        return Path(tempfile.mkdtemp(prefix="digitrec-onnx-"))  # someone else's: not trusted
+    return folder
 
 
 def _faster_backend(weights: Path, exported: Path, threads: int) -> str:

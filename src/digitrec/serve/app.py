@@ -91,6 +91,7 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
             swagger_js_url="/static/docs/swagger-ui-bundle.js",
             swagger_css_url="/static/docs/swagger-ui.css",
             swagger_favicon_url="/static/favicon.svg",
+            swagger_ui_parameters={"validatorUrl": None},  # no badge from validator.swagger.io
         )
         # Swagger UI starts from one inline script: allowed by its hash, nothing else inline.
         scripts = inline_scripts(bytes(page.body).decode())

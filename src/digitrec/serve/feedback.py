@@ -107,7 +107,8 @@ class FeedbackStore:
                 )
                 db.execute("COMMIT")
             except BaseException:
-                db.execute("ROLLBACK")
+                if db.in_transaction:  # a failed COMMIT (disk full) may have rolled back already
+                    db.execute("ROLLBACK")
                 raise
             row_id = cursor.lastrowid
         assert row_id is not None

@@ -7,7 +7,7 @@
   `Origin`: only the server's own origin and `cors_origins` may write; 403 for the rest (a form
   post needs no CORS preflight, so CORS alone never stopped it). Clients that are not browsers
   send no Origin and are not affected.
-- Every answer carries nosniff, no-referrer and no framing; HTML pages a Content-Security-Policy
+- Every answer carries nosniff, a same-origin referrer policy and no framing; HTML pages a Content-Security-Policy
   that allows only the server's own scripts (`html_policy`), static files Cache-Control.
 """
 
@@ -24,7 +24,9 @@ LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 COMMON_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"no-referrer"),
+    # same-origin, not no-referrer: under no-referrer a browser sends `Origin: null` with the
+    # page's own POSTs (Fetch standard), which the write check below must refuse
+    (b"referrer-policy", b"same-origin"),
     (b"x-frame-options", b"DENY"),
 ]
 STATIC_CACHE = b"no-cache"  # revalidate (ETag) so an upgraded server never runs stale app.js
@@ -78,8 +80,10 @@ class GuardMiddleware:
             refusal = problem_response(400, "this server does not answer to that Host header")
         elif scope["method"] in WRITES and b"origin" in headers:
             origin = headers[b"origin"].decode("latin-1").rstrip("/").lower()
-            own = {f"{scope.get('scheme', 'http')}://{host.lower()}"}
-            if origin not in own and origin not in self.cors_origins:
+            # Our own page's origin names our Host; its scheme may differ (https at a proxy
+            # in front, http here). `null` (a sandboxed frame, a file) is nobody's own.
+            own = origin.partition("://")[2] == host.strip().lower()
+            if not own and origin not in self.cors_origins:
                 refusal = problem_response(
                     403, "writes from another site's page are refused (see cors_origins)"
                 )

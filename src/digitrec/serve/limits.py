@@ -5,6 +5,7 @@ deadline (408). Both answers close the connection, so the rest of the body is ne
 And the rate each client may ask for work at (`RateLimiter`: 429)."""
 
 import asyncio
+import ipaddress
 import math
 import time
 from collections import OrderedDict
@@ -84,12 +85,15 @@ class RateLimiter:
         """Spend `cost` tokens of this client's bucket, or raise the 429 Problem."""
         if self.rate <= 0:  # off
             return
+        cost = min(cost, self.burst)  # a batch bigger than the burst waits for a full bucket
+        if ":" in client:  # IPv6: one bucket per /64, what one host can hold
+            client = str(ipaddress.ip_network(f"{client}/64", strict=False))
         now = time.monotonic()
         tokens, then = self.buckets.pop(client, (self.burst, now))
         tokens = min(self.burst, tokens + (now - then) * self.rate)
         if tokens < cost:
             self.buckets[client] = (tokens, now)
-            wait = max(1, math.ceil((min(cost, self.burst) - tokens) / self.rate))
+            wait = max(1, math.ceil((cost - tokens) / self.rate))
             raise Problem(
                 429,
                 f"too many {self.name} from this client: {self.rate:g} a second on average, "
