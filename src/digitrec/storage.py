@@ -39,19 +39,16 @@ def read_regular_file(path: Path, max_bytes: int, too_large: type[DataError] = D
         raise DataError(f"{path}: cannot read ({error.strerror or error})") from error
     try:
         mode = os.fstat(descriptor).st_mode
-    except OSError as error:
-        os.close(descriptor)
-        raise DataError(f"{path}: cannot read ({error.strerror or error})") from error
-    if not stat.S_ISREG(mode):
-        os.close(descriptor)
         if stat.S_ISDIR(mode):
             raise DataError(f"{path}: is a directory, not a file")
-        raise DataError(f"{path}: not a regular file (a pipe, device or socket); not read")
-    with os.fdopen(descriptor, "rb") as handle:
-        try:
+        if not stat.S_ISREG(mode):
+            raise DataError(f"{path}: not a regular file (a pipe, device or socket); not read")
+        with os.fdopen(descriptor, "rb", closefd=False) as handle:
             data = handle.read(max_bytes + 1)
-        except OSError as error:
-            raise DataError(f"{path}: cannot read ({error.strerror or error})") from error
+    except OSError as error:
+        raise DataError(f"{path}: cannot read ({error.strerror or error})") from error
+    finally:
+        os.close(descriptor)
     if len(data) > max_bytes:
         raise too_large(f"{path}: file is over the {max_bytes:,}-byte limit")
     return data

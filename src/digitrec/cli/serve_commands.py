@@ -81,7 +81,7 @@ def run_serve(args: argparse.Namespace) -> int:
         raise UsageError("--port must be 1-65535 and --workers at least 1")
     given = {name for name in FLAG_SETTINGS if getattr(args, name) is not None}
     if args.allowed_hosts is None and "DIGITREC_SERVE_ALLOWED_HOSTS" not in os.environ:
-        from digitrec.serve.guard import LOCAL_HOSTS
+        from digitrec.serve.settings import LOCAL_HOSTS
 
         # the address it listens on names it too (a wildcard address names nothing)
         named = [args.host] if args.host not in ("0.0.0.0", "::", "") else []

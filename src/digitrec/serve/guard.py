@@ -1,14 +1,15 @@
 """Who may talk to the server, and what the browser is told: the outermost middleware.
 
-- `Host` must name this server (`allowed_hosts`: by default 127.0.0.1, localhost, ::1 and the
-  address it was started on): a page on a rebinding domain (evil.example resolving to 127.0.0.1)
+- `Host` must name this server (`allowed_hosts`: by default settings.LOCAL_HOSTS and the address
+  it was started on): a page on a rebinding domain (evil.example resolving to 127.0.0.1)
   reaches the port, but not with our name in its Host header. 400 otherwise.
 - A write (POST, PUT, PATCH, DELETE) that a browser sends from another site carries that site's
   `Origin`: only the server's own origin and `cors_origins` may write; 403 for the rest (a form
   post needs no CORS preflight, so CORS alone never stopped it). Clients that are not browsers
   send no Origin and are not affected.
-- Every answer carries nosniff, a same-origin referrer policy and no framing; HTML pages a Content-Security-Policy
-  that allows only the server's own scripts (`html_policy`), static files Cache-Control.
+- Every answer carries nosniff, a same-origin referrer policy and no framing; HTML pages a
+  Content-Security-Policy that allows only the server's own scripts (`html_policy`), static
+  files Cache-Control.
 """
 
 import base64
@@ -20,7 +21,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from digitrec.serve.problems import problem_response
 
-LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 COMMON_HEADERS = [
     (b"x-content-type-options", b"nosniff"),

@@ -15,6 +15,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from digitrec.serve.engine import Engine
 from digitrec.serve.guard import html_policy
 from digitrec.serve.inputs import read_submission, request_body
+from digitrec.serve.limits import RateLimiter
 from digitrec.serve.metrics import Metrics
 from digitrec.serve.problems import IMAGE_ROUTES, Problem, problem_responses
 
@@ -33,10 +34,10 @@ def _metrics(request: Request) -> Metrics:
     return metrics
 
 
-def _spend(request: Request, limit: str, cost: float = 1.0) -> None:
-    """Charge the client's bucket of `limit` ('inference' or 'feedback'): 429 when it is empty."""
-    client = request.client.host if request.client else "unknown"
-    getattr(request.app.state, f"{limit}_limit").take(client, cost)
+def _spend(request: Request, limit: RateLimiter, cost: float = 1.0) -> None:
+    """Charge the client's bucket of `limit` (the app's inference_limit or feedback_limit):
+    429 when it is empty."""
+    limit.take(request.client.host if request.client else "unknown", cost)
 
 
 def _ms(started: float) -> float:
@@ -54,7 +55,7 @@ async def predict(
     request: Request, threshold: float | None = Query(None, ge=0.0, le=1.0)
 ) -> JSONResponse:
     started = time.perf_counter()
-    _spend(request, "inference")
+    _spend(request, request.app.state.inference_limit)
     engine = _engine(request)
     upload = (await read_submission(request, batch=False)).images[0]
     result = await engine.run(engine.predict_one, upload.data, upload.name, threshold)
@@ -73,7 +74,7 @@ async def predict_batch(request: Request) -> JSONResponse:
     started = time.perf_counter()
     engine = _engine(request)
     submission = await read_submission(request, batch=True, batch_max=engine.settings.batch_max)
-    _spend(request, "inference", len(submission.images))
+    _spend(request, request.app.state.inference_limit, len(submission.images))
     datas = [upload.data for upload in submission.images]
     names = [upload.name for upload in submission.images]
     results = await engine.run(engine.predict, datas, names)
@@ -98,7 +99,7 @@ async def predict_batch(request: Request) -> JSONResponse:
 )
 async def read(request: Request) -> JSONResponse:
     started = time.perf_counter()
-    _spend(request, "inference")
+    _spend(request, request.app.state.inference_limit)
     engine = _engine(request)
     upload = (await read_submission(request, batch=False)).images[0]
     reading, (width, height) = await engine.run(engine.read, upload.data, upload.name)
@@ -124,7 +125,7 @@ async def explain(
     request: Request, format: str = Query("json", pattern="^(json|png)$")
 ) -> Response:
     started = time.perf_counter()
-    _spend(request, "inference")
+    _spend(request, request.app.state.inference_limit)
     engine = _engine(request)
     upload = (await read_submission(request, batch=False)).images[0]
     result = await engine.run(engine.explain, upload.data, upload.name)
@@ -150,7 +151,7 @@ def data_url(png: bytes) -> str:
     responses=problem_responses(*IMAGE_ROUTES, 507),  # 503 also: the store cannot be written
 )
 async def feedback(request: Request) -> JSONResponse:
-    _spend(request, "feedback")
+    _spend(request, request.app.state.feedback_limit)
     engine = _engine(request)
     submission = await read_submission(request, batch=False)
     label = _label(submission.fields.get("label"))
@@ -240,8 +241,9 @@ async def healthz(request: Request) -> dict[str, Any]:
     """'ok' while the server can read digits; `checks` says what else works: the feedback store
     ('ok' or why not) and the disk holding it (free bytes; 'low' under MIN_FREE_BYTES)."""
     path = request.app.state.settings.feedback_path()
+    existing = next((p for p in path.parents if p.exists()), Path("/"))  # nearest that exists
     try:
-        free = shutil.disk_usage(path.parent if path.parent.exists() else Path.home()).free
+        free = shutil.disk_usage(existing).free
         disk = "ok" if free >= MIN_FREE_BYTES else "low"
     except OSError as error:
         free, disk = 0, f"unknown ({error.strerror or error})"

@@ -10,6 +10,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from digitrec.home import digitrec_home
 
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")  # the names a local server answers to
+
 
 class ServeSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DIGITREC_SERVE_", extra="forbid")
@@ -44,9 +46,7 @@ class ServeSettings(BaseSettings):
     # the server's own, may also write (POST) from a browser page
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # the Host header names answered ("*": any); others get 400 (DNS rebinding, serve.guard)
-    allowed_hosts: Annotated[list[str], NoDecode] = Field(
-        default_factory=lambda: ["127.0.0.1", "localhost", "::1"]
-    )
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=lambda: list(LOCAL_HOSTS))
     # per client address and server process: inference requests (images, for a batch) and
     # corrections a second on average, and at once (429 past them; a rate of 0 turns one off)
     inference_rate: Annotated[float, Field(ge=0)] = 1000.0
