@@ -56,10 +56,23 @@ def line_page(digits: np.ndarray) -> np.ndarray:
     return 255 - page
 
 
-def local_client(app: Any, **options: Any) -> TestClient:
+TOKEN = "test-token-3f9c2a7b1d"  # every server here is given it (DIGITREC_SERVE_TOKEN)
+BEARER = {"Authorization": f"Bearer {TOKEN}"}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def api_token() -> Iterator[str]:
+    """The servers of this module use TOKEN, not one generated into the user's home."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DIGITREC_SERVE_TOKEN", TOKEN)
+        yield TOKEN
+
+
+def local_client(app: Any, *, token: bool = True, **options: Any) -> TestClient:
     """A TestClient that calls the server by a name it answers to (TestClient's default Host,
-    'testserver', gets 400: see serve.guard)."""
-    return TestClient(app, base_url="http://127.0.0.1", **options)
+    'testserver', gets 400: see serve.guard), with the API token unless token=False."""
+    headers = BEARER if token else {}
+    return TestClient(app, base_url="http://127.0.0.1", headers=headers, **options)
 
 
 @pytest.fixture(scope="module")
@@ -430,6 +443,8 @@ def test_info_routes(client: TestClient, test_set: Any) -> None:
             answers = operation["responses"]
             expected = {"400", "500"} | (
                 {"403", "408", "413", "415", "422", "429", "503", "504"}
+                if method == "post" and path != "/v1/session"  # a JSON body, not an image
+                else {"401", "403", "408", "413", "422", "429"}
                 if method == "post"
                 else set()
             )
@@ -438,6 +453,13 @@ def test_info_routes(client: TestClient, test_set: Any) -> None:
                 schema = answers[status]["content"]["application/problem+json"]["schema"]
                 assert schema["required"] == ["type", "title", "status", "detail"]
     assert "507" in paths["/v1/feedback"]["post"]["responses"]
+    # what needs the token says so, and how to send it
+    document = client.get("/openapi.json").json()
+    assert document["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+    for path, method in (("/v1/feedback", "post"), ("/metrics", "get")):
+        assert paths[path][method]["security"] == [{"HTTPBearer": []}]
+        assert "401" in paths[path][method]["responses"]
+    assert "security" not in paths["/v1/predict"]["post"]  # auth "writes": reading is open
     assert "text/plain" in paths["/metrics"]["get"]["responses"]["200"]["content"]
     wrong = client.post("/v1/read", content=b"text", headers={"content-type": "text/plain"})
     assert_problem(wrong, 415, "")
@@ -531,6 +553,95 @@ def test_an_unwritable_feedback_store_leaves_reading_up(test_set: Any, tmp_path:
         assert_problem(refused, 503, "corrections cannot be stored")
         health = served.get("/healthz").json()
         assert health["status"] == "ok" and "cannot be stored" in health["checks"]["feedback"]
+
+
+def test_corrections_and_metrics_need_the_token(test_set: Any, tmp_path: Path) -> None:
+    """Without the token, or with another, what writes or reveals stored data answers 401 (a
+    problem, a Bearer challenge) and stores nothing; reading digits stays open."""
+    database = tmp_path / "feedback.db"
+    app = create_app(ServeSettings(feedback_db=database, backend="torch"))
+    form = {"files": {"file": ("x.png", scan(test_set.images[0]))}, "data": {"label": "7"}}
+    with local_client(app, token=False) as stranger:
+        for headers in ({}, {"Authorization": "Bearer wrong-token-0123456789"}, {"Cookie": "x"}):
+            refused = stranger.post("/v1/feedback", headers=headers, **form)
+            assert_problem(refused, 401, "API token")
+            assert refused.headers["www-authenticate"] == 'Bearer realm="digitrec"'
+            assert_problem(stranger.get("/metrics", headers=headers), 401, "API token")
+        assert stranger.post("/v1/predict", files=form["files"]).status_code == 200
+        assert stranger.get("/v1/session").json() == {"signed_in": False, "auth": "writes"}
+        with sqlite3.connect(database) as db:
+            assert db.execute("SELECT COUNT(*) FROM feedback").fetchone() == (0,)
+        stored = stranger.post("/v1/feedback", headers=BEARER, **form)
+        assert stored.status_code == 201 and stored.json()["label"] == 7
+
+
+def test_the_page_signs_in_once_for_a_session_cookie(test_set: Any, tmp_path: Path) -> None:
+    app = create_app(ServeSettings(feedback_db=tmp_path / "feedback.db", backend="torch"))
+    form = {"files": {"file": ("x.png", scan(test_set.images[0]))}, "data": {"label": "3"}}
+    with local_client(app, token=False) as page:
+        assert_problem(page.post("/v1/session", json={"token": "guess-0123456789"}), 401, "not")
+        evil = page.post(
+            "/v1/session", json={"token": TOKEN}, headers={"origin": "http://evil.example"}
+        )
+        assert_problem(evil, 403, "another site")  # no signing in from another site's page
+        signed = page.post("/v1/session", json={"token": TOKEN})
+        assert signed.status_code == 204
+        cookie = signed.headers["set-cookie"]
+        assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/" in cookie
+        assert TOKEN not in cookie  # an HMAC of it, good for this server's session only
+        assert page.get("/v1/session").json()["signed_in"] is True
+        assert page.post("/v1/feedback", **form).status_code == 201  # the cookie is enough
+        assert page.delete("/v1/session").status_code == 204
+        assert_problem(page.post("/v1/feedback", **form), 401, "API token")
+        for _ in range(12):  # guessing is slow too: 10 tries at once, then one a second
+            last = page.post("/v1/session", json={"token": "guess-0123456789"})
+        assert_problem(last, 429, "sign-in attempts")
+
+
+def test_auth_all_guards_reading_and_the_documents(test_set: Any, tmp_path: Path) -> None:
+    settings = ServeSettings(feedback_db=tmp_path / "feedback.db", backend="torch", auth="all")
+    files = {"files": {"file": ("x.png", scan(test_set.images[0]))}}
+    with local_client(create_app(settings), token=False) as stranger:
+        assert_problem(stranger.post("/v1/predict", **files), 401, "API token")
+        for path in ("/v1/models", "/openapi.json", "/docs"):
+            assert stranger.get(path).status_code == 401, path
+        assert stranger.get("/healthz").status_code == 200  # probes and the page stay open,
+        assert stranger.get("/").status_code == 200  # so that its user can sign in
+        assert stranger.get("/v1/session").json() == {"signed_in": False, "auth": "all"}
+        assert stranger.post("/v1/predict", headers=BEARER, **files).status_code == 200
+        document = stranger.get("/openapi.json", headers=BEARER).json()
+        assert "401" in document["paths"]["/v1/predict"]["post"]["responses"]
+
+
+def test_token_files_are_checked_and_homes_that_cannot_keep_one_refuse_everyone(
+    test_set: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from digitrec.errors import UsageError
+    from digitrec.serve.auth import load_auth
+
+    monkeypatch.delenv("DIGITREC_SERVE_TOKEN")
+    short = tmp_path / "short"
+    short.write_text("abc\n")
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    for path, words in ((short, "at least 16"), (fifo, "not a regular file"), (tmp_path, "dir")):
+        with pytest.raises(UsageError, match=words):
+            load_auth(ServeSettings(auth_token_file=path))
+    good = tmp_path / "token"
+    good.write_text("  a-token-from-a-file-0123  \n")
+    assert load_auth(ServeSettings(auth_token_file=good)).token == "a-token-from-a-file-0123"
+    monkeypatch.setenv("DIGITREC_HOME", str(tmp_path / "home"))
+    kept = [load_auth(ServeSettings()) for _ in range(2)]  # generated once, then kept
+    assert kept[0].token == kept[1].token and kept[0].where == str(tmp_path / "home/serve-token")
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file where the home should be")
+    monkeypatch.setenv("DIGITREC_HOME", str(blocker))
+    settings = ServeSettings(feedback_db=tmp_path / "feedback.db", backend="torch")
+    form = {"files": {"file": ("x.png", scan(test_set.images[0]))}}
+    with local_client(create_app(settings), token=False) as served:
+        assert served.post("/v1/predict", **form).status_code == 200
+        refused = served.post("/v1/feedback", data={"label": "7"}, **form)
+        assert_problem(refused, 401, "no API token could be kept")
 
 
 def test_each_client_is_rate_limited(test_set: Any, tmp_path: Path) -> None:

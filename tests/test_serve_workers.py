@@ -7,7 +7,6 @@ import re
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from servers import free_port, healthy, serve
 
 from digitrec.serve.workers import reuse_port_available
 
@@ -34,24 +34,6 @@ def _stroke_png() -> bytes:
 
 
 PNG_OF_A_STROKE = _stroke_png()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def serve(port: int, home: Path, *flags: str) -> subprocess.Popen[bytes]:
-    """`digitrec serve` with its output in home/serve.log, in a process group of its own (as a
-    shell runs it: Ctrl-C reaches every process of the group)."""
-    env = {**os.environ, "DIGITREC_HOME": str(home), "DIGITREC_OFFLINE": "1"}
-    command = [sys.executable, "-m", "digitrec", "serve", "--port", str(port), *flags]
-    with (home / "serve.log").open("wb") as log:
-        return subprocess.Popen(
-            command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
 
 
 @contextlib.contextmanager
@@ -81,14 +63,6 @@ def two_worker_server(home: Path) -> Iterator[dict[str, Any]]:
 def two_workers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     with two_worker_server(tmp_path_factory.mktemp("workers-home")) as server:
         yield server
-
-
-def healthy(port: int) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
-            return response.status == 200
-    except (urllib.error.URLError, ConnectionError, TimeoutError):
-        return False
 
 
 def workers_of(pid: int) -> list[int]:
@@ -142,9 +116,13 @@ def test_metrics_count_the_requests_of_every_worker(two_workers: dict) -> None:
     """Each request on a new connection (hashed to either worker); every scrape, whichever worker
     answers it, counts them all. Per-worker counters would show a share that changes per scrape."""
     port = two_workers["port"]
+    token = (two_workers["home"] / "serve-token").read_text().strip()  # generated at start-up
+    scrape = urllib.request.Request(
+        f"http://127.0.0.1:{port}/metrics", headers={"Authorization": f"Bearer {token}"}
+    )
 
     def predicted() -> float:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+        with urllib.request.urlopen(scrape, timeout=10) as response:
             text = response.read().decode()
         found = re.search(
             r'^digitrec_requests_total\{method="POST",route="/v1/predict",status="200"\} (\S+)$',

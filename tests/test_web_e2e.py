@@ -362,10 +362,24 @@ def test_correction_is_saved(page: Any, server: dict[str, Any], mnist_test: tupl
     correction = (shown + 5) % 10  # "that's wrong": any other label
 
     page.click(f"[data-testid=feedback-{correction}]")
+    # Storing needs the server's token: the page asks for it once (a wrong one is said so)
+    page.wait_for_selector("[data-testid=signin]:visible")
+    page.fill("[data-testid=signin-token]", "not-the-token-0123456789")
+    page.click("[data-testid=signin-submit]")
+    page.wait_for_selector("[data-testid=signin-status].error")
+    assert page.text_content("[data-testid=signin-status]") == "That is not this server's token."
+    screenshot(page, "sign-in")
+    token = (server["home"] / "serve-token").read_text().strip()
+    page.fill("[data-testid=signin-token]", token)
+    page.click("[data-testid=signin-submit]")
     page.wait_for_selector("#feedback-status[data-feedback-id]")
+    assert page.is_hidden("[data-testid=signin]")
     assert page.text_content("#feedback-status") == f"Thanks — saved as {correction}."
     screenshot(page, "feedback-saved")
     row_id = int(page.get_attribute("#feedback-status", "data-feedback-id"))
+    cookies = {c["name"]: c for c in page.context.cookies()}
+    assert cookies["digitrec_session"]["httpOnly"] and token not in str(cookies)
+    assert token not in page.content()  # the script keeps no copy of it
 
     db = server["home"] / "feedback.db"
     with sqlite3.connect(db) as connection:
@@ -379,6 +393,13 @@ def test_correction_is_saved(page: Any, server: dict[str, Any], mnist_test: tupl
     stored = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_GRAYSCALE)
     assert stored.shape == sent.shape == (280, 280)
     assert np.abs(stored.astype(int) - sent).max() <= 1
+    # signed in: the next correction is stored without asking again
+    again = (correction + 1) % 10
+    page.click(f"[data-testid=feedback-{again}]")
+    page.wait_for_function(
+        "id => document.querySelector('#feedback-status').dataset.feedbackId > id", arg=row_id
+    )
+    assert page.is_hidden("[data-testid=signin]")
 
 
 def test_phone_layout_and_touch_drawing(

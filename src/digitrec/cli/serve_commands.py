@@ -20,6 +20,8 @@ FLAG_SETTINGS = (
     "timeout_s",
     "feedback_db",
     "allowed_hosts",
+    "auth_token_file",
+    "auth",
 )
 
 
@@ -53,6 +55,18 @@ def register(commands: "argparse._SubParsersAction[Any]") -> None:
         "--allowed-hosts",
         help="Host header names the server answers to, comma-separated, or * for any "
         "(127.0.0.1, localhost, ::1 and --host)",
+    )
+    serve.add_argument(
+        "--auth-token-file",
+        type=Path,
+        help="the API token, in a file (else DIGITREC_SERVE_TOKEN, else one generated at the "
+        "first start into $DIGITREC_HOME/serve-token)",
+    )
+    serve.add_argument(
+        "--auth",
+        choices=["writes", "all"],
+        help="which routes need the token: those that write or reveal stored data (writes, "
+        "the default), or all but /healthz and the page",
     )
     serve.add_argument("--workers", type=int, default=1, help="server processes (1)")
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
@@ -108,11 +122,15 @@ def run_serve(args: argparse.Namespace) -> int:
     # every worker: each worker loads them again, at start-up.
     load_classifier(settings.model, settings.backend)
     choose_reader(settings.reader)
+    _say_where_the_token_is(settings)
+
+    from digitrec.serve.connections import guarded_protocol
 
     options = dict(
         log_level=args.log_level,
         access_log=args.log_level == "debug",
-        limit_concurrency=settings.max_connections,
+        # idle connections make room for new ones, heads are timed and bounded
+        http=guarded_protocol(settings),
         timeout_keep_alive=settings.keep_alive_s,
     )
     if args.workers > 1 and reuse_port_available():  # one socket per worker: see serve.workers
@@ -125,6 +143,25 @@ def run_serve(args: argparse.Namespace) -> int:
             APP, factory=True, host=args.host, port=args.port, workers=args.workers, **options
         )
     return 0
+
+
+def _say_where_the_token_is(settings: "ServeSettings") -> None:
+    """The token is made (when it is generated) before any worker starts, and its place said
+    once; never the token itself."""
+    import sys
+
+    from digitrec.serve.auth import load_auth
+
+    auth = load_auth(settings)
+    which = "corrections and metrics" if settings.auth == "writes" else "all routes but /healthz"
+    if auth.problem:
+        print(f"digitrec serve: {auth.problem}: {which} refuse everyone", file=sys.stderr)
+    elif auth.where != "given":
+        print(
+            f"digitrec serve: the API token for {which} is in {auth.where} (send it as "
+            "Authorization: Bearer; the web page asks for it once)",
+            file=sys.stderr,
+        )
 
 
 def checked_settings(flags: set[str]) -> "ServeSettings":

@@ -3,7 +3,9 @@
 The models are loaded once, in the lifespan, before the first request is accepted. Middleware,
 outermost first: the guard (Host, cross-site writes, security headers: guard.py), metrics (every
 request counted and timed), the body's size and time limits, CORS (only when origins are
-configured). Every error leaves as a problem document (problems.py).
+configured). Routes that write or reveal stored data need the API token (auth.py; with auth
+"all", every route but /healthz and the page); the connections under the app are bounded by
+connections.py. Every error leaves as a problem document (problems.py).
 """
 
 import gc
@@ -12,19 +14,20 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from digitrec import __version__
 from digitrec.serve import problems
+from digitrec.serve.auth import load_auth, require_token, session_router
 from digitrec.serve.engine import Engine
 from digitrec.serve.feedback import FeedbackStore
 from digitrec.serve.guard import GuardMiddleware, html_policy, inline_scripts
 from digitrec.serve.limits import BodyLimitMiddleware, RateLimiter
 from digitrec.serve.metrics import Metrics, MetricsMiddleware
-from digitrec.serve.routes import STATIC, packaged_models, router
+from digitrec.serve.routes import STATIC, packaged_models, private, public, router
 from digitrec.serve.settings import ServeSettings
 
 
@@ -45,6 +48,10 @@ def open_feedback(settings: ServeSettings) -> tuple[FeedbackStore | None, str]:
 
 def create_app(settings: ServeSettings | None = None) -> FastAPI:
     settings = settings or ServeSettings()
+    auth = load_auth(settings)
+    # auth "all": reading digits, the models and the API's documents need the token too
+    gated = [Depends(require_token)] if settings.auth == "all" else []
+    gated_responses = problems.problem_responses(401) if gated else {}
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -71,8 +78,10 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,  # served below from the package's own copy of Swagger UI, not a CDN
         redoc_url=None,
+        openapi_url=None,  # served below, behind the token with auth "all"
     )
     app.state.settings = settings
+    app.state.auth = auth
     app.state.metrics = Metrics()
     app.state.inference_limit = RateLimiter(
         "inference requests", settings.inference_rate, settings.inference_burst
@@ -80,10 +89,18 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
     app.state.feedback_limit = RateLimiter(
         "corrections", settings.feedback_rate, settings.feedback_burst
     )
+    app.state.session_limit = RateLimiter("sign-in attempts", 1.0, 10)
     problems.install(app)
-    app.include_router(router)
+    app.include_router(router, dependencies=gated, responses=gated_responses)
+    app.include_router(private)
+    app.include_router(public)
+    app.include_router(session_router)
 
-    @app.get("/docs", include_in_schema=False)
+    @app.get("/openapi.json", include_in_schema=False, dependencies=gated)
+    async def openapi() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @app.get("/docs", include_in_schema=False, dependencies=gated)
     async def docs() -> HTMLResponse:
         page = get_swagger_ui_html(
             openapi_url="/openapi.json",

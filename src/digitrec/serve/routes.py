@@ -1,5 +1,9 @@
 """The /v1 endpoints, health, metrics and the page. Each route parses its request, hands the work
-to the engine's inference pool, counts what it read, and answers JSON (problems on failure)."""
+to the engine's inference pool, counts what it read, and answers JSON (problems on failure).
+
+Three routers, by who may call them (serve.auth): `router` (reading digits and numbers, the
+models: open, or behind the token with auth "all"), `private` (what writes or reveals stored
+data — corrections, metrics: always behind the token), `public` (health, the page: never)."""
 
 import base64
 import re
@@ -9,9 +13,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 
+from digitrec.serve.auth import require_token
 from digitrec.serve.engine import Engine
 from digitrec.serve.guard import html_policy
 from digitrec.serve.inputs import read_submission, request_body
@@ -22,6 +27,8 @@ from digitrec.serve.problems import IMAGE_ROUTES, Problem, problem_responses
 STATIC = Path(__file__).resolve().parent / "static"
 MIN_FREE_BYTES = 100 * 1024 * 1024  # /healthz's disk check says "low" under this
 router = APIRouter()
+private = APIRouter(dependencies=[Depends(require_token)], responses=problem_responses(401))
+public = APIRouter()
 
 
 def _engine(request: Request) -> Engine:
@@ -140,7 +147,7 @@ def data_url(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
-@router.post(
+@private.post(
     "/v1/feedback",
     summary="Store the correct label of an image (for fine-tuning later)",
     openapi_extra=request_body(
@@ -231,7 +238,7 @@ def packaged_models() -> list[dict[str, Any]]:
     return available
 
 
-@router.get(
+@public.get(
     "/healthz",
     summary="Liveness: the model is loaded; checks of the feedback store and the disk",
     tags=["info"],
@@ -254,7 +261,7 @@ async def healthz(request: Request) -> dict[str, Any]:
     return {"status": "ok", "model": _engine(request).model_name, "checks": checks}
 
 
-@router.get(
+@private.get(
     "/metrics",
     summary="Prometheus metrics",
     tags=["info"],
@@ -268,7 +275,7 @@ async def metrics(request: Request) -> Response:
     return Response(_metrics(request).text(), media_type="text/plain; version=0.0.4")
 
 
-@router.get("/", include_in_schema=False)
+@public.get("/", include_in_schema=False)
 async def page() -> FileResponse:
     index = STATIC / "index.html"
     if not index.is_file():

@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from digitrec.home import digitrec_home
@@ -57,6 +57,17 @@ class ServeSettings(BaseSettings):
     feedback_db: Path | None = None
     feedback_max_rows: Annotated[int, Field(ge=1)] = 100_000
     feedback_max_bytes: Annotated[int, Field(ge=1024)] = 2 * 1024**3
+    # the API token (serve.auth): given (DIGITREC_SERVE_TOKEN), read from a file, or else
+    # generated once into $DIGITREC_HOME/serve-token; needed by the routes that write or reveal
+    # stored data ("writes") or by every route but /healthz and the page itself ("all")
+    token: SecretStr | None = None
+    auth_token_file: Path | None = None
+    auth: Literal["writes", "all"] = "writes"
+    # a request's head (request line and headers) must arrive within this, on a new or kept
+    # connection, and stay within these sizes (431 past them: serve.connections)
+    header_timeout_s: Annotated[float, Field(gt=0)] = 5.0
+    max_header_bytes: Annotated[int, Field(ge=1024)] = 64 * 1024
+    max_headers: Annotated[int, Field(ge=8)] = 100
 
     @field_validator("cors_origins", "allowed_hosts", mode="before")
     @classmethod

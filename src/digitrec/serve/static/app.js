@@ -27,6 +27,7 @@
   // Talking to the server: every failure becomes one friendly line.
 
   async function problemText(response) {
+    if (response.status === 401) return "This needs the server's access token.";
     let body = null;
     try {
       body = await response.json();
@@ -43,14 +44,16 @@
     return `The server answered ${response.status}${response.statusText ? " " + response.statusText : ""}.`;
   }
 
-  // -> {ok: true, status, body} or {ok: false, status, message}
-  async function post(url, init) {
+  // -> {ok: true, status, body} or {ok: false, status, message}. A 401 asks for the token once
+  // (signIn) and, signed in, sends the request again.
+  async function post(url, init, retry = true) {
     let response;
     try {
       response = await fetch(url, { method: "POST", ...init });
     } catch {
       return { ok: false, status: 0, message: "Cannot reach the digitrec server." };
     }
+    if (response.status === 401 && retry && (await signIn())) return post(url, init, false);
     if (!response.ok) {
       return { ok: false, status: response.status, message: await problemText(response) };
     }
@@ -59,6 +62,52 @@
     } catch {
       return { ok: false, status: response.status, message: "The server sent an unreadable answer." };
     }
+  }
+
+  // The sign-in dialog: the token is traded for a session cookie (POST /v1/session) that this
+  // page's requests then carry; the script never keeps the token. Requests refused together
+  // share one dialog. -> true once signed in, false when the user cancels.
+  let signingIn = null;
+  function signIn() {
+    if (signingIn) return signingIn;
+    const dialog = $("signin");
+    const form = $("signin-form");
+    const status = $("signin-status");
+    signingIn = new Promise((resolve) => {
+      const finish = (ok) => {
+        form.onsubmit = null;
+        $("signin-cancel").onclick = null;
+        dialog.oncancel = null;
+        $("signin-token").value = "";
+        setStatus(status, "");
+        if (dialog.open) dialog.close();
+        signingIn = null;
+        resolve(ok);
+      };
+      form.onsubmit = async (event) => {
+        event.preventDefault();
+        setStatus(status, "Checking…");
+        let response;
+        try {
+          response = await fetch("/v1/session", {
+            method: "POST",
+            headers: { "Content-Type": "application/json" },
+            body: JSON.stringify({ token: $("signin-token").value.trim() }),
+          });
+        } catch {
+          setStatus(status, "Cannot reach the digitrec server.", "error");
+          return;
+        }
+        if (response.ok) finish(true);
+        else if (response.status === 401) setStatus(status, "That is not this server's token.", "error");
+        else setStatus(status, await problemText(response), "error");
+      };
+      $("signin-cancel").onclick = () => finish(false);
+      dialog.oncancel = () => finish(false); // Escape
+      dialog.showModal();
+      $("signin-token").focus();
+    });
+    return signingIn;
   }
 
   const postJSON = (url, payload) =>
