@@ -937,3 +937,11 @@ def test_environment_settings_are_named_in_errors(tmp_path: Path) -> None:
         [str(DIGITREC), "serve"], capture_output=True, text=True, timeout=60, env=env
     )
     assert done.returncode == 2 and "missing" in done.stderr  # the environment's model is used
+
+
+def test_a_wrong_method_names_every_method_of_the_path(client: TestClient) -> None:
+    """/v1/session has a route per method: `Allow` lists all of them, not the first's alone."""
+    refused = client.put("/v1/session")
+    assert_problem(refused, 405, "Method Not Allowed")
+    assert refused.headers["allow"] == "DELETE, GET, POST"
+    assert client.get("/v1/feedback").headers["allow"] == "POST"

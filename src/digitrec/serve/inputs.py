@@ -35,10 +35,17 @@ class Submission:
 # Shown in the OpenAPI docs of every route that takes images.
 def request_body(batch: bool, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     key, file_key = ("images", "files") if batch else ("image", "file")
+    # An image's bytes must also decode (magic number, header, pixels): no schema can say so,
+    # and the answer to bytes that do not is 415 (serve.problems). In a batch each item gets
+    # its own answer, an error included: any string is a valid item there.
     binary = {"type": "string", "format": "binary"}
     text = {"type": "string", "description": "base64, or a data: URL"}
-    multipart: dict[str, Any] = {file_key: {"type": "array", "items": binary} if batch else binary}
-    plain: dict[str, Any] = {key: {"type": "array", "items": text} if batch else text}
+    many = {"type": "array", "minItems": 1}
+    one = {"minLength": 1}
+    multipart: dict[str, Any] = {
+        file_key: {**many, "items": binary} if batch else {**binary, **one}
+    }
+    plain: dict[str, Any] = {key: {**many, "items": text} if batch else {**text, **one}}
     for name, schema in (extra or {}).items():
         multipart[name] = plain[name] = schema
     required = [file_key, *(extra or {})]

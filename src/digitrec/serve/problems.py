@@ -63,6 +63,18 @@ def problem_response(
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
+def allowed_methods(app: FastAPI, request: Request) -> list[str]:
+    """The methods the routes at this request's path answer (a path with a route per method,
+    as /v1/session, would otherwise name only the first route's in `Allow`)."""
+    from starlette.routing import Match, Route
+
+    methods: set[str] = set()
+    for route in app.router.routes:
+        if isinstance(route, Route) and route.matches(request.scope)[0] != Match.NONE:
+            methods |= route.methods or set()
+    return sorted(methods)
+
+
 def status_of(error: DigitrecError) -> int:
     """The HTTP status for a digitrec error raised while handling a request."""
     if isinstance(error, ImageTooLargeError):
@@ -86,11 +98,14 @@ def install(app: FastAPI) -> None:
         return problem_response(status_of(error), str(error))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, error: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:
         detail = (
             error.detail if isinstance(error.detail, str) else HTTPStatus(error.status_code).phrase
         )
-        return problem_response(error.status_code, detail, getattr(error, "headers", None))
+        headers = dict(getattr(error, "headers", None) or {})
+        if error.status_code == 405:  # every method of the path, not only its first route's
+            headers["Allow"] = ", ".join(allowed_methods(app, request))
+        return problem_response(error.status_code, detail, headers or None)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, error: RequestValidationError) -> JSONResponse:
