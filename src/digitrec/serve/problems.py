@@ -63,16 +63,12 @@ def problem_response(
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
-def allowed_methods(app: FastAPI, request: Request) -> list[str]:
-    """The methods the routes at this request's path answer (a path with a route per method,
-    as /v1/session, would otherwise name only the first route's in `Allow`)."""
-    from starlette.routing import Match, Route
-
-    methods: set[str] = set()
-    for route in app.router.routes:
-        if isinstance(route, Route) and route.matches(request.scope)[0] != Match.NONE:
-            methods |= route.methods or set()
-    return sorted(methods)
+def allowed_methods(app: FastAPI, request: Request) -> str | None:
+    """The methods documented at this request's path, for `Allow` (a path with a route per
+    method, as /v1/session, would otherwise name only its first route's); None when the path
+    is not in the API's document."""
+    operations = app.openapi().get("paths", {}).get(request.url.path)
+    return ", ".join(sorted(method.upper() for method in operations)) if operations else None
 
 
 def status_of(error: DigitrecError) -> int:
@@ -103,8 +99,9 @@ def install(app: FastAPI) -> None:
             error.detail if isinstance(error.detail, str) else HTTPStatus(error.status_code).phrase
         )
         headers = dict(getattr(error, "headers", None) or {})
-        if error.status_code == 405:  # every method of the path, not only its first route's
-            headers["Allow"] = ", ".join(allowed_methods(app, request))
+        allowed = allowed_methods(app, request) if error.status_code == 405 else None
+        if allowed:  # every method of the path, not only its first route's
+            headers["Allow"] = allowed
         return problem_response(error.status_code, detail, headers or None)
 
     @app.exception_handler(RequestValidationError)
