@@ -77,6 +77,22 @@ def test_serve_load_quick_run(tmp_path: Path) -> None:
     assert result["rss_mb_start"] > 50 and result["rss_mb_max"] >= result["rss_mb_end"]
 
 
+def test_serve_faults_quick_run(tmp_path: Path) -> None:
+    """kill -9 of a worker under load costs only the requests in flight and the supervisor
+    replaces it; kill -9 of the whole server during corrections loses none acknowledged."""
+    command = [sys.executable, str(REPO / "benchmarks/serve_faults.py"), "--quick"]
+    done = subprocess.run(
+        [*command, "--out", str(tmp_path)], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads((tmp_path / "serve_faults.json").read_text())
+    worker, server = report["worker_killed"], report["server_killed"]
+    assert worker["requests_answered"] > 100 and worker["requests_failed"] <= report["clients"]
+    assert 0 < worker["replacement_listening_s"] <= worker["replacement_ready_s"] < 60
+    assert server["acknowledged"] > 10 and server["lost"] == 0 and server["integrity"] == "ok"
+    assert server["stored"] >= server["acknowledged"]
+
+
 def test_normalize_corpus_finds_no_change_in_the_same_code_and_any_change_in_one_digit(
     tmp_path: Path, mnist_dir: Path, usps_dir: Path
 ) -> None:
