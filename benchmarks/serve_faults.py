@@ -117,7 +117,7 @@ def listening_pids(port: int, supervisor: int) -> list[int]:
     found = []
     for child in map(int, children):
         try:
-            if any(os.readlink(fd) in inodes for fd in Path(f"/proc/{child}/fd").iterdir()):
+            if any(str(fd.readlink()) in inodes for fd in Path(f"/proc/{child}/fd").iterdir()):
                 found.append(child)
         except OSError:
             continue
