@@ -238,3 +238,28 @@ def test_train_reader_fine_tunes_resumes_and_is_used_by_read(
     assert line is not None
     own = "".join(str(e.digit) for e, _ in load_reader(out).read(line))
     assert read["text"] == own
+
+
+def test_train_reader_shapes_a_reader_from_scratch_and_fine_tunes_keep_it(
+    tmp_path: Path,
+    home: Path,
+    mnist_val,
+    capsys,  # type: ignore[no-untyped-def]
+) -> None:
+    pages = synthetic(mnist_val, 40, seed=12, wild=0.0, max_digits=3)
+    folder = write_strings(tmp_path / "forms", pages)
+    common = ["--dataset", f"strings:{folder}", "--synth-pages", "0", "--epochs", "1",
+              "--threads", "1", "--repeat-real", "1"]  # fmt: skip
+    small = tmp_path / "small"
+    shape = ["--widths", "8,16,16", "--hidden", "16"]
+    assert main(["train-reader", "--out", str(small), "--init", "none", *shape, *common]) == 0
+    assert json.loads((small / "reader.json").read_text())["arguments"] == {
+        "widths": [8, 16, 16], "hidden": 16,
+    }  # fmt: skip
+    tuned = tmp_path / "tuned"  # from that run: its shape, not the default one
+    assert main(["train-reader", "--out", str(tuned), "--init", str(small), *common]) == 0
+    assert json.loads((tuned / "reader.json").read_text())["arguments"]["hidden"] == 16
+    capsys.readouterr()
+    for wrong in (["--init", "default", *shape], ["--init", "none", "--widths", "8,x,8"]):
+        assert main(["train-reader", "--out", str(tmp_path / "no"), *wrong, *common]) == 2
+        assert "--widths" in capsys.readouterr().err

@@ -23,6 +23,17 @@ def register(commands: "argparse._SubParsersAction[Any]") -> None:
         default="default",
         help="start from: 'default' (the shipped reader), a run directory, or 'none' (scratch)",
     )
+    train.add_argument(
+        "--widths",
+        metavar="A,B,C",
+        help="the CNN's channels, for a reader from scratch (--init none; default 24,48,64)",
+    )
+    train.add_argument(
+        "--hidden",
+        type=int,
+        metavar="N",
+        help="the LSTM's units each way, for a reader from scratch (--init none; default 64)",
+    )
     train.add_argument("--synth-pages", type=int, default=20_000, metavar="N")
     train.add_argument("--val-pages", type=int, default=1_000, metavar="N")
     train.add_argument("--repeat-real", type=int, default=4, metavar="K")
@@ -48,10 +59,30 @@ def register(commands: "argparse._SubParsersAction[Any]") -> None:
 
 
 def run_train_reader(args: argparse.Namespace) -> int:
+    from digitrec.errors import UsageError
     from digitrec.output import stdout_console
     from digitrec.reading.line_training import LineTrainConfig, ReaderData, train_reader
 
+    shape: dict[str, Any] = {}
+    if args.widths is not None or args.hidden is not None:
+        if args.init != "none":
+            raise UsageError(
+                "--widths and --hidden shape a reader trained from scratch: --init none"
+            )
+        if args.widths is not None:
+            try:
+                widths = tuple(int(w) for w in args.widths.split(","))
+            except ValueError:
+                widths = ()
+            if len(widths) != 3 or min(widths) < 1:
+                raise UsageError("--widths: three positive channel counts, e.g. 32,64,96")
+            shape["widths"] = widths
+        if args.hidden is not None:
+            if args.hidden < 1:
+                raise UsageError("--hidden must be at least 1")
+            shape["hidden"] = args.hidden
     config = LineTrainConfig(
+        **shape,
         epochs=args.epochs,
         batch_size=args.batch_size,
         lr=args.lr,

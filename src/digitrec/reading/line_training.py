@@ -13,7 +13,7 @@ import json
 import os
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -228,7 +228,16 @@ def train_reader(
             for part, lines in train_parts.items()
         ]
     )
-    start = load_reader(init).net if init else None
+    start = None
+    if init:  # a fine-tune keeps the shape of the reader it starts from
+        reader = load_reader(init)
+        start = reader.net
+        shape = reader.card.get("arguments", {})
+        config = replace(
+            config,
+            widths=tuple(shape.get("widths", config.widths)),
+            hidden=int(shape.get("hidden", config.hidden)),
+        )
     record = {
         "data": {
             "spec": data.spec,
