@@ -30,8 +30,8 @@ from digitrec.export.onnx_export import (
     calibration_digits,
     export_onnx,
     quantize_onnx,
-    validate_onnx,
 )
+from digitrec.export.validation import validate_onnx
 from digitrec.models.modelfile import PACKAGED, ModelCard
 from digitrec.models.zoo import build_model
 from digitrec.provenance import provenance

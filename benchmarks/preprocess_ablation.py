@@ -31,7 +31,8 @@ from renderings import RENDERINGS
 import digitrec.preprocess as preprocess
 import digitrec.recognize as recognize
 from digitrec.data import load, load_splits
-from digitrec.models.modelfile import Classifier, load_model
+from digitrec.models.loading import load_model
+from digitrec.models.modelfile import Classifier
 from digitrec.provenance import provenance
 from digitrec.storage import atomic_write_text
 

@@ -44,7 +44,8 @@ import numpy as np
 from digitrec.data import load, load_splits
 from digitrec.data.synth import SynthConfig, synth_numbers
 from digitrec.export.runtime import BACKENDS, load_classifier
-from digitrec.models.modelfile import Classifier, load_model
+from digitrec.models.loading import load_model
+from digitrec.models.modelfile import Classifier
 from digitrec.provenance import provenance
 from digitrec.reading import read_many
 from digitrec.reading.reader import READERS, choose_reader

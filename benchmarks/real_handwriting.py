@@ -192,7 +192,7 @@ def cvl_digits(limit: int | None) -> dict[str, Any]:
 
     from digitrec.data.cvl import raw_digits
     from digitrec.images import decode_image
-    from digitrec.models.modelfile import load_model
+    from digitrec.models.loading import load_model
     from digitrec.recognize import predict_many
 
     digits = raw_digits("test")[:limit]

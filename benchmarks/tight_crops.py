@@ -33,7 +33,8 @@ import numpy as np
 
 from digitrec.data.cvl import writer_split
 from digitrec.images import decode_image
-from digitrec.models.modelfile import Classifier, load_model
+from digitrec.models.loading import load_model
+from digitrec.models.modelfile import Classifier
 from digitrec.provenance import provenance
 from digitrec.recognize import predict_many
 from digitrec.storage import atomic_write_text

@@ -29,7 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from read_numbers import usps_pngs
 
 from digitrec.data import fetch, load
-from digitrec.models.modelfile import Classifier, load_model
+from digitrec.models.loading import load_model
+from digitrec.models.modelfile import Classifier
 from digitrec.provenance import provenance
 from digitrec.recognize import predict_many
 from digitrec.storage import atomic_write_text

@@ -37,7 +37,7 @@ import torch
 from digitrec.data import load_splits
 from digitrec.data.synth import Page, SynthConfig, make_page
 from digitrec.errors import DataError
-from digitrec.models.modelfile import load_model
+from digitrec.models.loading import load_model
 from digitrec.progress import count_bar
 from digitrec.provenance import provenance
 from digitrec.reading.reader import PageAnalysis, analyse_page, decide

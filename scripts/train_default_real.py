@@ -27,7 +27,7 @@ import numpy as np
 
 from digitrec.data import fetch, load
 from digitrec.evaluate import evaluate
-from digitrec.models.modelfile import load_model
+from digitrec.models.loading import load_model
 from digitrec.provenance import provenance
 from digitrec.recognize import predict_many
 from digitrec.storage import atomic_write_text

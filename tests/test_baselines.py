@@ -26,7 +26,8 @@ from digitrec.baselines.features import PCAFeatures, hog, transform
 from digitrec.baselines.svm import SVMBaseline
 from digitrec.data import DigitSet, load
 from digitrec.errors import DataError, UsageError
-from digitrec.models.modelfile import ModelCard, load_model, read_model, save_model, standardize
+from digitrec.models.loading import load_model
+from digitrec.models.modelfile import ModelCard, read_model, save_model, standardize
 from digitrec.models.torch_classifier import TorchClassifier
 from digitrec.models.zoo import build_model
 
@@ -229,7 +230,7 @@ def test_loading_needs_no_scikit_learn(digits: tuple[DigitSet, DigitSet], tmp_pa
     baseline = fit_baseline("svm", {"features": "pca", "components": 20}, digits[0], seed=0)
     save_model(tmp_path / "svm", baseline.arrays(), baseline.card)
     code = (
-        "import sys; import numpy as np; from digitrec.models.modelfile import load_model; "
+        "import sys; import numpy as np; from digitrec.models.loading import load_model; "
         f"m = load_model({str(tmp_path / 'svm')!r}); "
         "m.predict_proba(np.zeros((2, 28, 28), np.uint8)); "
         "print('sklearn' in sys.modules, 'torch' in sys.modules)"

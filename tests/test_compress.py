@@ -25,7 +25,8 @@ from digitrec.compress.prune import (
     unstructured_masks,
 )
 from digitrec.errors import UsageError
-from digitrec.models.modelfile import load_model, read_model
+from digitrec.models.loading import load_model
+from digitrec.models.modelfile import read_model
 from digitrec.models.ours import StackedConvNet
 from digitrec.models.zoo import build_model, parameter_count
 from digitrec.train import TrainConfig

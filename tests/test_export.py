@@ -18,10 +18,11 @@ from digitrec.export.onnx_export import (
     export_onnx,
     onnx_metadata,
     quantize_onnx,
-    validate_onnx,
 )
 from digitrec.export.runtime import OnnxClassifier, load_classifier
-from digitrec.models.modelfile import ModelCard, load_model
+from digitrec.export.validation import validate_onnx
+from digitrec.models.loading import load_model
+from digitrec.models.modelfile import ModelCard
 from digitrec.models.torch_classifier import TorchClassifier
 from digitrec.models.zoo import MODELS, build_model
 

@@ -21,7 +21,8 @@ from renderings import RENDERINGS, clean, corner_thick, gradient
 
 from digitrec.data import load, load_splits
 from digitrec.errors import DataError
-from digitrec.models.modelfile import Classifier, load_model
+from digitrec.models.loading import load_model
+from digitrec.models.modelfile import Classifier
 from digitrec.paper import ink_signal, percentile
 from digitrec.preprocess import (
     BOX,

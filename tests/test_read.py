@@ -15,7 +15,7 @@ import pytest
 import digitrec
 from digitrec.data import load
 from digitrec.data.synth import SynthConfig, make_page
-from digitrec.models.modelfile import load_model
+from digitrec.models.loading import load_model
 from digitrec.reading import read_many
 from digitrec.reading.scores import string_scores
 

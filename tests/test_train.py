@@ -14,7 +14,7 @@ import pytest
 import torch
 from safetensors.numpy import load_file
 
-from digitrec.models.modelfile import load_model
+from digitrec.models.loading import load_model
 from digitrec.train import RECIPES, TrainConfig
 from digitrec.train.checkpoint import load_checkpoint
 from digitrec.train.optim import lr_at

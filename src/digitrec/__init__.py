@@ -29,7 +29,7 @@ __version__ = "0.1.0"
 
 def load_model(spec: "str | Path" = "default") -> "Classifier":
     """A trained model, neural or classic: "default" (shipped), a run directory or a model file."""
-    from digitrec.models.modelfile import load_model as load
+    from digitrec.models.loading import load_model as load
 
     return load(spec)
 

@@ -26,7 +26,8 @@ from torch import nn
 
 from digitrec.errors import UsageError
 from digitrec.evaluate.run import PeakMemory
-from digitrec.models.modelfile import ModelCard, load_model, resolve_model_path, standardize
+from digitrec.models.loading import load_model
+from digitrec.models.modelfile import ModelCard, resolve_model_path, standardize
 from digitrec.provenance import provenance
 from digitrec.storage import sha256_file
 

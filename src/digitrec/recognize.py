@@ -15,7 +15,8 @@ import numpy as np
 
 from digitrec.errors import DataError, ImageTooLargeError, NotAnImageError
 from digitrec.images import MAX_PIXELS, decode_image, read_image_file, to_gray_uint8
-from digitrec.models.modelfile import Classifier, load_model
+from digitrec.models.loading import load_model
+from digitrec.models.modelfile import Classifier
 from digitrec.preprocess import normalize_digit
 
 DEFAULT_THRESHOLD = 0.5  # below this top-class probability the answer is "unsure", not a digit

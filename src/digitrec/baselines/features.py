@@ -165,13 +165,13 @@ class CNNFeatures:
 
     @classmethod
     def load(cls, spec: str) -> "CNNFeatures":
-        from digitrec.models.modelfile import load_model
+        from digitrec.models.modelfile import read_model
         from digitrec.models.torch_classifier import TorchClassifier
 
-        classifier = load_model(spec)
-        if not isinstance(classifier, TorchClassifier):
+        card, arrays = read_model(spec)
+        if card.kind != "torch":
             raise UsageError(f"cnn must name a trained CNN (a torch model), {spec} is a baseline")
-        return cls(classifier)
+        return cls(TorchClassifier.from_arrays(card, arrays))
 
     def __call__(self, images: np.ndarray) -> np.ndarray:
         features: np.ndarray = self.classifier.embed(images)

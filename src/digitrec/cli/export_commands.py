@@ -137,8 +137,8 @@ def run_export(args: argparse.Namespace) -> int:
         calibration_digits,
         export_onnx,
         quantize_onnx,
-        validate_onnx,
     )
+    from digitrec.export.validation import validate_onnx
 
     if args.calibration < 1 or args.limit < 0:
         raise UsageError("--calibration must be ≥ 1 and --limit ≥ 0")

@@ -18,7 +18,8 @@ from torch.nn.functional import cross_entropy
 
 from digitrec.compress.fit import DistillConfig, fit, logits_of
 from digitrec.errors import UsageError
-from digitrec.models.modelfile import ModelCard, load_model, resolve_model_path, save_model
+from digitrec.models.loading import load_model
+from digitrec.models.modelfile import ModelCard, resolve_model_path, save_model
 from digitrec.models.zoo import MODELS, build_model, parameter_count
 from digitrec.provenance import git_commit, provenance
 from digitrec.storage import atomic_write_text, sha256_file

@@ -15,9 +15,9 @@ from typing import Any
 _LAZY = {
     "export_onnx": "digitrec.export.onnx_export",
     "quantize_onnx": "digitrec.export.onnx_export",
-    "validate_onnx": "digitrec.export.onnx_export",
+    "validate_onnx": "digitrec.export.validation",
     "calibration_digits": "digitrec.export.onnx_export",
-    "Validation": "digitrec.export.onnx_export",
+    "Validation": "digitrec.export.validation",
     "OnnxClassifier": "digitrec.export.runtime",
     "load_classifier": "digitrec.export.runtime",
     "BACKENDS": "digitrec.export.runtime",

@@ -27,10 +27,10 @@ import numpy as np
 from digitrec.errors import DataError, UsageError
 from digitrec.extras import require
 from digitrec.home import digitrec_home
+from digitrec.models.loading import load_model
 from digitrec.models.modelfile import (
     Classifier,
     ModelCard,
-    load_model,
     read_model,
     resolve_model_path,
     standardize,

@@ -152,21 +152,5 @@ def read_model(spec: str | Path) -> tuple[ModelCard, dict[str, np.ndarray]]:
     return ModelCard.from_json(card, str(card_path)), arrays
 
 
-def load_model(spec: str | Path = "default") -> Classifier:
-    """Load any model file, neural or classic, as a `Classifier`.
-
-    spec: "default" (the model shipped with digitrec), a run directory, or a model file path."""
-    card, arrays = read_model(spec)
-    if card.kind == "torch":
-        from digitrec.models.torch_classifier import TorchClassifier
-
-        return TorchClassifier.from_arrays(card, arrays)
-    if card.kind == "baseline":
-        from digitrec.baselines import load_baseline
-
-        return load_baseline(card, arrays)
-    raise DataError(f"{spec}: unknown model kind {card.kind!r}")
-
-
 def _stem(path: Path) -> Path:
     return path.with_suffix("") if path.suffix in (".json", ".safetensors") else path

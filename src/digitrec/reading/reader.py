@@ -20,7 +20,8 @@ import numpy as np
 
 from digitrec.errors import DataError, UsageError
 from digitrec.images import MAX_PIXELS
-from digitrec.models.modelfile import Classifier, load_model
+from digitrec.models.loading import load_model
+from digitrec.models.modelfile import Classifier
 from digitrec.reading.ink import PageInk, page_ink
 from digitrec.reading.line_model import (
     LINE_STEM,

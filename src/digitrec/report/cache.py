@@ -102,7 +102,7 @@ class Measurement:
 
     def probabilities(self) -> np.ndarray:
         """(N, C) float32, cached beside the metrics."""
-        from digitrec.models.modelfile import load_model
+        from digitrec.models.loading import load_model
 
         path = self._probabilities_path
         if path.is_file():

@@ -1,14 +1,15 @@
 """The compare report's document: the headline table, the papers' numbers beside ours, the
 overview plots and a section per model, from what `comparison.compare` trained and measured."""
 
+from __future__ import annotations
+
 import statistics
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from digitrec.report import plots
 from digitrec.report.cache import Run, load_digits
-from digitrec.report.comparison import ClaimRow, Entry, Measured
 from digitrec.report.document import Block, Figure, Report, Section, Table
 from digitrec.report.papers import ALBAYATI_EPOCHS, NAGPAL_EPOCHS
 from digitrec.report.runner import (
@@ -22,6 +23,11 @@ from digitrec.report.runner import (
     seconds,
 )
 from digitrec.report.sections import model_figures
+
+if (
+    TYPE_CHECKING
+):  # comparison.py builds this document from its rows: a runtime import would be a cycle
+    from digitrec.report.comparison import ClaimRow, Entry, Measured
 
 
 def _test_set(run: Run) -> str:

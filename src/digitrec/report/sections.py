@@ -77,7 +77,8 @@ def what_it_learned(label: str, slug: str, run: Run, digit: np.ndarray) -> list[
     import torch
     from torch import nn
 
-    from digitrec.models.modelfile import load_model, standardize
+    from digitrec.models.loading import load_model
+    from digitrec.models.modelfile import standardize
 
     classifier: Any = load_model(run.directory)
     module = getattr(classifier, "module", None)

@@ -12,7 +12,8 @@ from typing import Any, TypeVar
 import numpy as np
 
 from digitrec.errors import DataError, DigitrecError
-from digitrec.models.modelfile import Classifier, load_model
+from digitrec.models.loading import load_model
+from digitrec.models.modelfile import Classifier
 from digitrec.reading.line_model import LineReader
 from digitrec.reading.reader import (
     NumberReading,

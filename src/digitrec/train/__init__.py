@@ -11,10 +11,14 @@ from digitrec.train.recipes import RECIPES, Recipe
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("train", "TrainResult"):
+    if name == "train":
         from digitrec.train import loop
 
-        return getattr(loop, name)
+        return loop.train
+    if name == "TrainResult":
+        from digitrec.train import result
+
+        return result.TrainResult
     raise AttributeError(f"module 'digitrec.train' has no attribute {name!r}")
 
 

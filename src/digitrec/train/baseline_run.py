@@ -13,7 +13,7 @@ from digitrec.provenance import git_commit
 from digitrec.storage import atomic_write_text
 from digitrec.train.config import TrainConfig
 from digitrec.train.datasets import load_training_data, write_run_config
-from digitrec.train.loop import TargetNotReachedError, TrainResult
+from digitrec.train.result import TargetNotReachedError, TrainResult
 
 
 def train_baseline(config: TrainConfig, out: Path, *, source: Path | None = None) -> TrainResult:

@@ -23,7 +23,7 @@ from torch import nn
 from torch.nn.functional import cross_entropy
 
 from digitrec.data.digitset import DigitSet
-from digitrec.errors import DataError, DigitrecError, UsageError
+from digitrec.errors import DataError, UsageError
 from digitrec.models.modelfile import ModelCard, save_model, standardize
 from digitrec.models.zoo import build_model, parameter_count
 from digitrec.provenance import git_commit
@@ -41,29 +41,9 @@ from digitrec.train.config import TrainConfig
 from digitrec.train.datasets import load_training_data, write_run_config
 from digitrec.train.optim import build_optimizer, lr_at, set_lr
 from digitrec.train.progress import TrainingProgress
+from digitrec.train.result import TargetNotReachedError, TrainingInterruptedError, TrainResult
 
 EVAL_BATCH = 1000
-
-
-class TargetNotReachedError(DigitrecError):
-    pass
-
-
-class TrainingInterruptedError(DigitrecError):
-    exit_code = 130
-
-
-@dataclass
-class TrainResult:
-    run_dir: Path
-    model_path: Path
-    val_accuracy: float
-    val_loss: float
-    epochs_run: float
-    steps: int
-    train_seconds: float  # time inside optimizer steps
-    wall_seconds: float  # whole call: data, steps, validation, checkpoints
-    history: list[dict[str, Any]]
 
 
 @dataclass
