@@ -26,13 +26,13 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch.nn.functional import cross_entropy
 
 from digitrec.models.zoo import build_model
 from digitrec.report.comparison import plan, resolve_entries
 from digitrec.report.runner import Settings
 from digitrec.train import RECIPES, TrainConfig
 from digitrec.train.augment import AUGMENTATIONS, augment_batch
+from digitrec.train.objective import step_loss
 from digitrec.train.optim import build_optimizer
 
 REPO = Path(__file__).resolve().parents[1]
@@ -55,13 +55,7 @@ def step_timer(
 
     def step() -> None:
         x = augment_batch(x0, augmentation, generator).contiguous(memory_format=torch.channels_last)
-        if hasattr(model, "forward_with_aux"):
-            logits, aux = model.forward_with_aux(x)
-        else:
-            logits, aux = model(x), None
-        loss = cross_entropy(logits, y)
-        if aux is not None:
-            loss = loss + config.aux_weight * cross_entropy(aux, y)
+        _, loss = step_loss(model, x, y, config)  # the training loop's own loss
         optimizer.zero_grad()
         loss.backward()  # type: ignore[no-untyped-call]
         optimizer.step()

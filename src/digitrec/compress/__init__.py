@@ -14,7 +14,7 @@ _LAZY = {
     "PruneResult": "digitrec.compress.prune",
     "distill": "digitrec.compress.distill",
     "DistillResult": "digitrec.compress.distill",
-    "DistillConfig": "digitrec.compress.fit",
+    "DistillConfig": "digitrec.train.objective",
 }
 
 

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 from torch.nn.functional import cross_entropy
 
-from digitrec.compress.fit import DistillConfig, fit, logits_of
+from digitrec.compress.fit import DistillConfig, fit
 from digitrec.errors import UsageError
 from digitrec.models.loading import load_model
 from digitrec.models.modelfile import ModelCard, resolve_model_path, save_model
@@ -26,7 +26,7 @@ from digitrec.storage import atomic_write_text, sha256_file
 from digitrec.train.calibrate import fit_temperature
 from digitrec.train.config import TrainConfig
 from digitrec.train.datasets import load_training_data
-from digitrec.train.loop import to_digits
+from digitrec.train.loop import logits_of, to_digits
 
 # The student's training setup unless told otherwise: the `default` recipe's optimizer and
 # schedule, no label smoothing (the soft targets already spread the probability mass), and light

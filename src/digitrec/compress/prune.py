@@ -24,7 +24,7 @@ import torch
 from torch import nn
 from torch.nn.functional import cross_entropy
 
-from digitrec.compress.fit import apply_masks, fit, logits_of
+from digitrec.compress.fit import apply_masks, fit
 from digitrec.errors import UsageError
 from digitrec.models.modelfile import ModelCard, read_model, resolve_model_path, save_model
 from digitrec.models.ours import StackedConvNet
@@ -34,7 +34,7 @@ from digitrec.storage import atomic_write_text, sha256_file
 from digitrec.train.calibrate import fit_temperature
 from digitrec.train.config import TrainConfig
 from digitrec.train.datasets import load_training_data
-from digitrec.train.loop import Digits, evaluate_digits, to_digits
+from digitrec.train.loop import Digits, evaluate_digits, logits_of, to_digits
 
 RECALIBRATION = 4096  # training digits that re-estimate batch-norm statistics after pruning
 # Fine-tuning after pruning: a short, gentle run from the trained weights.

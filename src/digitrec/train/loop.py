@@ -11,9 +11,10 @@ import json
 import math
 import os
 import signal
+import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,7 @@ from digitrec.train.checkpoint import (
 )
 from digitrec.train.config import TrainConfig
 from digitrec.train.datasets import load_training_data, write_run_config
+from digitrec.train.objective import DistillConfig, step_loss
 from digitrec.train.optim import build_optimizer, lr_at, set_lr
 from digitrec.train.progress import TrainingProgress
 from digitrec.train.result import TargetNotReachedError, TrainingInterruptedError, TrainResult
@@ -113,15 +115,13 @@ def _train(
     best: dict[str, torch.Tensor] | None = None
 
     n = len(train_digits.y)
-    steps_per_epoch, total_steps, epochs = step_plan(n, config)
+    steps_per_epoch, _, _ = step_plan(n, config)
     order = torch.randperm(n, generator=generator)
     state = TrainingState()
     if loaded is not None:
         state, order, best = _restore(loaded, model, optimizer, ema, generator)
-    augmentation = AUGMENTATIONS[config.augment]
-    aux_head = hasattr(model, "forward_with_aux")
 
-    def checkpoint() -> None:
+    def checkpoint(order: torch.Tensor, best: dict[str, torch.Tensor] | None) -> None:
         groups = {
             "model": model.state_dict(),
             "rng": {"data": generator.get_state(), "torch": torch.get_rng_state()},
@@ -134,7 +134,95 @@ def _train(
         extra = {"config": config.to_json(), "data_sha256": splits.checksums}
         save_checkpoint(out, state, groups, optimizer, extra)
 
-    with TrainingProgress(total_steps, epochs, state.step) as progress, _sigint_flag() as stop:
+    best = run_epochs(
+        model,
+        optimizer,
+        ema,
+        config,
+        train_digits,
+        val_digits,
+        generator,
+        state,
+        order,
+        test_digits=test_digits,
+        best=best,
+        checkpoint=checkpoint,
+        out=out,
+        resume_hint=f"digitrec train --resume --out {out}",
+    )
+
+    final = ema or model
+    if best is not None:  # early stopping keeps the weights of the best validation epoch
+        final.load_state_dict(best)
+    raw_val_loss, val_accuracy = evaluate_digits(final, val_digits)
+    val_logits = logits_of(final, val_digits)
+    temperature = fit_temperature(val_logits, val_digits.y)
+    # The loss of the probabilities the saved model gives (softmax(logits / T)).
+    val_loss = (
+        float(cross_entropy(val_logits / temperature, val_digits.y)) if len(val_logits) else 0.0
+    )
+    metrics = {
+        "val_accuracy": val_accuracy,
+        "val_loss": val_loss,
+        "val_loss_before_T": raw_val_loss,
+    }
+    model_path = _save_final_model(out, final, config, state, metrics, temperature)
+    result = TrainResult(
+        out,
+        model_path,
+        val_accuracy,
+        val_loss,
+        epochs_run=state.step / steps_per_epoch,
+        steps=state.step,
+        train_seconds=state.train_seconds,
+        wall_seconds=time.perf_counter() - wall_start,
+        history=state.history,
+    )
+    if config.target_acc and val_accuracy < config.target_acc:
+        raise TargetNotReachedError(
+            f"validation accuracy {val_accuracy:.4f} is below --target-acc {config.target_acc}"
+            f" (model saved in {out})"
+        )
+    return result
+
+
+def run_epochs(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    ema: nn.Module | None,
+    config: TrainConfig,
+    train_digits: "Digits",
+    val_digits: "Digits",
+    generator: torch.Generator,
+    state: TrainingState,
+    order: torch.Tensor,
+    *,
+    test_digits: "Digits | None" = None,
+    teachers: Sequence[nn.Module] = (),
+    distill: DistillConfig | None = None,
+    masks: dict[str, torch.Tensor] | None = None,
+    best: dict[str, torch.Tensor] | None = None,
+    checkpoint: Callable[[torch.Tensor, dict[str, torch.Tensor] | None], None] | None = None,
+    out: Path | None = None,
+    resume_hint: str = "",
+) -> dict[str, torch.Tensor] | None:
+    """The one training loop, every network's: per step batch → augment → noise → loss
+    (`objective.step_loss`: labels, an auxiliary head, teachers' soft targets) → step → masks
+    → EMA; per epoch validate (and test, when given) → log → early stopping → checkpoint.
+
+    Continues `state` (a fresh one, or a checkpoint's) with `order` the current epoch's data
+    order. masks: state-dict name -> 0/1 tensor, multiplied in after every step so pruned
+    weights stay zero. checkpoint(order, best): called after every epoch, and on Ctrl-C before
+    stopping (then TrainingInterruptedError, naming `resume_hint`); without it Ctrl-C simply
+    interrupts. out: where metrics.jsonl is written after every epoch. Returns the best epoch's
+    weights when early stopping kept them, else None."""
+    n = len(train_digits.y)
+    steps_per_epoch, total_steps, epochs = step_plan(n, config)
+    augmentation = AUGMENTATIONS[config.augment]
+    masks = masks or {}
+    weights = model.state_dict()  # live views of the model's tensors, for the masks
+    stopping = _sigint_flag() if checkpoint is not None else nullcontext(threading.Event())
+    with TrainingProgress(total_steps, epochs, state.step) as progress, stopping as stop:
         while not state.finished and state.step < total_steps:
             if state.step_in_epoch == 0 and state.epoch > 0:
                 order = torch.randperm(n, generator=generator)
@@ -149,17 +237,11 @@ def _train(
                 x = x.contiguous(memory_format=torch.channels_last)  # 20× faster convs on CPU
                 y = train_digits.y[index]
                 set_lr(optimizer, lr_at(state.step, total_steps, steps_per_epoch, config))
-                if aux_head:
-                    logits, aux = model.forward_with_aux(x)
-                else:
-                    logits, aux = model(x), None
-                loss = cross_entropy(logits, y, label_smoothing=config.label_smoothing)
-                if aux is not None:
-                    aux_loss = cross_entropy(aux, y, label_smoothing=config.label_smoothing)
-                    loss = loss + config.aux_weight * aux_loss
+                logits, loss = step_loss(model, x, y, config, teachers, distill)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()  # type: ignore[no-untyped-call]
                 optimizer.step()
+                apply_masks(weights, masks)
                 if ema is not None:
                     ema_update(ema, model, config.ema, state.step)
                 state.step += 1
@@ -170,11 +252,11 @@ def _train(
                 state.epoch_correct += int((logits.argmax(1) == y).sum())
                 state.epoch_seen += len(y)
                 progress.step(loss_value, state.epoch_correct / state.epoch_seen)
-                if stop.is_set():
-                    checkpoint()
+                if stop.is_set() and checkpoint is not None:
+                    checkpoint(order, best)
                     raise TrainingInterruptedError(
                         f"interrupted at step {state.step}; checkpoint saved — continue with "
-                        f"digitrec train --resume --out {out}"
+                        f"{resume_hint}"
                     )
             val_loss, val_accuracy = evaluate_digits(ema or model, val_digits)
             record = {
@@ -206,54 +288,30 @@ def _train(
             if patience_over:
                 total_steps = state.step  # early stop: the loop ends here
             state.finished = state.step >= total_steps
-            _write_metrics(out, state.history)
-            checkpoint()
+            if out is not None:
+                _write_metrics(out, state.history)
+            if checkpoint is not None:
+                checkpoint(order, best)
+    return best
 
-    final = ema or model
-    if best is not None:  # early stopping keeps the weights of the best validation epoch
-        final.load_state_dict(best)
-    raw_val_loss, val_accuracy = evaluate_digits(final, val_digits)
-    val_logits = _logits(final, val_digits)
-    temperature = fit_temperature(val_logits, val_digits.y)
-    # The loss of the probabilities the saved model gives (softmax(logits / T)).
-    val_loss = (
-        float(cross_entropy(val_logits / temperature, val_digits.y)) if len(val_logits) else 0.0
-    )
-    metrics = {
-        "val_accuracy": val_accuracy,
-        "val_loss": val_loss,
-        "val_loss_before_T": raw_val_loss,
-    }
-    model_path = _save_final_model(out, final, config, state, metrics, temperature)
-    result = TrainResult(
-        out,
-        model_path,
-        val_accuracy,
-        val_loss,
-        epochs_run=state.step / steps_per_epoch,
-        steps=state.step,
-        train_seconds=state.train_seconds,
-        wall_seconds=time.perf_counter() - wall_start,
-        history=state.history,
-    )
-    if config.target_acc and val_accuracy < config.target_acc:
-        raise TargetNotReachedError(
-            f"validation accuracy {val_accuracy:.4f} is below --target-acc {config.target_acc}"
-            f" (model saved in {out})"
-        )
-    return result
+
+@torch.no_grad()
+def apply_masks(state: dict[str, torch.Tensor], masks: dict[str, torch.Tensor]) -> None:
+    """Multiply each masked state-dict entry (a live view of the model's tensors) by its mask."""
+    for name, mask in masks.items():
+        state[name].mul_(mask)
 
 
 def evaluate_digits(model: nn.Module, digits: Digits) -> tuple[float, float]:
     """Mean cross-entropy and accuracy of `model` on digits (eval mode, no gradients)."""
     if len(digits.y) == 0:
         return float("nan"), float("nan")
-    logits = _logits(model, digits)
+    logits = logits_of(model, digits)
     loss = float(cross_entropy(logits, digits.y))
     return loss, int((logits.argmax(1) == digits.y).sum()) / len(digits.y)
 
 
-def _logits(model: nn.Module, digits: Digits) -> torch.Tensor:
+def logits_of(model: nn.Module, digits: Digits) -> torch.Tensor:
     """(N, 10) logits of the model in eval mode, in batches; leaves the model's mode as it was."""
     was_training = model.training
     model.eval()
@@ -384,8 +442,6 @@ def _restore(
 def _sigint_flag() -> Iterator[Any]:
     """Ctrl-C (or SIGTERM) sets a flag the loop checks after each step, so the checkpoint is
     consistent; a second one interrupts at once."""
-    import threading
-
     flag = threading.Event()
     if threading.current_thread() is not threading.main_thread():
         yield flag
