@@ -187,7 +187,7 @@ def test_distill_command_writes_a_run(
     assert card.training["distill"] == {"temperature": 1.0, "alpha": 0.5, "calibrated": True}
     assert card.training["config"]["augment"] == "light"
     assert main(args) == 2  # the run exists: one line, no overwrite
-    assert "already holds a model" in capsys.readouterr().err
+    assert "already holds a run" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

@@ -225,7 +225,7 @@ def test_train_reader_fine_tunes_resumes_and_is_used_by_read(
     assert [row["epoch"] for row in card["history"]] == [1, 2]
     assert card["init"] == "default" and card["data"]["train_lines"]["strings:" + str(folder)] > 0
     assert main(args) == 2  # a finished run is not overwritten
-    assert "already holds a trained reader" in capsys.readouterr().err
+    assert "already holds a run" in capsys.readouterr().err
     assert main(["evaluate-reader", "--dataset", f"strings:{folder}", "--split", "val",
                  "--reader", str(out), "--json"]) == 0  # fmt: skip
     scores = json.loads(capsys.readouterr().out)

@@ -7,26 +7,29 @@ an ordinary run directory: config.json, metrics.jsonl, model.safetensors + model
 teachers and the distillation settings recorded in the card.
 """
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
-from torch.nn.functional import cross_entropy
 
 from digitrec.compress.fit import DistillConfig, fit
 from digitrec.errors import UsageError
 from digitrec.models.loading import load_model
-from digitrec.models.modelfile import ModelCard, resolve_model_path, save_model
+from digitrec.models.modelfile import ModelCard, resolve_model_path
 from digitrec.models.zoo import MODELS, build_model, parameter_count
-from digitrec.provenance import git_commit, provenance
-from digitrec.storage import atomic_write_text, sha256_file
-from digitrec.train.calibrate import fit_temperature
+from digitrec.provenance import git_commit
+from digitrec.storage import sha256_file
 from digitrec.train.config import TrainConfig
 from digitrec.train.datasets import load_training_data
-from digitrec.train.loop import logits_of, to_digits
+from digitrec.train.rundir import (
+    calibrated_metrics,
+    prepare_run_dir,
+    save_network,
+    write_run_config,
+)
+from digitrec.train.tensors import to_digits
 
 # The student's training setup unless told otherwise: the `default` recipe's optimizer and
 # schedule, no label smoothing (the soft targets already spread the probability mass), and light
@@ -90,41 +93,27 @@ def distill(
     distillation = distillation or DistillConfig()
     if config.model not in MODELS:
         raise UsageError(f"unknown student {config.model!r}; known networks: {', '.join(MODELS)}")
-    if (out / "model.safetensors").exists():
-        raise UsageError(f"{out} already holds a model; pick another --out")
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {out} is a file, not a directory")
+    prepare_run_dir(out)
     teacher_paths = [resolve_model_path(spec) for spec in teachers]
     teacher_modules = [
         load_teacher(path, calibrated=distillation.calibrated) for path in teacher_paths
     ]
     splits = load_training_data(config, source)
-    out.mkdir(parents=True, exist_ok=True)
     teacher_records = [
         {"model": str(spec), "sha256": sha256_file(path)}
         for spec, path in zip(teachers, teacher_paths, strict=True)
     ]
-    record = {
-        "config": config.to_json(),
-        "distill": distillation.to_json(),
-        "teachers": teacher_records,
-        "data": {"train": len(splits.train), "val": len(splits.val), "sha256": splits.checksums},
-        "provenance": provenance(),
-    }
-    atomic_write_text(out / "config.json", json.dumps(record, indent=2) + "\n")
+    write_run_config(out, config, splits, distill=distillation.to_json(), teachers=teacher_records)
 
     torch.manual_seed(config.seed)  # the student's initial weights
     student = build_model(config.model, config.model_args)
     result = fit(student, splits, config, teachers=teacher_modules, distill=distillation, out=out)
-    val_digits = to_digits(splits.val)
-    val_logits = logits_of(result.model, val_digits)
-    temperature = fit_temperature(val_logits, val_digits.y)
-    val_loss = float(cross_entropy(val_logits / temperature, val_digits.y))
+    metrics, temperature = calibrated_metrics(result.model, to_digits(splits.val))
     card = ModelCard(
         kind="torch",
         architecture=config.model,
         arguments=config.model_args,
-        metrics={"val_accuracy": result.val_accuracy, "val_loss": val_loss},
+        metrics=metrics,
         training={
             "config": config.to_json(),
             "distill": distillation.to_json() if teacher_modules else None,
@@ -136,8 +125,7 @@ def distill(
         },
         temperature=temperature,
     )
-    arrays = {k: v.detach().contiguous().numpy() for k, v in result.model.state_dict().items()}
-    weights, _ = save_model(out / "model", arrays, card)
+    weights = save_network(out, result.model, card)
     return DistillResult(
         out,
         weights,

@@ -19,15 +19,10 @@ from torch import nn
 from digitrec.train.checkpoint import TrainingState
 from digitrec.train.config import TrainConfig
 from digitrec.train.datasets import TrainingData
-from digitrec.train.loop import (
-    apply_masks,
-    ema_copy,
-    evaluate_digits,
-    run_epochs,
-    to_digits,
-)
+from digitrec.train.loop import apply_masks, ema_copy, run_epochs
 from digitrec.train.objective import DistillConfig
 from digitrec.train.optim import build_optimizer
+from digitrec.train.tensors import evaluate_digits, to_digits
 
 __all__ = ["DistillConfig", "FitResult", "apply_masks", "fit"]
 

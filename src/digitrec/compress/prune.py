@@ -13,7 +13,6 @@ A pruned model is an ordinary run directory (model.safetensors + model.json, met
 config.json); its card records what was pruned from what.
 """
 
-import json
 import math
 import zlib
 from dataclasses import asdict, dataclass
@@ -22,19 +21,23 @@ from typing import Any
 
 import torch
 from torch import nn
-from torch.nn.functional import cross_entropy
 
 from digitrec.compress.fit import apply_masks, fit
 from digitrec.errors import UsageError
-from digitrec.models.modelfile import ModelCard, read_model, resolve_model_path, save_model
+from digitrec.models.modelfile import ModelCard, read_model, resolve_model_path
 from digitrec.models.ours import StackedConvNet
 from digitrec.models.zoo import parameter_count
-from digitrec.provenance import git_commit, provenance
-from digitrec.storage import atomic_write_text, sha256_file
-from digitrec.train.calibrate import fit_temperature
+from digitrec.provenance import git_commit
+from digitrec.storage import sha256_file
 from digitrec.train.config import TrainConfig
 from digitrec.train.datasets import load_training_data
-from digitrec.train.loop import Digits, evaluate_digits, logits_of, to_digits
+from digitrec.train.rundir import (
+    calibrated_metrics,
+    prepare_run_dir,
+    save_network,
+    write_run_config,
+)
+from digitrec.train.tensors import Digits, evaluate_digits, to_digits
 
 RECALIBRATION = 4096  # training digits that re-estimate batch-norm statistics after pruning
 # Fine-tuning after pruning: a short, gentle run from the trained weights.
@@ -196,10 +199,7 @@ def prune(
     write the result into `out`."""
     from digitrec.compress.distill import load_teacher
 
-    if (out / "model.safetensors").exists():
-        raise UsageError(f"{out} already holds a model; pick another --out")
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {out} is a file, not a directory")
+    prepare_run_dir(out)
     path = resolve_model_path(spec)
     card, _ = read_model(path)
     model = load_teacher(path)  # the trained network, frozen: thawed for fine-tuning
@@ -211,15 +211,8 @@ def prune(
     )
     splits = load_training_data(config, source)
     val_digits = to_digits(splits.val)
-    out.mkdir(parents=True, exist_ok=True)
-    record = {
-        "pruned_from": {"model": str(spec), "sha256": sha256_file(path)},
-        "prune": asdict(prune_config),
-        "config": config.to_json(),
-        "data": {"train": len(splits.train), "val": len(splits.val), "sha256": splits.checksums},
-        "provenance": provenance(),
-    }
-    atomic_write_text(out / "config.json", json.dumps(record, indent=2) + "\n")
+    pruned_from = {"model": str(spec), "sha256": sha256_file(path)}
+    write_run_config(out, config, splits, pruned_from=pruned_from, prune=asdict(prune_config))
 
     _, accuracy_before = evaluate_digits(model, val_digits)
     if prune_config.structured:
@@ -241,20 +234,16 @@ def prune(
     if prune_config.structured and isinstance(final, StackedConvNet):
         final = compact_stacked(final, masks)
         arguments["widths"] = stacked_widths(final)
-    _, val_accuracy = evaluate_digits(final, val_digits)
-    val_logits = logits_of(final, val_digits)
-    temperature = fit_temperature(val_logits, val_digits.y)
+    metrics, temperature = calibrated_metrics(final, val_digits)
+    val_accuracy = metrics["val_accuracy"]
     out_card = ModelCard(
         kind="torch",
         architecture=card.architecture,
         arguments=arguments,
         classes=card.classes,
-        metrics={
-            "val_accuracy": val_accuracy,
-            "val_loss": float(cross_entropy(val_logits / temperature, val_digits.y)),
-        },
+        metrics=metrics,
         training={
-            "pruned_from": record["pruned_from"],
+            "pruned_from": pruned_from,
             "prune": asdict(prune_config) | {"zeroed": zeroed, "of": total},
             "config": config.to_json(),
             "steps": result.steps,
@@ -264,8 +253,7 @@ def prune(
         },
         temperature=temperature,
     )
-    arrays = {k: v.detach().contiguous().numpy() for k, v in final.state_dict().items()}
-    weights, _ = save_model(out / "model", arrays, out_card)
+    weights = save_network(out, final, out_card)
     blob = weights.read_bytes()
     return PruneResult(
         out,

@@ -70,21 +70,17 @@ def train_line_reader(
     """Train into `out`; returns the best epoch's net and the per-epoch log. `init`: start from
     these weights (fine-tuning); `record`: more to write into config.json and the card."""
     from digitrec.train.checkpoint import (
-        CHECKPOINT,
         TrainingState,
         load_checkpoint,
         save_checkpoint,
     )
+    from digitrec.train.rundir import prepare_run_dir
 
-    if (out / f"{READER_STEM}.safetensors").exists():
-        raise UsageError(f"{out} already holds a trained reader; pick another --out")
-    if (out / CHECKPOINT).exists() and not resume:
-        raise UsageError(
-            f"{out} already holds a run; continue it with --resume or pick another --out"
-        )
     if not len(train) or not any(len(v) for v in val.values()):
         raise UsageError("the reader needs training lines and validation lines")
-    out.mkdir(parents=True, exist_ok=True)
+    if resume and (out / f"{READER_STEM}.safetensors").exists():
+        raise UsageError(f"{out}: this run already finished (see {out / READER_STEM}.json)")
+    prepare_run_dir(out, resume=resume, model_stem=READER_STEM)
     torch.manual_seed(config.seed)
     torch.set_num_threads(config.threads or len(os.sched_getaffinity(0)))
     net = LineNet(config.widths, config.hidden)

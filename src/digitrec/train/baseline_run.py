@@ -2,31 +2,25 @@
 one "epoch". The network options (epochs, optimizer, augmentation, ...) do not apply and are
 ignored; model arguments come from --arg."""
 
-import json
 import time
 from pathlib import Path
 
-from digitrec.errors import UsageError
 from digitrec.evaluate.metrics import classification_metrics
 from digitrec.models.modelfile import save_model
 from digitrec.provenance import git_commit
-from digitrec.storage import atomic_write_text
 from digitrec.train.config import TrainConfig
-from digitrec.train.datasets import load_training_data, write_run_config
+from digitrec.train.datasets import load_training_data
 from digitrec.train.result import TargetNotReachedError, TrainResult
+from digitrec.train.rundir import prepare_run_dir, write_metrics, write_run_config
 
 
 def train_baseline(config: TrainConfig, out: Path, *, source: Path | None = None) -> TrainResult:
     from digitrec.baselines import fit_baseline
     from digitrec.progress import status
 
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {out} is a file, not a directory")
-    if (out / "model.safetensors").exists():
-        raise UsageError(f"{out} already holds a trained model; pick another --out")
+    prepare_run_dir(out)
     wall_start = time.perf_counter()
     splits = load_training_data(config, source)
-    out.mkdir(parents=True, exist_ok=True)
     write_run_config(out, config, splits)
     started = time.perf_counter()
     with status(f"fitting {config.model} on {len(splits.train):,} digits"):
@@ -40,7 +34,7 @@ def train_baseline(config: TrainConfig, out: Path, *, source: Path | None = None
     history = [
         {"epoch": 1, "val_loss": loss, "val_accuracy": accuracy, "seconds": round(fit_seconds, 2)}
     ]
-    atomic_write_text(out / "metrics.jsonl", json.dumps(history[0]) + "\n")
+    write_metrics(out, history)
     model.card.metrics = {"val_accuracy": accuracy, "val_loss": loss}
     model.card.training |= {
         "config": config.to_json(),

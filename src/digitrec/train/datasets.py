@@ -1,7 +1,6 @@
 """The splits a training run uses, loaded once the same way for networks and classic baselines:
 verified files, the configured split scheme, `--limit`, and digits in MNIST's 28×28 format."""
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -9,8 +8,6 @@ from digitrec import data
 from digitrec.data.digitset import DigitSet
 from digitrec.errors import UsageError
 from digitrec.preprocess import to_mnist_format
-from digitrec.provenance import provenance
-from digitrec.storage import atomic_write_text
 from digitrec.train.config import TrainConfig
 
 
@@ -48,14 +45,3 @@ def load_training_data(
 def _mnist_format(digits: DigitSet) -> DigitSet:
     images = to_mnist_format(digits.images, f"{digits.name} {digits.split}")
     return DigitSet(digits.name, digits.split, images, digits.labels, digits.classes)
-
-
-def write_run_config(out: Path, config: TrainConfig, splits: TrainingData) -> dict[str, object]:
-    """config.json of a run: every setting, the data used and its checksums, where it ran."""
-    record: dict[str, object] = {
-        "config": config.to_json(),
-        "data": {"train": len(splits.train), "val": len(splits.val), "sha256": splits.checksums},
-        "provenance": provenance(),
-    }
-    atomic_write_text(out / "config.json", json.dumps(record, indent=2) + "\n")
-    return record

@@ -7,7 +7,6 @@ model.safetensors + model.json (the trained model).
 """
 
 import copy
-import json
 import math
 import os
 import signal
@@ -15,48 +14,37 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
-from torch.nn.functional import cross_entropy
 
-from digitrec.data.digitset import DigitSet
 from digitrec.errors import DataError, UsageError
-from digitrec.models.modelfile import ModelCard, save_model, standardize
+from digitrec.models.modelfile import ModelCard
 from digitrec.models.zoo import build_model, parameter_count
 from digitrec.provenance import git_commit
-from digitrec.storage import atomic_write_text
 from digitrec.train.augment import AUGMENTATIONS, add_noise, augment_batch
-from digitrec.train.calibrate import fit_temperature
 from digitrec.train.checkpoint import (
-    CHECKPOINT,
     LoadedCheckpoint,
     TrainingState,
     load_checkpoint,
     save_checkpoint,
 )
 from digitrec.train.config import TrainConfig
-from digitrec.train.datasets import load_training_data, write_run_config
+from digitrec.train.datasets import load_training_data
 from digitrec.train.objective import DistillConfig, step_loss
 from digitrec.train.optim import build_optimizer, lr_at, set_lr
 from digitrec.train.progress import TrainingProgress
 from digitrec.train.result import TargetNotReachedError, TrainingInterruptedError, TrainResult
-
-EVAL_BATCH = 1000
-
-
-@dataclass
-class Digits:
-    """A split as model-ready tensors: x (N, 1, 28, 28) float32 standardized, y (N,) int64.
-
-    x stays in the default layout: each batch is made channels-last after indexing (indexing a
-    channels-last tensor with one channel yields a layout that makes convolutions crawl)."""
-
-    x: torch.Tensor
-    y: torch.Tensor
+from digitrec.train.rundir import (
+    calibrated_metrics,
+    prepare_run_dir,
+    save_network,
+    write_metrics,
+    write_run_config,
+)
+from digitrec.train.tensors import Digits, evaluate_digits, to_digits
 
 
 def train(
@@ -74,7 +62,7 @@ def train(
 
         return train_baseline(config, out, source=source)
     wall_start = time.perf_counter()
-    _prepare_run_dir(out, resume)
+    prepare_run_dir(out, resume=resume)
     if resume:  # the checkpoint's settings replace `config`
         loaded = load_checkpoint(out)
         if loaded.state.finished and (out / "model.safetensors").exists():
@@ -154,19 +142,24 @@ def _train(
     final = ema or model
     if best is not None:  # early stopping keeps the weights of the best validation epoch
         final.load_state_dict(best)
-    raw_val_loss, val_accuracy = evaluate_digits(final, val_digits)
-    val_logits = logits_of(final, val_digits)
-    temperature = fit_temperature(val_logits, val_digits.y)
-    # The loss of the probabilities the saved model gives (softmax(logits / T)).
-    val_loss = (
-        float(cross_entropy(val_logits / temperature, val_digits.y)) if len(val_logits) else 0.0
+    metrics, temperature = calibrated_metrics(final, val_digits)
+    val_accuracy, val_loss = metrics["val_accuracy"], metrics["val_loss"]
+    card = ModelCard(
+        kind="torch",
+        architecture=config.model,
+        arguments=config.model_args,
+        metrics=metrics,
+        training={
+            "config": config.to_json(),
+            "steps": state.step,
+            "train_seconds": round(state.train_seconds, 2),
+            "best_epoch": state.best_epoch,
+            "parameters": parameter_count(final),
+            "git_commit": git_commit(),
+        },
+        temperature=temperature,
     )
-    metrics = {
-        "val_accuracy": val_accuracy,
-        "val_loss": val_loss,
-        "val_loss_before_T": raw_val_loss,
-    }
-    model_path = _save_final_model(out, final, config, state, metrics, temperature)
+    model_path = save_network(out, final, card)
     result = TrainResult(
         out,
         model_path,
@@ -289,7 +282,7 @@ def run_epochs(
                 total_steps = state.step  # early stop: the loop ends here
             state.finished = state.step >= total_steps
             if out is not None:
-                _write_metrics(out, state.history)
+                write_metrics(out, state.history)
             if checkpoint is not None:
                 checkpoint(order, best)
     return best
@@ -300,81 +293,6 @@ def apply_masks(state: dict[str, torch.Tensor], masks: dict[str, torch.Tensor]) 
     """Multiply each masked state-dict entry (a live view of the model's tensors) by its mask."""
     for name, mask in masks.items():
         state[name].mul_(mask)
-
-
-def evaluate_digits(model: nn.Module, digits: Digits) -> tuple[float, float]:
-    """Mean cross-entropy and accuracy of `model` on digits (eval mode, no gradients)."""
-    if len(digits.y) == 0:
-        return float("nan"), float("nan")
-    logits = logits_of(model, digits)
-    loss = float(cross_entropy(logits, digits.y))
-    return loss, int((logits.argmax(1) == digits.y).sum()) / len(digits.y)
-
-
-def logits_of(model: nn.Module, digits: Digits) -> torch.Tensor:
-    """(N, 10) logits of the model in eval mode, in batches; leaves the model's mode as it was."""
-    was_training = model.training
-    model.eval()
-    with torch.inference_mode():
-        parts = [
-            model(
-                digits.x[start : start + EVAL_BATCH].contiguous(memory_format=torch.channels_last)
-            )
-            for start in range(0, len(digits.y), EVAL_BATCH)
-        ]
-    model.train(was_training)
-    return torch.cat(parts) if parts else torch.zeros((0, 10))
-
-
-def to_digits(digits: DigitSet) -> Digits:
-    """A 28×28 DigitSet as model-ready tensors."""
-    return Digits(torch.from_numpy(standardize(digits.images)), torch.from_numpy(digits.labels))
-
-
-def _prepare_run_dir(out: Path, resume: bool) -> None:
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {out} is a file, not a directory")
-    if resume:
-        if not (out / CHECKPOINT).exists():
-            raise DataError(f"{out}: no checkpoint to resume ({CHECKPOINT} is missing)")
-        return
-    if (out / CHECKPOINT).exists() or (out / "model.safetensors").exists():
-        raise UsageError(
-            f"{out} already holds a run; continue it with --resume or pick another --out"
-        )
-    out.mkdir(parents=True, exist_ok=True)
-
-
-def _write_metrics(out: Path, history: list[dict[str, Any]]) -> None:
-    atomic_write_text(out / "metrics.jsonl", "".join(json.dumps(r) + "\n" for r in history))
-
-
-def _save_final_model(
-    out: Path,
-    model: nn.Module,
-    config: TrainConfig,
-    state: TrainingState,
-    metrics: dict[str, float],
-    temperature: float,
-) -> Path:
-    card = ModelCard(
-        kind="torch",
-        architecture=config.model,
-        arguments=config.model_args,
-        metrics=metrics,
-        training={
-            "config": config.to_json(),
-            "steps": state.step,
-            "train_seconds": round(state.train_seconds, 2),
-            "best_epoch": state.best_epoch,
-            "parameters": parameter_count(model),
-            "git_commit": git_commit(),
-        },
-        temperature=temperature,
-    )
-    arrays = {k: v.detach().cpu().contiguous().numpy() for k, v in model.state_dict().items()}
-    weights, _ = save_model(out / "model", arrays, card)
-    return weights
 
 
 def _load_initial_weights(model: nn.Module, config: TrainConfig) -> None:

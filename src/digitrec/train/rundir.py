@@ -1,0 +1,89 @@
+"""A run directory, for every trainer (`train`, the classic baselines, `distill`, `prune`,
+`train-reader`): the guard that a new run never overwrites another, its config.json, and its
+finished network — calibrated on validation (a softmax temperature) and saved with its card.
+
+A run directory holds config.json (every setting, the data and its checksums, where it ran),
+metrics.jsonl (one line per epoch), checkpoint.safetensors while it can be resumed, and at the
+end the model (`model.safetensors` + `model.json`; the line reader's `reader.*`).
+"""
+
+import json
+from pathlib import Path
+from typing import Any
+
+from torch import nn
+from torch.nn.functional import cross_entropy
+
+from digitrec.errors import DataError, UsageError
+from digitrec.models.modelfile import ModelCard, save_model
+from digitrec.provenance import provenance
+from digitrec.storage import atomic_write_text
+from digitrec.train.calibrate import fit_temperature
+from digitrec.train.checkpoint import CHECKPOINT
+from digitrec.train.datasets import TrainingData
+from digitrec.train.tensors import Digits, evaluate_digits, logits_of
+
+
+def prepare_run_dir(out: Path, *, resume: bool = False, model_stem: str = "model") -> None:
+    """Make `out` for a new run, refusing one that holds a run already; with resume, check
+    there is a checkpoint to continue from."""
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} is a file, not a directory")
+    if resume:
+        if not (out / CHECKPOINT).exists():
+            raise DataError(f"{out}: no checkpoint to resume ({CHECKPOINT} is missing)")
+        return
+    if (out / CHECKPOINT).exists() or (out / f"{model_stem}.safetensors").exists():
+        raise UsageError(
+            f"{out} already holds a run; pick another --out (or --resume one that did not finish)"
+        )
+    out.mkdir(parents=True, exist_ok=True)
+
+
+def write_run_config(
+    out: Path, config: Any, splits: TrainingData | None = None, **extra: Any
+) -> dict[str, Any]:
+    """config.json: the run's settings (`config.to_json()`, or a dict), what else it was made
+    from (`extra`: teachers, the pruned model, the reader's data), the data's sizes and
+    checksums, and where it ran."""
+    record: dict[str, Any] = {"config": config if isinstance(config, dict) else config.to_json()}
+    record |= extra
+    if splits is not None:
+        record["data"] = {
+            "train": len(splits.train),
+            "val": len(splits.val),
+            "sha256": splits.checksums,
+        }
+    record["provenance"] = provenance()
+    atomic_write_text(out / "config.json", json.dumps(record, indent=2) + "\n")
+    return record
+
+
+def calibrated_metrics(model: nn.Module, val_digits: Digits) -> tuple[dict[str, float], float]:
+    """The finished network on validation: its metrics (accuracy, the loss of the probabilities
+    the saved model gives — softmax(logits / T) — and the loss before T) and the temperature T
+    fitted there."""
+    raw_val_loss, val_accuracy = evaluate_digits(model, val_digits)
+    val_logits = logits_of(model, val_digits)
+    temperature = fit_temperature(val_logits, val_digits.y)
+    val_loss = (
+        float(cross_entropy(val_logits / temperature, val_digits.y)) if len(val_logits) else 0.0
+    )
+    metrics = {
+        "val_accuracy": val_accuracy,
+        "val_loss": val_loss,
+        "val_loss_before_T": raw_val_loss,
+    }
+    return metrics, temperature
+
+
+def write_metrics(out: Path, history: list[dict[str, Any]]) -> None:
+    """metrics.jsonl: one JSON line per epoch so far (rewritten whole, atomically)."""
+    atomic_write_text(out / "metrics.jsonl", "".join(json.dumps(r) + "\n" for r in history))
+
+
+def save_network(out: Path, model: nn.Module, card: ModelCard) -> Path:
+    """The finished network as out/model.safetensors + model.json; the weights' path."""
+    arrays = {k: v.detach().cpu().contiguous().numpy() for k, v in model.state_dict().items()}
+    weights, _ = save_model(out / "model", arrays, card)
+    return weights
