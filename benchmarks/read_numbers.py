@@ -48,8 +48,8 @@ from digitrec.models.loading import load_model
 from digitrec.models.modelfile import Classifier
 from digitrec.provenance import provenance
 from digitrec.reading import read_many
+from digitrec.reading.accuracy import string_scores as scores_of
 from digitrec.reading.reader import READERS, choose_reader
-from digitrec.reading.scores import string_scores as scores_of
 from digitrec.recognize import predict_many
 from digitrec.storage import atomic_write_text
 

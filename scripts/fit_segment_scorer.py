@@ -41,7 +41,7 @@ from digitrec.models.loading import load_model
 from digitrec.progress import count_bar
 from digitrec.provenance import provenance
 from digitrec.reading.reader import PageAnalysis, analyse_page, decide
-from digitrec.reading.scoring import FEATURES, SCORER_FILE, SegmentScorer
+from digitrec.reading.segment_scorer import FEATURES, SCORER_FILE, SegmentScorer
 from digitrec.reading.verifier import Verifier, VerifierNet, as_input, save_verifier
 from digitrec.storage import atomic_write_text
 

@@ -28,8 +28,8 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from renderings import RENDERINGS  # noqa: E402
 
+from digitrec.background import Ink  # noqa: E402
 from digitrec.errors import DataError  # noqa: E402
-from digitrec.paper import Ink  # noqa: E402
 
 
 def main() -> int:

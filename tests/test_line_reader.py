@@ -10,6 +10,7 @@ import torch
 from digitrec.data import load_splits
 from digitrec.data.synth import SynthConfig, make_page
 from digitrec.errors import UsageError
+from digitrec.reading.form_lines import remove_form_lines
 from digitrec.reading.ink import page_ink
 from digitrec.reading.line_data import LineSet, make_lines
 from digitrec.reading.line_model import (
@@ -28,7 +29,6 @@ from digitrec.reading.line_model import (
     save_line_reader,
 )
 from digitrec.reading.line_training import LineTrainConfig, train_line_reader
-from digitrec.reading.lines import remove_form_lines
 from digitrec.reading.reader import read_line, read_many
 
 

@@ -19,11 +19,11 @@ import numpy as np
 import pytest
 from renderings import RENDERINGS, clean, corner_thick, gradient
 
+from digitrec.background import ink_signal, percentile
 from digitrec.data import load, load_splits
 from digitrec.errors import DataError
 from digitrec.models.loading import load_model
 from digitrec.models.modelfile import Classifier
-from digitrec.paper import ink_signal, percentile
 from digitrec.preprocess import (
     BOX,
     MAX_GAP_RADIUS,

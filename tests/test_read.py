@@ -17,7 +17,7 @@ from digitrec.data import load
 from digitrec.data.synth import SynthConfig, make_page
 from digitrec.models.loading import load_model
 from digitrec.reading import read_many
-from digitrec.reading.scores import string_scores
+from digitrec.reading.accuracy import string_scores
 
 DIGITREC = Path(sys.executable).with_name("digitrec")
 # Synthetic scans (seed 5, 40 pages of 1-6 digits): measured 72.5% exact strings and 12.8%

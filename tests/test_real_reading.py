@@ -21,9 +21,9 @@ from digitrec.data.numbers import load_numbers, parish_page
 from digitrec.data.synth import SynthConfig, make_page
 from digitrec.errors import DataError, UsageError
 from digitrec.reading.evaluation import reading_scores
+from digitrec.reading.form_lines import text_band
 from digitrec.reading.ink import page_ink
 from digitrec.reading.line_model import load_reader, page_line
-from digitrec.reading.lines import text_band
 from digitrec.reading.reader import packaged_line_reader, read_line
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"

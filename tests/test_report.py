@@ -166,7 +166,7 @@ def test_config_key_ignores_threads_only() -> None:
 def test_papers_agree_with_recipes() -> None:
     """The recipes' `reported` accuracy is one of the report's claims for that model."""
     from digitrec.report.comparison import MODEL_RECIPES
-    from digitrec.report.papers import CLAIMS
+    from digitrec.report.paper_claims import CLAIMS
 
     for model, recipe in MODEL_RECIPES.items():
         reported = RECIPES[recipe].reported.get("accuracy")

@@ -4,8 +4,8 @@ Training data from folders, the CLI, the Python API, the web app and the number 
 candidates all call `normalize_digit`, so a digit a user draws goes through exactly the code the
 evaluation measured.
 
-The steps, in order (each is one function, here or in `digitrec.paper`):
-1. `paper.ink_signal`: polarity (dark ink on light paper, or light on dark) and the paper's level
+The steps, in order (each is one function, here or in `digitrec.background`):
+1. `background.ink_signal`: polarity (dark ink on light paper, or light on dark) and the paper's level
    — a constant, or a smooth surface when the light is uneven — so that ink is bright, paper 0;
    also when the digit fills its frame and inks up to about half of its border.
 2. Denoise (a 3×3 median) only when the paper is noisy compared with the ink's contrast.
@@ -28,8 +28,8 @@ benchmarks/tight_crops.py. The tests: tests/test_preprocess_robust.py.
 
 import numpy as np
 
+from digitrec.background import Ink, ink_signal, percentile
 from digitrec.errors import DataError
-from digitrec.paper import Ink, ink_signal, percentile
 
 SIDE = 28  # output side, as MNIST
 BOX = 20  # the digit's longer side is scaled to this, as MNIST

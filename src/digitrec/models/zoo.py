@@ -10,7 +10,14 @@ from torch import nn
 from digitrec.errors import UsageError
 from digitrec.models.modern import DenseNet, MobileNet, ResNet18
 from digitrec.models.ours import SeparableConvNet, StackedConvNet
-from digitrec.models.papers import MLP, CNNDeep, CNNSmall, CNNWide, LeNet5, PyTorchExampleNet
+from digitrec.models.paper_networks import (
+    MLP,
+    CNNDeep,
+    CNNSmall,
+    CNNWide,
+    LeNet5,
+    PyTorchExampleNet,
+)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import numpy as np
 
 from digitrec.data.numbers import NumberSet, load_numbers
 from digitrec.errors import DataError
-from digitrec.reading.scores import string_scores
+from digitrec.reading.accuracy import string_scores
 
 
 def evaluate_reader(

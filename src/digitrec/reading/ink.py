@@ -10,7 +10,7 @@ import numpy as np
 
 from digitrec.errors import DataError
 
-MIN_CONTRAST = 0.08  # ink this much brighter than the flattened paper (of 255) or less: blank
+MIN_CONTRAST_SHARE = 0.08  # ink this share of 255 brighter than the flattened paper or less: blank
 MAX_SKEW = 6.0  # degrees either way searched for the line's rotation
 SKEW_STEP = 0.5  # degrees
 MIN_SKEW = 0.75  # smaller rotations are left alone (digits tolerate them; resampling blurs)
@@ -55,12 +55,12 @@ def page_ink(gray: np.ndarray, name: str = "image") -> PageInk:
     flat = np.clip(bright - _paper_level(bright), 0, None)
     smooth = cv2.GaussianBlur(flat, (0, 0), 0.7)
     level = float(np.percentile(smooth, 99.5))
-    if level < MIN_CONTRAST * 255:
+    if level < MIN_CONTRAST_SHARE * 255:
         raise DataError(f"{name}: no ink found (blank page)")
     ink = np.clip(smooth / float(smooth.max()), 0, 1).astype(np.float32)
     threshold, _ = cv2.threshold((ink * 255).astype(np.uint8), 0, 255, cv2.THRESH_OTSU)
     # Otsu splits ink from paper; a page of pure noise has its threshold near the noise itself.
-    threshold = max(float(threshold), MIN_CONTRAST * 255 * 255 / float(smooth.max()))
+    threshold = max(float(threshold), MIN_CONTRAST_SHARE * 255 * 255 / float(smooth.max()))
     mask = ink * 255 > threshold
     if mask.sum() < 4:
         raise DataError(f"{name}: no ink found (too little ink)")

@@ -2,7 +2,7 @@
 and emit its digits left to right, trained with CTC (Graves et al., 2006) — nothing is cut.
 
 Input: the page's ink (`ink.page_ink`, levelled) with the form lines removed and only the
-writing's band of rows kept (`lines.line_mask`), cropped to the ink and scaled to HEIGHT rows keeping the aspect
+writing's band of rows kept (`form_lines.line_mask`), cropped to the ink and scaled to HEIGHT rows keeping the aspect
 (`line_image`). The CNN turns every STRIDE columns into one frame; the LSTM reads the frames both
 ways; each frame gets a probability for each digit and for "blank". Greedy decoding: the most
 likely class per frame, repeats merged, blanks dropped. A digit's confidence is its highest
@@ -23,8 +23,8 @@ from torch import nn
 
 from digitrec.errors import DataError
 from digitrec.models.ours import conv_bn
+from digitrec.reading.form_lines import line_mask
 from digitrec.reading.ink import PageInk
-from digitrec.reading.lines import line_mask
 from digitrec.reading.netfile import load_net, save_net
 
 LINE_STEM = Path(__file__).resolve().parent / "line_reader"

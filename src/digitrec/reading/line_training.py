@@ -23,6 +23,7 @@ from torch import nn
 
 from digitrec.errors import UsageError
 from digitrec.progress import count_bar
+from digitrec.reading.accuracy import string_scores
 from digitrec.reading.line_data import LineSet
 from digitrec.reading.line_model import (
     BLANK,
@@ -34,7 +35,6 @@ from digitrec.reading.line_model import (
     load_reader,
     save_line_reader,
 )
-from digitrec.reading.scores import string_scores
 from digitrec.storage import atomic_write_text
 
 

@@ -22,6 +22,7 @@ from digitrec.errors import DataError, UsageError
 from digitrec.images import MAX_PIXELS
 from digitrec.models.loading import load_model
 from digitrec.models.modelfile import Classifier
+from digitrec.reading.form_lines import remove_form_lines
 from digitrec.reading.ink import PageInk, page_ink
 from digitrec.reading.line_model import (
     LINE_STEM,
@@ -30,9 +31,8 @@ from digitrec.reading.line_model import (
     load_reader,
     page_line,
 )
-from digitrec.reading.lines import remove_form_lines
-from digitrec.reading.scoring import SegmentScorer, load_scorer
 from digitrec.reading.segment import Candidate, Line, candidates, choose, describe, find_atoms
+from digitrec.reading.segment_scorer import SegmentScorer, load_scorer
 from digitrec.reading.verifier import Verifier, load_verifier
 from digitrec.recognize import ImageInput, message_without_name, source_name, to_gray
 

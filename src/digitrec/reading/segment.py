@@ -6,7 +6,7 @@
    candidate; each is cropped, normalized by the shared `normalize_digit` and classified, all
    in one batch (by the caller).
 3. Dynamic programming picks the segmentation with the best total score: per digit, the segment
-   scorer's log P(exactly one whole digit) (`scoring.py`) plus a bonus per digit, and a cost for
+   scorer's log P(exactly one whole digit) (`segment_scorer.py`) plus a bonus per digit, and a cost for
    leaving ink unread.
 """
 
@@ -17,7 +17,7 @@ import numpy as np
 
 from digitrec.errors import DataError
 from digitrec.preprocess import normalize_digit
-from digitrec.reading.scoring import FEATURES, candidate_features
+from digitrec.reading.segment_scorer import FEATURES, candidate_features
 
 INK_PER_HEIGHT_STROKE = 1.86  # a digit's ink ≈ this × its height × the stroke width (see below)
 MAX_WIDTH = 1.6  # a candidate digit at most this many line heights wide

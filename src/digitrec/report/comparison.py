@@ -19,7 +19,7 @@ from typing import Any
 from digitrec.errors import UsageError
 from digitrec.report.cache import Measurement, Run, ensure_run, measure
 from digitrec.report.document import Report, write_report
-from digitrec.report.papers import CLAIMS, Claim
+from digitrec.report.paper_claims import CLAIMS, Claim
 from digitrec.report.runner import (
     LiveTable,
     Settings,

@@ -11,7 +11,7 @@ import numpy as np
 from digitrec.report import plots
 from digitrec.report.cache import Run, load_digits
 from digitrec.report.document import Block, Figure, Report, Section, Table
-from digitrec.report.papers import ALBAYATI_EPOCHS, NAGPAL_EPOCHS
+from digitrec.report.paper_claims import ALBAYATI_EPOCHS, NAGPAL_EPOCHS
 from digitrec.report.runner import (
     Settings,
     count,

@@ -22,7 +22,7 @@ from digitrec.reading.reader import (
     read_gray,
     read_line,
 )
-from digitrec.reading.scoring import SegmentScorer
+from digitrec.reading.segment_scorer import SegmentScorer
 from digitrec.reading.verifier import Verifier
 from digitrec.recognize import (
     DigitPrediction,

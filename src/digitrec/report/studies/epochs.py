@@ -12,7 +12,7 @@ from typing import Any
 
 from digitrec.report import plots
 from digitrec.report.document import Block, Figure, Section, Table
-from digitrec.report.papers import ALBAYATI_EPOCHS, NAGPAL_EPOCHS
+from digitrec.report.paper_claims import ALBAYATI_EPOCHS, NAGPAL_EPOCHS
 from digitrec.report.runner import LiveTable, Settings, percent
 from digitrec.report.studies.common import Group, Progress, StudyResult, train_and_measure
 

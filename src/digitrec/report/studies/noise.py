@@ -7,7 +7,7 @@ Noisy MNIST is made from the official test split, which none of these models tra
 
 from digitrec.report import plots
 from digitrec.report.document import Block, Figure, Section, Table
-from digitrec.report.papers import NAGPAL, NOISY_DIGITS
+from digitrec.report.paper_claims import NAGPAL, NOISY_DIGITS
 from digitrec.report.runner import LiveTable, Settings, mean_std, percent
 from digitrec.report.studies.common import (
     Group,

@@ -12,7 +12,7 @@ import math
 
 from digitrec.report import plots
 from digitrec.report.document import Figure, Section, Table
-from digitrec.report.papers import TONAPE
+from digitrec.report.paper_claims import TONAPE
 from digitrec.report.runner import LiveTable, Settings, mean_std, percent, points
 from digitrec.report.studies.common import (
     Group,
