@@ -7,7 +7,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from digitrec.errors import DigitrecError, UsageError
+from digitrec.errors import DigitrecError
 
 
 class ValidationFailedError(DigitrecError):
@@ -133,41 +133,23 @@ def _train_config(args: argparse.Namespace, base: dict[str, Any], model: str) ->
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from digitrec.export.onnx_export import (
-        calibration_digits,
-        export_onnx,
-        quantize_onnx,
-    )
-    from digitrec.export.validation import validate_onnx
+    from digitrec.export.deploy import deploy
 
-    if args.calibration < 1 or args.limit < 0:
-        raise UsageError("--calibration must be ≥ 1 and --limit ≥ 0")
-    if args.out.suffix != ".onnx":
-        raise UsageError(f"--out must name a .onnx file, got {args.out}")
-    path = export_onnx(args.model, args.out, opset=args.opset)
-    if args.quantize:
-        calibration = (
-            calibration_digits(count=args.calibration, source=args.source)
-            if args.quantize == "static"
-            else None
-        )
-        path = quantize_onnx(path, args.out, args.quantize, calibration=calibration)
-    report: dict[str, Any] = {
-        "model": args.model,
-        "out": str(path),
-        "size_bytes": path.stat().st_size,
-    }
-    report["precision"] = f"int8-{args.quantize}" if args.quantize else "fp32"
-    validation = (
-        None
-        if args.no_validate
-        else validate_onnx(path, args.model, limit=args.limit, source=args.source)
+    done = deploy(
+        args.model,
+        args.out,
+        quantize=args.quantize,
+        calibration=args.calibration,
+        validate=not args.no_validate,
+        limit=args.limit,
+        source=args.source,
+        opset=args.opset,
     )
-    report["validation"] = validation.to_json() if validation else None
+    validation = done.validation
     if args.json:
-        print(json.dumps(report))
+        print(json.dumps(done.to_json()))
     else:
-        print(f"wrote {path} ({report['precision']}, {report['size_bytes'] / 1024:,.0f} KiB)")
+        print(f"wrote {done.path} ({done.precision}, {done.size_bytes / 1024:,.0f} KiB)")
         if validation:
             v = validation
             print(
@@ -178,7 +160,8 @@ def run_export(args: argparse.Namespace) -> int:
             )
     if validation and not validation.passed:
         raise ValidationFailedError(
-            f"{path} does not meet '{validation.criterion}' (file written; see the numbers above)"
+            f"{done.path} does not meet '{validation.criterion}' (file written; see the numbers "
+            "above)"
         )
     return 0
 

@@ -13,6 +13,7 @@ them (`pip install "digitrec[onnx]"`).
 from typing import Any
 
 _LAZY = {
+    "deploy": "digitrec.export.deploy",
     "export_onnx": "digitrec.export.onnx_export",
     "quantize_onnx": "digitrec.export.onnx_export",
     "validate_onnx": "digitrec.export.validation",
