@@ -121,15 +121,11 @@ def _training_options(parser: argparse.ArgumentParser, *, epochs_help: str) -> N
 
 
 def _train_config(args: argparse.Namespace, base: dict[str, Any], model: str) -> Any:
+    from digitrec.cli.train_commands import given_options
     from digitrec.train.config import TrainConfig
 
-    values = dict(base) | {"model": model}
-    for name in ("epochs", "lr", "batch_size", "augment", "dataset", "seed", "limit", "max_steps"):
-        if getattr(args, name) is not None:
-            values[name] = getattr(args, name)
-    if args.threads is not None:
-        values["threads"] = args.threads
-    return TrainConfig(**values)
+    names = ("epochs", "lr", "batch_size", "augment", "dataset", "seed", "limit", "max_steps")
+    return TrainConfig(**(dict(base) | {"model": model} | given_options(args, (*names, "threads"))))
 
 
 def run_export(args: argparse.Namespace) -> int:

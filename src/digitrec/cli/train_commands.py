@@ -2,6 +2,7 @@
 
 import argparse
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +101,11 @@ def register(commands: "argparse._SubParsersAction[Any]") -> None:
     recipes.set_defaults(handler=run_recipes)
 
 
+def given_options(args: argparse.Namespace, names: Iterable[str]) -> dict[str, Any]:
+    """The options among `names` that were given on the command line (argparse's None: not)."""
+    return {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}
+
+
 def build_config(args: argparse.Namespace) -> "Any":
     """The TrainConfig the options describe: recipe values first, explicit options over them."""
     from digitrec.train import RECIPES, TrainConfig
@@ -109,12 +115,7 @@ def build_config(args: argparse.Namespace) -> "Any":
         if args.recipe not in RECIPES:
             raise UsageError(f"unknown recipe {args.recipe!r}; known: {', '.join(RECIPES)}")
         values.update(RECIPES[args.recipe].values, recipe=args.recipe)
-    for name in _FIELDS:
-        value = getattr(args, name)
-        if value is not None:
-            values[name] = value
-    if args.nesterov is not None:
-        values["nesterov"] = args.nesterov
+    values |= given_options(args, (*_FIELDS, "nesterov"))
     model_args = dict(values.get("model_args", {}))
     if args.hidden:
         try:
