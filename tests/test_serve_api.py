@@ -633,6 +633,11 @@ def test_token_files_are_checked_and_homes_that_cannot_keep_one_refuse_everyone(
     monkeypatch.setenv("DIGITREC_HOME", str(tmp_path / "home"))
     kept = [load_auth(ServeSettings()) for _ in range(2)]  # generated once, then kept
     assert kept[0].token == kept[1].token and kept[0].where == str(tmp_path / "home/serve-token")
+    special = tmp_path / "special"
+    special.mkdir()
+    os.mkfifo(special / "serve-token")  # read, it would hang: refused, and no one gets in
+    monkeypatch.setenv("DIGITREC_HOME", str(special))
+    assert "not a regular file" in load_auth(ServeSettings()).problem
     blocker = tmp_path / "blocker"
     blocker.write_text("a file where the home should be")
     monkeypatch.setenv("DIGITREC_HOME", str(blocker))

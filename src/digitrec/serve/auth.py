@@ -113,7 +113,10 @@ def _kept_token(path: Path) -> str:
                 os.link(temporary, path)
         finally:
             Path(temporary).unlink()
-    token = path.read_text("utf-8").strip()
+    try:  # a regular file only, and only so many bytes: not a link to /dev/zero
+        token = read_regular_file(path, MAX_TOKEN_BYTES).decode("utf-8").strip()
+    except DataError as error:
+        raise ValueError(str(error)) from None
     if len(token) < MIN_TOKEN_CHARS:
         raise ValueError("it holds no token; delete it to have another generated")
     return token
