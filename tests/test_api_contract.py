@@ -8,42 +8,27 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from servers import free_port, healthy, serve
+from servers import healthy, running_server
 
 REPO = Path(__file__).resolve().parents[1]
 TOKEN = "contract-token-5e1d0c2b"
-START_S = 120
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     home = tmp_path_factory.mktemp("contract-home")
-    port = free_port()
     settings = {
         "DIGITREC_SERVE_TOKEN": TOKEN,
         "DIGITREC_SERVE_FEEDBACK_DB": str(home / "feedback.db"),
     }
-    process = serve(port, home, "--backend", "torch", "--log-level", "warning", env=settings)
-    try:
-        deadline = time.monotonic() + START_S
-        while not healthy(port):
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"digitrec serve did not start:\n{(home / 'serve.log').read_text()}")
-            time.sleep(0.25)
-        yield {"port": port, "home": home}
-    finally:
-        process.terminate()
-        try:
-            process.wait(60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(30)
+    flags = ("--backend", "torch", "--log-level", "warning")
+    with running_server(home, *flags, env=settings) as running:
+        yield running
 
 
 @pytest.mark.parametrize("token", [TOKEN, "not-the-token-0123456789"], ids=["token", "stranger"])

@@ -9,7 +9,6 @@ import json
 import select
 import socket
 import stat
-import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -17,11 +16,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from servers import free_port, healthy, serve
+from servers import healthy, running_server
 
 HEAD_TIMEOUT_S = 1.0
 MAX_CONNECTIONS = 12
-START_S = 120
 
 
 def _stroke_png() -> bytes:
@@ -36,27 +34,14 @@ def _stroke_png() -> bytes:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     home = tmp_path_factory.mktemp("hostile-home")
-    port = free_port()
     limits = {
         "DIGITREC_SERVE_HEADER_TIMEOUT_S": str(HEAD_TIMEOUT_S),
         "DIGITREC_SERVE_MAX_CONNECTIONS": str(MAX_CONNECTIONS),
         "DIGITREC_SERVE_FEEDBACK_DB": str(home / "feedback.db"),
     }
-    process = serve(port, home, "--backend", "torch", "--log-level", "warning", env=limits)
-    try:
-        deadline = time.monotonic() + START_S
-        while not healthy(port):
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"digitrec serve did not start:\n{(home / 'serve.log').read_text()}")
-            time.sleep(0.25)
-        yield {"port": port, "home": home}
-    finally:
-        process.terminate()
-        try:
-            process.wait(60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(30)
+    flags = ("--backend", "torch", "--log-level", "warning")
+    with running_server(home, *flags, env=limits) as running:
+        yield running
 
 
 def connect(port: int) -> socket.socket:

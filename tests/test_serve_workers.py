@@ -6,7 +6,6 @@ import os
 import re
 import signal
 import socket
-import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -16,12 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from servers import free_port, healthy, serve
+from servers import free_port, healthy, running_server, serve
 
 from digitrec.serve.workers import reuse_port_available
 
 pytestmark = pytest.mark.skipif(not reuse_port_available(), reason="SO_REUSEPORT is Linux's")
-START_S = 120
 
 
 def _stroke_png() -> bytes:
@@ -36,27 +34,9 @@ def _stroke_png() -> bytes:
 PNG_OF_A_STROKE = _stroke_png()
 
 
-@contextlib.contextmanager
-def two_worker_server(home: Path) -> Iterator[dict[str, Any]]:
+def two_worker_server(home: Path) -> contextlib.AbstractContextManager[dict[str, Any]]:
     """`digitrec serve --workers 2` on a free port, healthy; stopped (SIGTERM) at the end."""
-    port = free_port()
-    process = serve(port, home, "--workers", "2", "--backend", "torch", "--log-level", "warning")
-    try:
-        deadline = time.monotonic() + START_S
-        while not healthy(port):
-            if process.poll() is not None or time.monotonic() > deadline:
-                output = (home / "serve.log").read_text(errors="replace")
-                pytest.fail(f"digitrec serve --workers 2 did not start:\n{output}")
-            time.sleep(0.25)
-        yield {"port": port, "process": process, "home": home}
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(60)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(30)
+    return running_server(home, "--workers", "2", "--backend", "torch", "--log-level", "warning")
 
 
 @pytest.fixture(scope="module")
