@@ -7,14 +7,7 @@ scripts/test.sh installs (apt-get, as root) on a fresh machine."""
 
 import base64
 import json
-import os
-import socket
 import sqlite3
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +15,7 @@ from typing import Any
 import cv2
 import numpy as np
 import pytest
+from servers import running_server
 from web_drawing import digit_strokes, draw_with_finger, draw_with_mouse
 
 from digitrec.data import load
@@ -39,7 +33,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 NUMBER_SCAN = REPO / "examples" / "numbers" / "00002.png"  # "85646"; `digitrec read` gets it right
-SERVER_START_S = 90  # importing torch and loading the model on a busy 2-core machine
 WAIT_MS = 20_000  # for one answer from the server, drawn or read
 
 # Counts the page's own /v1/explain fetches, to check it never has two in flight.
@@ -69,43 +62,8 @@ COUNT_EXPLAIN_FETCHES = """
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """`digitrec serve` as a subprocess on a free port, with its own DIGITREC_HOME."""
     home = tmp_path_factory.mktemp("web-home")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    env = {**os.environ, "DIGITREC_HOME": str(home), "DIGITREC_OFFLINE": "1"}
-    log_path = home / "serve.log"
-    command = [sys.executable, "-m", "digitrec", "serve", "--host", "127.0.0.1"]
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [*command, "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + SERVER_START_S
-        while True:
-            if process.poll() is not None:
-                pytest.fail(
-                    f"digitrec serve exited ({process.returncode}):\n{log_path.read_text()}"
-                )
-            try:
-                with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(
-                    f"digitrec serve not healthy after {SERVER_START_S} s:\n{log_path.read_text()}"
-                )
-            time.sleep(0.25)
-        yield {"url": url, "home": home}
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
+    with running_server(home, "--host", "127.0.0.1") as running:
+        yield {"url": f"http://127.0.0.1:{running['port']}", "home": home}
 
 
 @pytest.fixture(scope="module")
