@@ -17,16 +17,14 @@ from torch import nn
 from digitrec.compress.fit import DistillConfig, fit
 from digitrec.errors import UsageError
 from digitrec.models.loading import load_model
-from digitrec.models.modelfile import ModelCard, resolve_model_path
+from digitrec.models.modelfile import resolve_model_path
 from digitrec.models.zoo import MODELS, build_model, parameter_count
-from digitrec.provenance import git_commit
 from digitrec.storage import sha256_file
 from digitrec.train.config import TrainConfig
 from digitrec.train.datasets import load_training_data
 from digitrec.train.rundir import (
-    calibrated_metrics,
     prepare_run_dir,
-    save_network,
+    save_trained_network,
     write_run_config,
 )
 from digitrec.train.tensors import to_digits
@@ -108,24 +106,11 @@ def distill(
     torch.manual_seed(config.seed)  # the student's initial weights
     student = build_model(config.model, config.model_args)
     result = fit(student, splits, config, teachers=teacher_modules, distill=distillation, out=out)
-    metrics, temperature = calibrated_metrics(result.model, to_digits(splits.val))
-    card = ModelCard(
-        kind="torch",
-        architecture=config.model,
-        arguments=config.model_args,
-        metrics=metrics,
-        training={
-            "config": config.to_json(),
-            "distill": distillation.to_json() if teacher_modules else None,
-            "teachers": teacher_records,
-            "steps": result.steps,
-            "train_seconds": round(result.train_seconds, 2),
-            "parameters": parameter_count(result.model),
-            "git_commit": git_commit(),
-        },
-        temperature=temperature,
-    )
-    weights = save_network(out, result.model, card)
+    weights, _ = save_trained_network(
+        out, result.model, to_digits(splits.val), config,
+        steps=result.steps, train_seconds=result.train_seconds,
+        distill=distillation.to_json() if teacher_modules else None, teachers=teacher_records,
+    )  # fmt: skip
     return DistillResult(
         out,
         weights,

@@ -24,17 +24,15 @@ from torch import nn
 
 from digitrec.compress.fit import apply_masks, fit
 from digitrec.errors import UsageError
-from digitrec.models.modelfile import ModelCard, read_model, resolve_model_path
+from digitrec.models.modelfile import read_model, resolve_model_path
 from digitrec.models.ours import StackedConvNet
 from digitrec.models.zoo import parameter_count
-from digitrec.provenance import git_commit
 from digitrec.storage import sha256_file
 from digitrec.train.config import TrainConfig
 from digitrec.train.datasets import load_training_data
 from digitrec.train.rundir import (
-    calibrated_metrics,
     prepare_run_dir,
-    save_network,
+    save_trained_network,
     write_run_config,
 )
 from digitrec.train.tensors import Digits, evaluate_digits, to_digits
@@ -234,26 +232,13 @@ def prune(
     if prune_config.structured and isinstance(final, StackedConvNet):
         final = compact_stacked(final, masks)
         arguments["widths"] = stacked_widths(final)
-    metrics, temperature = calibrated_metrics(final, val_digits)
+    weights, metrics = save_trained_network(
+        out, final, val_digits, config,
+        steps=result.steps, train_seconds=result.train_seconds,
+        architecture=card.architecture, arguments=arguments, classes=card.classes,
+        pruned_from=pruned_from, prune=asdict(prune_config) | {"zeroed": zeroed, "of": total},
+    )  # fmt: skip
     val_accuracy = metrics["val_accuracy"]
-    out_card = ModelCard(
-        kind="torch",
-        architecture=card.architecture,
-        arguments=arguments,
-        classes=card.classes,
-        metrics=metrics,
-        training={
-            "pruned_from": pruned_from,
-            "prune": asdict(prune_config) | {"zeroed": zeroed, "of": total},
-            "config": config.to_json(),
-            "steps": result.steps,
-            "train_seconds": round(result.train_seconds, 2),
-            "parameters": parameter_count(final),
-            "git_commit": git_commit(),
-        },
-        temperature=temperature,
-    )
-    weights = save_network(out, final, out_card)
     blob = weights.read_bytes()
     return PruneResult(
         out,

@@ -21,9 +21,7 @@ import torch
 from torch import nn
 
 from digitrec.errors import DataError, UsageError
-from digitrec.models.modelfile import ModelCard
-from digitrec.models.zoo import build_model, parameter_count
-from digitrec.provenance import git_commit
+from digitrec.models.zoo import build_model
 from digitrec.train.augment import AUGMENTATIONS, add_noise, augment_batch
 from digitrec.train.checkpoint import (
     LoadedCheckpoint,
@@ -38,9 +36,8 @@ from digitrec.train.optim import build_optimizer, lr_at, set_lr
 from digitrec.train.progress import TrainingProgress
 from digitrec.train.result import TargetNotReachedError, TrainingInterruptedError, TrainResult
 from digitrec.train.rundir import (
-    calibrated_metrics,
     prepare_run_dir,
-    save_network,
+    save_trained_network,
     write_metrics,
     write_run_config,
 )
@@ -142,24 +139,11 @@ def _train(
     final = ema or model
     if best is not None:  # early stopping keeps the weights of the best validation epoch
         final.load_state_dict(best)
-    metrics, temperature = calibrated_metrics(final, val_digits)
+    model_path, metrics = save_trained_network(
+        out, final, val_digits, config,
+        steps=state.step, train_seconds=state.train_seconds, best_epoch=state.best_epoch,
+    )  # fmt: skip
     val_accuracy, val_loss = metrics["val_accuracy"], metrics["val_loss"]
-    card = ModelCard(
-        kind="torch",
-        architecture=config.model,
-        arguments=config.model_args,
-        metrics=metrics,
-        training={
-            "config": config.to_json(),
-            "steps": state.step,
-            "train_seconds": round(state.train_seconds, 2),
-            "best_epoch": state.best_epoch,
-            "parameters": parameter_count(final),
-            "git_commit": git_commit(),
-        },
-        temperature=temperature,
-    )
-    model_path = save_network(out, final, card)
     result = TrainResult(
         out,
         model_path,

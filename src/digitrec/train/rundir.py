@@ -16,7 +16,7 @@ from torch.nn.functional import cross_entropy
 
 from digitrec.errors import DataError, UsageError
 from digitrec.models.modelfile import ModelCard, save_model
-from digitrec.provenance import provenance
+from digitrec.provenance import git_commit, provenance
 from digitrec.storage import atomic_write_text
 from digitrec.train.calibrate import fit_temperature
 from digitrec.train.checkpoint import CHECKPOINT
@@ -82,8 +82,43 @@ def write_metrics(out: Path, history: list[dict[str, Any]]) -> None:
     atomic_write_text(out / "metrics.jsonl", "".join(json.dumps(r) + "\n" for r in history))
 
 
-def save_network(out: Path, model: nn.Module, card: ModelCard) -> Path:
-    """The finished network as out/model.safetensors + model.json; the weights' path."""
+def save_trained_network(
+    out: Path,
+    model: nn.Module,
+    val_digits: Digits,
+    config: Any,
+    *,
+    steps: int,
+    train_seconds: float,
+    architecture: str | None = None,
+    arguments: dict[str, Any] | None = None,
+    classes: tuple[str, ...] | None = None,
+    **made_from: Any,
+) -> tuple[Path, dict[str, float]]:
+    """The finished network calibrated on validation (`calibrated_metrics`) and saved as
+    out/model.safetensors + model.json: its card names the architecture (the config's unless
+    given: a pruned network's own), its settings, what else it was `made_from` (teachers, the
+    pruned model, the best epoch), steps, time, size and commit. -> (weights path, metrics)."""
+    from digitrec.models.zoo import parameter_count
+
+    metrics, temperature = calibrated_metrics(model, val_digits)
+    card = ModelCard(
+        kind="torch",
+        architecture=architecture or config.model,
+        arguments=config.model_args if arguments is None else arguments,
+        metrics=metrics,
+        training={
+            "config": config.to_json(),
+            **made_from,
+            "steps": steps,
+            "train_seconds": round(train_seconds, 2),
+            "parameters": parameter_count(model),
+            "git_commit": git_commit(),
+        },
+        temperature=temperature,
+    )
+    if classes is not None:
+        card.classes = classes
     arrays = {k: v.detach().cpu().contiguous().numpy() for k, v in model.state_dict().items()}
     weights, _ = save_model(out / "model", arrays, card)
-    return weights
+    return weights, metrics
