@@ -152,9 +152,8 @@ def hammer(port: int, path: str, body: bytes, headers: dict[str, str], until: fl
                 done["ok"] += 1
                 if response.status == 201:
                     done["ids"].append(json.loads(answer)["id"])
-            else:  # a 4xx: the benchmark's own mistake, counted apart
+            else:  # a 4xx: the benchmark's own mistake, counted apart (and must stay 0)
                 done["refused"] += 1
-                print(response.status, answer[:200], file=sys.stderr)
         except (OSError, http.client.HTTPException):
             done["failed"] += 1
             if connection is not None:
@@ -203,6 +202,7 @@ def worker_killed(home: Path, png: bytes, clients: int, seconds: float) -> dict[
         return {
             "requests_answered": sum(r["ok"] for r in results),
             "requests_failed": sum(r["failed"] for r in results),
+            "requests_refused": sum(r["refused"] for r in results),
             # the replacement's socket takes connections (they wait in its queue) at once; it
             # answers them once its models are loaded
             "replacement_listening_s": None if listening is None else round(listening, 3),
@@ -228,6 +228,7 @@ def server_killed(home: Path, png: bytes, clients: int, seconds: float) -> dict[
         integrity = db.execute("PRAGMA integrity_check").fetchone()[0]
     return {
         "acknowledged": len(acknowledged),
+        "refused": sum(r["refused"] for r in results),
         "stored": len(stored),
         "lost": len(acknowledged - stored),
         "integrity": integrity,

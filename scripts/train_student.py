@@ -33,12 +33,12 @@ from pathlib import Path
 from typing import Any
 
 from digitrec.compress.distill import DISTILL_RECIPE, distill
-from digitrec.compress.fit import DistillConfig
 from digitrec.evaluate import evaluate
 from digitrec.models.modelfile import read_model
 from digitrec.provenance import provenance
 from digitrec.storage import atomic_write_text
 from digitrec.train import TrainConfig
+from digitrec.train.objective import DistillConfig
 
 REPO = Path(__file__).resolve().parents[1]
 TEACHERS = ["default"]

@@ -91,6 +91,7 @@ def test_serve_faults_quick_run(tmp_path: Path) -> None:
     assert 0 < worker["replacement_listening_s"] <= worker["replacement_ready_s"] < 60
     assert server["acknowledged"] > 10 and server["lost"] == 0 and server["integrity"] == "ok"
     assert server["stored"] >= server["acknowledged"]
+    assert worker["requests_refused"] == server["refused"] == 0  # no 4xx: the setup is right
 
 
 def test_normalize_corpus_finds_no_change_in_the_same_code_and_any_change_in_one_digit(

@@ -14,7 +14,7 @@ from torch import nn
 from digitrec import data
 from digitrec.cli import main
 from digitrec.compress.distill import load_teacher
-from digitrec.compress.fit import DistillConfig, apply_masks, fit
+from digitrec.compress.fit import fit
 from digitrec.compress.prune import (
     FINETUNE_RECIPE,
     PruneConfig,
@@ -31,7 +31,9 @@ from digitrec.models.ours import StackedConvNet
 from digitrec.models.zoo import build_model, parameter_count
 from digitrec.train import TrainConfig
 from digitrec.train.datasets import load_training_data
-from digitrec.train.loop import Digits, to_digits
+from digitrec.train.loop import apply_masks
+from digitrec.train.objective import DistillConfig
+from digitrec.train.tensors import Digits, to_digits
 
 
 @pytest.fixture(scope="module")

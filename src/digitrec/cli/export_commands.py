@@ -184,7 +184,7 @@ def run_prune(args: argparse.Namespace) -> int:
 
 def run_distill(args: argparse.Namespace) -> int:
     from digitrec.compress.distill import DISTILL_RECIPE, distill
-    from digitrec.compress.fit import DistillConfig
+    from digitrec.train.objective import DistillConfig
 
     config = _train_config(args, DISTILL_RECIPE, args.student)
     distillation = DistillConfig(args.temperature, args.alpha, calibrated=not args.raw_teacher)

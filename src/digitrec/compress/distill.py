@@ -14,7 +14,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from digitrec.compress.fit import DistillConfig, fit
+from digitrec.compress.fit import fit
 from digitrec.errors import UsageError
 from digitrec.models.loading import load_model
 from digitrec.models.modelfile import resolve_model_path
@@ -22,6 +22,7 @@ from digitrec.models.zoo import MODELS, build_model, parameter_count
 from digitrec.storage import sha256_file
 from digitrec.train.config import TrainConfig
 from digitrec.train.datasets import load_training_data
+from digitrec.train.objective import DistillConfig
 from digitrec.train.rundir import (
     prepare_run_dir,
     save_trained_network,

@@ -24,8 +24,6 @@ from digitrec.train.objective import DistillConfig
 from digitrec.train.optim import build_optimizer
 from digitrec.train.tensors import evaluate_digits, to_digits
 
-__all__ = ["DistillConfig", "FitResult", "apply_masks", "fit"]
-
 
 @dataclass
 class FitResult:

@@ -22,7 +22,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from digitrec.compress.fit import apply_masks, fit
+from digitrec.compress.fit import fit
 from digitrec.errors import UsageError
 from digitrec.models.modelfile import read_model, resolve_model_path
 from digitrec.models.ours import StackedConvNet
@@ -30,6 +30,7 @@ from digitrec.models.zoo import parameter_count
 from digitrec.storage import sha256_file
 from digitrec.train.config import TrainConfig
 from digitrec.train.datasets import load_training_data
+from digitrec.train.loop import apply_masks
 from digitrec.train.rundir import (
     prepare_run_dir,
     save_trained_network,

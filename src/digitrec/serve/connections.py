@@ -24,6 +24,9 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from digitrec.serve.problems import MEDIA_TYPE, problem_document
+from digitrec.serve.settings import ServeSettings
+
 
 @dataclass(frozen=True)
 class ConnectionLimits:
@@ -33,7 +36,7 @@ class ConnectionLimits:
     max_connections: int
 
 
-def guarded_protocol(settings: Any) -> functools.partial[Any]:
+def guarded_protocol(settings: ServeSettings) -> functools.partial[Any]:
     """uvicorn's `http=` option: GuardedProtocol with the settings' limits."""
     limits = ConnectionLimits(
         settings.header_timeout_s,
@@ -45,14 +48,11 @@ def guarded_protocol(settings: Any) -> functools.partial[Any]:
 
 
 def _answer(status: int, detail: str) -> bytes:
-    """A whole HTTP answer: a problem document (as serve.problems writes them), then close."""
-    phrase = HTTPStatus(status).phrase
-    body = json.dumps(
-        {"type": "about:blank", "title": phrase, "status": status, "detail": detail}
-    ).encode()
+    """A whole HTTP answer: a problem document, then close."""
+    body = json.dumps(problem_document(status, detail)).encode()
     head = (
-        f"HTTP/1.1 {status} {phrase}\r\ncontent-type: application/problem+json\r\n"
-        f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
+        f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\n"
+        f"content-type: {MEDIA_TYPE}\r\ncontent-length: {len(body)}\r\nconnection: close\r\n\r\n"
     )
     return head.encode() + body
 

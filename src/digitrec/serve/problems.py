@@ -57,10 +57,18 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 def problem_response(
     status: int, detail: str, headers: dict[str, str] | None = None
 ) -> JSONResponse:
-    title = HTTPStatus(status).phrase
-    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
-    body["detail"] = detail
+    body = problem_document(status, detail)
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
+
+
+def problem_document(status: int, detail: str) -> dict[str, Any]:
+    """The RFC 9457 object every error answer carries."""
+    return {
+        "type": "about:blank",
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+    }
 
 
 def allowed_methods(app: FastAPI, request: Request) -> str | None:
