@@ -7,7 +7,10 @@ written by `git show REV:src/digitrec/reading/line_reader.safetensors`). For eac
 accuracy on the validation lines `train-reader` chooses its epoch by (synthetic pages of
 validation digits as `line_data.SYNTH` draws them, seed 1, and the parish-rows validation pages)
 and their mean, and on plain pages (`SynthConfig()`, the original generator, as the synthetic
-benchmark draws them) of MNIST **validation** digits, seed 123. No test split is read.
+benchmark draws them) of MNIST **validation** digits, seed 123; and on the parish-rows validation
+pages read whole, as `digitrec read` reads a user's image (the bands of rows, the surest kept),
+and with the likeliest band alone (what reading every band adds).
+No test split is read.
 """
 
 import argparse
@@ -18,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from digitrec.data import load_splits
-from digitrec.data.numbers import NumberSet
+from digitrec.data.numbers import NumberSet, load_numbers
 from digitrec.data.synth import SynthConfig, make_page
 from digitrec.reading.evaluation import read_numbers
 from digitrec.reading.line_data import reader_lines
@@ -42,6 +45,7 @@ def main() -> int:
         "plain-val", "val", [p.image for p in pages], [p.text for p in pages],
         [str(i) for i in range(len(pages))],
     )  # fmt: skip
+    parish_pages = load_numbers("parish-rows")["val"]
     rows = {}
     for spec in args.readers:
         reader = load_reader(spec)
@@ -49,6 +53,9 @@ def main() -> int:
         row = {f"{part}_val": round(value, 4) for part, value in exact.items()}
         row["mean_val"] = round(sum(exact.values()) / len(exact), 4)
         row["plain_val"] = round(read_numbers(spec, plain)["exact"], 4)
+        row["parish-rows_pages_val"] = round(read_numbers(spec, parish_pages)["exact"], 4)
+        one_band = read_numbers(spec, parish_pages, bands=1)["exact"]
+        row["parish-rows_pages_val_one_band"] = round(one_band, 4)
         rows[spec] = row
         print(spec, json.dumps(row), flush=True)
     if args.out:

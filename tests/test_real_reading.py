@@ -21,7 +21,7 @@ from digitrec.data.numbers import load_numbers, parish_page
 from digitrec.data.synth import SynthConfig, make_page
 from digitrec.errors import DataError, UsageError
 from digitrec.reading.evaluation import reading_scores
-from digitrec.reading.form_lines import text_band
+from digitrec.reading.form_lines import remove_form_lines, text_band, text_bands
 from digitrec.reading.ink import page_ink
 from digitrec.reading.line_model import load_reader, page_line
 from digitrec.reading.reader import packaged_line_reader, read_line
@@ -150,6 +150,35 @@ def test_marks_far_below_the_line_are_left_out() -> None:
     mask[85:95, 10:100] = True  # printed text at the cell's foot
     kept = text_band(mask)
     assert kept[20:52].sum() == mask[20:52].sum() and not kept[80:].any()
+
+
+def test_a_flourish_above_the_number_seeds_a_band_but_the_reader_keeps_the_digits(
+    mnist_val,
+) -> None:  # type: ignore[no-untyped-def]
+    image, text = synthetic(mnist_val, 1, seed=3, min_digits=3, max_digits=3, form_lines=0)[0]
+    height, width = image.shape
+    page = np.full((3 * height, 3 * width), 235, np.uint8)
+    page[2 * height :, width : 2 * width] = image
+    # A long, thick arc well above the number (a flourish, a note's stroke): it stands taller
+    # (height × √width) than any digit, so by stature alone it would be the line.
+    columns = np.arange(int(0.2 * width), int(2.8 * width))
+    middle, span = columns.mean(), np.ptp(columns) / 2
+    rows = (0.2 * height + 0.6 * height * ((columns - middle) / span) ** 2).astype(int)
+    for x, y in zip(columns, rows, strict=True):
+        cv2.circle(page, (int(x), int(y)), 4, 20, -1)
+    ink = page_ink(page)
+    bands = text_bands(remove_form_lines(ink.mask, ink.stroke), 3)
+    assert len(bands) >= 2 and not bands[0][2 * height :].any()  # stature picks the arc first
+    assert bands[1][2 * height :].any()
+    reader = packaged_line_reader()
+    assert read_line(page, reader).text == read_line(image, reader).text == text
+
+
+def test_a_line_of_no_digits_never_beats_one_of_digits() -> None:
+    from digitrec.reading.line_model import Emitted, surety
+
+    assert surety([]) == -np.inf < surety([Emitted(3, 0.01, 0)])
+    assert surety([Emitted(1, 0.9, 0), Emitted(2, 0.9, 4)]) == pytest.approx(np.log(0.9))
 
 
 def test_wild_pages_are_seeded_and_the_original_generator_is_unchanged(mnist_val) -> None:  # type: ignore[no-untyped-def]

@@ -29,11 +29,14 @@ def evaluate_reader(
     return {"dataset": spec, "split": split, **read_numbers(reader, splits[split])}
 
 
-def read_numbers(reader: str | Path, numbers: NumberSet) -> dict[str, Any]:
+def read_numbers(
+    reader: str | Path, numbers: NumberSet, bands: int | None = None
+) -> dict[str, Any]:
     """Read these numbers with `reader` and score the readings (`reading_scores`), with the
-    time taken and the first 50 mistakes."""
+    time taken and the first 50 mistakes. `bands`: how many bands of rows a page offers the
+    reader (default `line_model.BANDS`, as `read` does; 1 to measure what the choice adds)."""
     from digitrec.progress import count_bar
-    from digitrec.reading.line_model import load_reader
+    from digitrec.reading.line_model import BANDS, load_reader
     from digitrec.reading.reader import read_line
 
     line_reader = load_reader(reader)
@@ -41,7 +44,7 @@ def read_numbers(reader: str | Path, numbers: NumberSet) -> dict[str, Any]:
     started = time.perf_counter()
     with count_bar(f"reading {numbers.name} {numbers.split}", len(numbers)) as advance:
         for image, file in zip(numbers.images, numbers.files, strict=True):
-            reads.append(read_line(image, line_reader, file).text)
+            reads.append(read_line(image, line_reader, file, bands or BANDS).text)
             advance(1)
     seconds = time.perf_counter() - started
     return {

@@ -1,5 +1,5 @@
 """Which ink is the line to read: form lines out of the ink mask (underlines, box edges and box
-sides), then only the band of rows the writing stands in (`text_band`).
+sides), then only the band of rows the writing stands in (`text_bands`).
 
 A form line is long in one direction and thinner than the handwriting's strokes. Its pixels are
 removed only where no stroke crosses it: there the run of ink across the line is no longer than
@@ -80,38 +80,61 @@ BAND_OVERLAP = 0.5  # a component joins the writing's band when this share of it
 SPECK = 0.02  # components under this share of the largest one's area never seed or widen it
 
 
-def line_mask(mask: np.ndarray, stroke: float) -> np.ndarray:
-    """The ink the reader reads: form lines removed, then the writing's band of rows."""
-    return text_band(remove_form_lines(mask, stroke))
+def line_masks(mask: np.ndarray, stroke: float, count: int = 1) -> list[np.ndarray]:
+    """The ink the reader may read: form lines removed, then up to `count` bands of rows the
+    writing may stand in (`text_bands`), the likeliest first."""
+    return text_bands(remove_form_lines(mask, stroke), count)
 
 
 def text_band(mask: np.ndarray) -> np.ndarray:
-    """Only the ink in the band of rows the writing stands in: the seed component's rows,
-    widened by every component with at least BAND_OVERLAP of its own rows in the band (digits of
-    other sizes and baselines), again until nothing joins. Marks far above or below — printed
-    text at a cell's foot, a neighbouring row's strokes — go, so they neither shrink the line
-    when it is scaled nor are read as digits. (H, W) bool -> (H, W) bool."""
+    """The likeliest band of rows the writing stands in (`text_bands`' first)."""
+    return text_bands(mask, 1)[0]
+
+
+def text_bands(mask: np.ndarray, count: int) -> list[np.ndarray]:
+    """Up to `count` bands of rows the writing may stand in, each as the ink in it, the
+    likeliest first. A band grows from a seed component's rows, widened by every component with
+    at least BAND_OVERLAP of its own rows in the band (digits of other sizes and baselines),
+    again until nothing joins. Marks far above or below — printed text at a cell's foot, a
+    neighbouring row's strokes — go, so they neither shrink the line when it is scaled nor are
+    read as digits. Seeds are taken by stature (height × √width: handwriting stands taller than
+    printed text beside it, and wider than a stray piece of a table rule), counting half when
+    cut by the top or bottom edge (a neighbouring row's strokes); the next band's seed is the
+    tallest component no earlier band holds. Stature alone can be fooled (a long flourish, a
+    scan's dark edge, a note above the number): the line reader reads every band and keeps the
+    one it reads most surely (`line_model.LineReader.read_best`). (H, W) bool -> (H, W) bool
+    each; the whole mask when it has fewer than two components."""
     import cv2
 
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(
+    found, labels, stats, _ = cv2.connectedComponentsWithStats(
         mask.astype(np.uint8), connectivity=8
     )
-    if count <= 2:
-        return mask
+    if found <= 2:
+        return [mask]
     areas = stats[1:, cv2.CC_STAT_AREA]
     tops, heights = stats[1:, cv2.CC_STAT_TOP], stats[1:, cv2.CC_STAT_HEIGHT]
     widths = stats[1:, cv2.CC_STAT_WIDTH]
-    # The seed: the component that stands tallest and widest (height × √width: handwriting
-    # stands taller than printed text beside it, and wider than a stray piece of a table rule),
-    # counting half when cut by the top or bottom edge (a neighbouring row's strokes).
-    rows = mask.shape[0]
-    cut = (tops == 0) | (tops + heights == rows)
+    cut = (tops == 0) | (tops + heights == mask.shape[0])
     stature = heights * np.sqrt(widths) * np.where(cut, 0.5, 1.0)
-    largest = int(np.argmax(np.where(areas >= SPECK * areas.max(), stature, 0)))
-    top, bottom = int(tops[largest]), int(tops[largest] + heights[largest])
     sizeable = areas >= SPECK * areas.max()
-    inside = np.zeros(len(areas), bool)
-    inside[largest] = True
+    bands: list[np.ndarray] = []
+    held = np.zeros(len(areas), bool)
+    for seed in np.argsort(-np.where(sizeable, stature, -1.0), kind="stable"):
+        if len(bands) == count or not sizeable[seed]:
+            break
+        if held[seed]:
+            continue
+        keep = _band(tops, heights, sizeable, int(seed))
+        held |= keep
+        bands.append(np.concatenate([[False], keep])[labels])
+    return bands
+
+
+def _band(tops: np.ndarray, heights: np.ndarray, sizeable: np.ndarray, seed: int) -> np.ndarray:
+    """Which components are in the band grown from `seed` (see `text_bands`)."""
+    top, bottom = int(tops[seed]), int(tops[seed] + heights[seed])
+    inside = np.zeros(len(tops), bool)
+    inside[seed] = True
     grew = True
     while grew:
         overlap = np.minimum(tops + heights, bottom) - np.maximum(tops, top)
@@ -122,6 +145,5 @@ def text_band(mask: np.ndarray) -> np.ndarray:
         bottom = max(bottom, int((tops + heights)[inside].max()))
     # Small pieces (dots, broken-off bits) within the band stay; everything outside it goes.
     overlap = np.minimum(tops + heights, bottom) - np.maximum(tops, top)
-    keep = inside | (~sizeable & (overlap > 0))
-    kept: np.ndarray = np.concatenate([[False], keep])[labels]
-    return kept
+    keep: np.ndarray = inside | (~sizeable & (overlap > 0))
+    return keep

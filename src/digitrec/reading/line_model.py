@@ -1,9 +1,11 @@
 """The line reader: a CNN and a bidirectional LSTM that read a whole line of ink column by column
 and emit its digits left to right, trained with CTC (Graves et al., 2006) — nothing is cut.
 
-Input: the page's ink (`ink.page_ink`, levelled) with the form lines removed and only the
-writing's band of rows kept (`form_lines.line_mask`), cropped to the ink and scaled to HEIGHT rows keeping the aspect
-(`line_image`). The CNN turns every STRIDE columns into one frame; the LSTM reads the frames both
+Input: the page's ink (`ink.page_ink`, levelled) with the form lines removed and only one band
+of rows kept (`form_lines.text_bands`), cropped to the ink and scaled to HEIGHT rows keeping the
+aspect (`line_image`). A page gives up to BANDS such lines (a flourish, a scan's dark edge or a
+note may stand taller than the number); the reader reads them all and keeps the surest
+(`LineReader.read_best`). The CNN turns every STRIDE columns into one frame; the LSTM reads the frames both
 ways; each frame gets a probability for each digit and for "blank". Greedy decoding: the most
 likely class per frame, repeats merged, blanks dropped. A digit's confidence is its highest
 frame probability; its box covers the ink between the midpoints to its neighbours' peaks.
@@ -23,7 +25,7 @@ from torch import nn
 
 from digitrec.errors import DataError
 from digitrec.models.ours import conv_bn
-from digitrec.reading.form_lines import line_mask
+from digitrec.reading.form_lines import line_masks
 from digitrec.reading.ink import PageInk
 from digitrec.reading.netfile import load_net, save_net
 
@@ -35,6 +37,7 @@ STRIDE = 4  # line-image columns per frame
 BLANK = 10  # CTC's blank class; 0-9 are the digits
 MAX_WIDTH = 4096  # longer line images are squeezed to this (about 150 digits)
 BATCH = 32  # lines per forward pass
+BANDS = 3  # bands of rows read per page; the surest reading wins (chosen on validation pages)
 READER_STEM = "reader"  # a train-reader run's model: RUN_DIR/reader.safetensors + reader.json
 
 
@@ -71,9 +74,17 @@ def line_image(ink: np.ndarray, mask: np.ndarray) -> LineImage | None:
 
 
 def page_line(page: PageInk) -> LineImage | None:
-    """The line image of a page's ink, as the line reader reads it (form lines out, the
-    writing's band of rows kept); None when no ink is left."""
-    return line_image(page.ink, line_mask(page.mask, page.stroke))
+    """The line image of a page's ink in its likeliest band of rows (form lines out, the
+    writing's band kept), as the reader's training lines are cut; None when no ink is left."""
+    lines = page_lines(page, 1)
+    return lines[0] if lines else None
+
+
+def page_lines(page: PageInk, count: int = BANDS) -> list[LineImage]:
+    """The line images of up to `count` bands of rows the writing may stand in
+    (`form_lines.text_bands`), the likeliest first; [] when no ink is left."""
+    found = (line_image(page.ink, band) for band in line_masks(page.mask, page.stroke, count))
+    return [line for line in found if line is not None]
 
 
 class LineNet(nn.Module):
@@ -176,8 +187,25 @@ class LineReader:
 
     def read(self, line: LineImage) -> list[tuple[Emitted, tuple[int, int, int, int]]]:
         """The digits of one line with their boxes (x, y, w, h) on the levelled page."""
-        emitted = greedy_decode(self.log_probs([line.pixels])[0])
+        return self.read_best([line])
+
+    def read_best(self, lines: list[LineImage]) -> list[tuple[Emitted, tuple[int, int, int, int]]]:
+        """The digits, with their boxes, of the line read most surely: the highest mean log
+        confidence of its digits (a length-neutral score; a line of no digits loses to any
+        other). The first line wins ties; [] for no lines."""
+        if not lines:
+            return []
+        readings = [greedy_decode(lp) for lp in self.log_probs([line.pixels for line in lines])]
+        best = max(range(len(lines)), key=lambda i: surety(readings[i]))
+        emitted, line = readings[best], lines[best]
         return [(e, box) for e, box in zip(emitted, digit_boxes(line, emitted), strict=True)]
+
+
+def surety(emitted: list[Emitted]) -> float:
+    """How surely a line was read: the mean log confidence of its digits (-inf for none)."""
+    if not emitted:
+        return -np.inf
+    return float(np.mean([np.log(max(e.confidence, 1e-12)) for e in emitted]))
 
 
 def digit_boxes(line: LineImage, emitted: list[Emitted]) -> list[tuple[int, int, int, int]]:

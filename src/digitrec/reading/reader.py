@@ -25,11 +25,12 @@ from digitrec.models.modelfile import Classifier
 from digitrec.reading.form_lines import remove_form_lines
 from digitrec.reading.ink import PageInk, page_ink
 from digitrec.reading.line_model import (
+    BANDS,
     LINE_STEM,
     LineReader,
     load_line_reader,
     load_reader,
-    page_line,
+    page_lines,
 )
 from digitrec.reading.segment import Candidate, Line, candidates, choose, describe, find_atoms
 from digitrec.reading.segment_scorer import SegmentScorer, load_scorer
@@ -221,14 +222,16 @@ def reading_of(name: str, digits: list[ReadDigit]) -> NumberReading:
     return NumberReading(name, text, float(np.prod([d.confidence for d in digits])), digits)
 
 
-def read_line(gray: np.ndarray, line_reader: LineReader, name: str = "image") -> NumberReading:
-    """Read a number from an (H, W) uint8 page with the line reader."""
+def read_line(
+    gray: np.ndarray, line_reader: LineReader, name: str = "image", bands: int = BANDS
+) -> NumberReading:
+    """Read a number from an (H, W) uint8 page with the line reader: up to `bands` bands of
+    rows are read, the surest reading kept."""
     try:
         page = page_ink(gray, name)
     except DataError as error:
         return NumberReading(name, "", 0.0, reason=message_without_name(error, name))
-    line = page_line(page)
-    read = line_reader.read(line) if line is not None else []
+    read = line_reader.read_best(page_lines(page, bands))
     return reading_of(name, [ReadDigit(e.digit, e.confidence, page.to_page(b)) for e, b in read])
 
 
