@@ -26,6 +26,15 @@ help (81.17% on the two parts it is chosen by, from 81.49%). Feeding the reader
 `background.ink_signal`'s ink (the estimator `predict` uses) instead of `page_ink`'s, then
 fine-tuning 4 epochs as here, reached only 78.44% on those two parts (parish-rows 74.22%): the
 two ink estimators stay, each where it measured best.
+
+Tried after the reader began reading three bands of rows per page (a258c3d) and not kept:
+cutting each parish-rows training image in the band the starting reader reads closest to its
+label (47 of the 1,559 lines moved), then 4 more epochs at 3e-4 from this stage (`digitrec
+train-reader --out runs/reader-stage4 --init default --dataset synth+parish-rows --synth-pages
+20000 --val-pages 1000 --epochs 4 --lr 3e-4 --seed 0 --threads 2`; `python
+scripts/compare_readers.py runs/reader-stage4`): parish-rows validation pages 85.71% against
+this stage's 86.76%, plain pages 92.5% against 93.25%. It would also have made this recipe's
+lines depend on the starting reader.
 """
 
 import argparse
