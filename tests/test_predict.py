@@ -129,12 +129,19 @@ def test_cli_keeps_going_past_bad_files(
         b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + (100_000).to_bytes(4, "big") * 2 + b"\x08\x00"
     )
     folder = tmp_path / "folder"
-    folder.mkdir()
+    (folder / "inner").mkdir(parents=True)
+    inside = folder / "inner" / "seven.png"  # a folder is searched, recursively
+    inside.write_bytes(good.read_bytes())
+    (folder / "notes.txt").write_text("not an image")  # skipped, not an error
     files = [good, empty, text, truncated, one_pixel, huge, folder, tmp_path / "missing.png"]
     done = digitrec_cli("predict", "--json", *map(str, files))
     assert done.returncode == 1, done.stderr
     rows = [json.loads(line) for line in done.stdout.splitlines()]
-    assert [row["file"] for row in rows] == [str(f) for f in files]
+    read = [*files[:6], inside, files[-1]]
+    assert [row["file"] for row in rows] == [str(f) for f in read]
+    assert "skipped 1 file that is not an image" in done.stderr and "notes.txt" in done.stderr
+    assert rows[6]["digit"] == rows[0]["digit"]
+    del rows[6]
     assert rows[0]["digit"] == int(test_digits[1][0]) and "error" not in rows[0]
     assert len(rows[0]["probabilities"]) == 10
     errors = {Path(row["file"]).name: row.get("error", row.get("reason")) for row in rows[1:]}
@@ -143,7 +150,6 @@ def test_cli_keeps_going_past_bad_files(
     assert "not a readable image" in errors["truncated.png"]
     assert "too small" in errors["pixel.png"]
     assert "over the" in errors["huge.png"] and "pixel limit" in errors["huge.png"]
-    assert "is a directory" in errors["folder"]
     assert "cannot read" in errors["missing.png"]
     assert all(row["digit"] is None for row in rows[1:])
 
@@ -189,3 +195,32 @@ def test_cli_text_output_and_bad_threshold(
     assert done.returncode == 0 and str(int(test_digits[1][1])) in done.stdout
     bad = digitrec_cli("predict", "--threshold", "2", str(good))
     assert bad.returncode == 2 and "probability in [0, 1]" in bad.stderr
+
+
+def test_cli_output_formats_globs_and_a_table_that_fits(tmp_path: Path) -> None:
+    import shutil
+
+    from digitrec.output import fitted_table
+
+    examples = Path(__file__).resolve().parents[1] / "examples" / "numbers"
+    for image in sorted(examples.glob("0000[0-2].*")):
+        shutil.copy(image, tmp_path / image.name)
+    pattern = str(tmp_path / "*.*")  # quoted: the command expands it
+    piped = subprocess.run(
+        [str(DIGITREC), "read", pattern],
+        capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    lines = piped.stdout.splitlines()  # stdout is no terminal: tab-separated rows
+    assert lines[0].split("\t") == ["file", "number", "confidence", "least sure", "note"]
+    assert len(lines) == 4 and all(len(line.split("\t")) == 5 for line in lines)
+    assert 0 < float(lines[1].split("\t")[2]) <= 1  # plain numbers for programs
+    out = tmp_path / "results.csv"
+    done = digitrec_cli("read", str(tmp_path), "--format", "csv", "--out", str(out))
+    assert done.returncode == 0 and done.stdout == ""
+    assert out.read_text().splitlines()[1:] == [",".join(line.split("\t")) for line in lines[1:]]
+    missing = digitrec_cli("read", str(tmp_path / "*.tif"))
+    assert missing.returncode == 2 and "no file matches" in missing.stderr
+    header = ["file", "number", "confidence", "least sure", "note"]
+    body = [["scans/" + "x" * 60 + ".png", "1103819419", "53.0%", "#1: 1 73.2%", "n" * 200]]
+    table, needed = fitted_table(header, body, 80)
+    assert needed == 80 and [c.width for c in table.columns][1:4] == [10, 10, 11]

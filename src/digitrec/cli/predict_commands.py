@@ -3,17 +3,16 @@
 
 import argparse
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 
 def register(commands: "argparse._SubParsersAction[Any]") -> None:
-    from digitrec.cli.image_options import add_max_pixels
+    from digitrec.cli.image_options import add_image_arguments, add_max_pixels, add_output_options
 
     predict = commands.add_parser(
         "predict", help="read the handwritten digit in each image (PNG, JPEG, BMP, TIFF, WebP)"
     )
-    predict.add_argument("images", nargs="+", type=Path, metavar="IMAGE")
+    add_image_arguments(predict)
     predict.add_argument("--model", default="default", help="'default', a run dir or model file")
     predict.add_argument(
         "--threshold",
@@ -29,7 +28,7 @@ def register(commands: "argparse._SubParsersAction[Any]") -> None:
         help="run networks in torch, ONNX Runtime, or (auto, the default) ONNX Runtime when "
         "it is installed and measured faster here",
     )
-    predict.add_argument("--json", action="store_true", help="one JSON object per image, per line")
+    add_output_options(predict)
     predict.set_defaults(handler=run_predict)
 
 
@@ -44,37 +43,39 @@ def _probability(text: str) -> float:
 
 
 def run_predict(args: argparse.Namespace) -> int:
+    from digitrec.cli.image_options import image_files, say_skipped
     from digitrec.export.runtime import load_classifier
     from digitrec.progress import count_bar
     from digitrec.recognize import predict_many
 
+    images, skipped = image_files(args.images)
+    say_skipped(skipped)
     model = load_classifier(args.model, args.backend)
-    with count_bar("reading", len(args.images)) as advance:
+    with count_bar("reading", len(images)) as advance:
         results = predict_many(
-            args.images,
+            images,
             model,
             threshold=args.threshold,
             max_pixels=args.max_pixels,
-            on_progress=advance if len(args.images) > 3 else None,
+            on_progress=advance if len(images) > 3 else None,
         )
     from digitrec.output import print_results
 
-    return print_results(results, args.json, _print_table)
+    return print_results(results, args.format, _rows, args.out)
 
 
-def _print_table(results: Sequence[Any]) -> None:
-    from rich.markup import escape
-    from rich.table import Table
+def _rows(results: Sequence[Any], for_people: bool) -> tuple[list[str], list[list[str]]]:
+    from digitrec.output import shown_path
 
-    from digitrec.output import stdout_console
+    def share(p: float) -> str:
+        return f"{p:.1%}" if for_people else f"{p:.6f}"
 
-    table = Table(box=None, padding=(0, 2))
-    for column in ("file", "digit", "confidence", "top 3", "note"):
-        table.add_column(column)
+    header = ["file", "digit", "confidence", "top 3", "note"]
+    body = []
     for r in results:
-        top3 = "  ".join(f"{d}:{p:.2f}" for d, p in r.top3)
+        top3 = "  ".join(f"{d}: {share(p)}" for d, p in r.top3)
         digit = "—" if r.digit is None else str(r.digit)
-        confidence = f"{r.confidence:.3f}" if r.probabilities else ""
+        confidence = share(r.confidence) if r.probabilities else ""
         note = r.error or r.reason or ""
-        table.add_row(escape(r.source), digit, confidence, top3, escape(note))
-    stdout_console.print(table)
+        body.append([shown_path(r.source), digit, confidence, top3, note])
+    return header, body

@@ -8,7 +8,7 @@ from typing import Any
 
 
 def register(commands: "argparse._SubParsersAction[Any]") -> None:
-    from digitrec.cli.image_options import add_max_pixels
+    from digitrec.cli.image_options import add_image_arguments, add_max_pixels, add_output_options
 
     read = commands.add_parser(
         "read",
@@ -16,7 +16,7 @@ def register(commands: "argparse._SubParsersAction[Any]") -> None:
         description="Read a line of handwritten digits from each scan, photo or drawing: form "
         "lines removed, broken strokes joined, touching digits split.",
     )
-    read.add_argument("images", nargs="+", type=Path, metavar="IMAGE")
+    add_image_arguments(read)
     read.add_argument("--model", default="default", help="'default', a run dir or model file")
     add_max_pixels(read)
     read.add_argument(
@@ -40,53 +40,53 @@ def register(commands: "argparse._SubParsersAction[Any]") -> None:
         "and classify each with --model; auto (the default): line when the package has it; "
         "DIR: a line reader you trained with `digitrec train-reader`",
     )
-    read.add_argument("--json", action="store_true", help="one JSON object per image, per line")
+    add_output_options(read)
     read.set_defaults(handler=run_read)
 
 
 def run_read(args: argparse.Namespace) -> int:
+    from digitrec.cli.image_options import image_files, say_skipped
     from digitrec.export.runtime import load_classifier
     from digitrec.progress import count_bar
     from digitrec.reading import read_many
     from digitrec.reading.reader import choose_reader
 
+    images, skipped = image_files(args.images)
+    say_skipped(skipped)
     uses_classifier = choose_reader(args.reader) is None  # the segment reader
     model = load_classifier(args.model, args.backend) if uses_classifier else args.model
-    with count_bar("reading", len(args.images)) as advance:
+    with count_bar("reading", len(images)) as advance:
         results = read_many(
-            args.images,
+            images,
             model,
             reader=args.reader,
             max_pixels=args.max_pixels,
-            on_progress=advance if len(args.images) > 3 else None,
+            on_progress=advance if len(images) > 3 else None,
         )
     if args.overlay:
         from digitrec.reading.overlay import write_overlays
 
-        write_overlays(args.images, results, args.overlay, max_pixels=args.max_pixels)
+        write_overlays(images, results, args.overlay, max_pixels=args.max_pixels)
     from digitrec.output import print_results
 
-    return print_results(results, args.json, _print_table)
+    return print_results(results, args.format, _rows, args.out)
 
 
-def _print_table(results: Sequence[Any]) -> None:
-    from rich.markup import escape
-    from rich.table import Table
+def _rows(results: Sequence[Any], for_people: bool) -> tuple[list[str], list[list[str]]]:
+    from digitrec.output import shown_path
 
-    from digitrec.output import stdout_console
+    def share(p: float) -> str:
+        return f"{p:.1%}" if for_people else f"{p:.6f}"
 
-    table = Table(box=None, padding=(0, 2))
-    for column in ("file", "number", "confidence"):
-        table.add_column(column, no_wrap=True)
-    table.add_column("least sure")
-    table.add_column("note", overflow="fold")
+    header = ["file", "number", "confidence", "least sure", "note"]
+    body = []
     for r in results:
-        confidence = f"{r.confidence:.3f}" if r.digits else ""
+        confidence = share(r.confidence) if r.digits else ""
         weakest = ""
         if r.digits:
             index = min(range(len(r.digits)), key=lambda i: r.digits[i].confidence)
             digit = r.digits[index]
-            weakest = f"#{index + 1}: {digit.digit} {digit.confidence:.2f}"
+            weakest = f"#{index + 1}: {digit.digit} {share(digit.confidence)}"
         note = r.error or r.reason or ""
-        table.add_row(escape(r.source), r.text or "—", confidence, weakest, escape(note))
-    stdout_console.print(table)
+        body.append([shown_path(r.source), r.text or "—", confidence, weakest, note])
+    return header, body
