@@ -134,6 +134,11 @@ def fitted_table(header: list[str], body: list[list[str]], width: int) -> tuple[
     return table, sum(widths) + gap * (len(header) - 1)
 
 
+def shown_share(p: float, for_people: bool) -> str:
+    """A probability as a table shows it (53.0%) or as programs read it (0.529769)."""
+    return f"{p:.1%}" if for_people else f"{p:.6f}"
+
+
 def shown_path(name: str) -> str:
     """A file name as a person wants it in a table: relative to the working folder when inside
     it, else as given."""

@@ -2,6 +2,7 @@
 `digitrec.recognize.predict_many`)."""
 
 import argparse
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -65,10 +66,9 @@ def run_predict(args: argparse.Namespace) -> int:
 
 
 def _rows(results: Sequence[Any], for_people: bool) -> tuple[list[str], list[list[str]]]:
-    from digitrec.output import shown_path
+    from digitrec.output import shown_path, shown_share
 
-    def share(p: float) -> str:
-        return f"{p:.1%}" if for_people else f"{p:.6f}"
+    share = functools.partial(shown_share, for_people=for_people)
 
     header = ["file", "digit", "confidence", "top 3", "note"]
     body = []

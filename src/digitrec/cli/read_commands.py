@@ -2,6 +2,7 @@
 `digitrec.reading.read_many`), optionally drawing what was read onto a copy of each image."""
 
 import argparse
+import functools
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -73,10 +74,9 @@ def run_read(args: argparse.Namespace) -> int:
 
 
 def _rows(results: Sequence[Any], for_people: bool) -> tuple[list[str], list[list[str]]]:
-    from digitrec.output import shown_path
+    from digitrec.output import shown_path, shown_share
 
-    def share(p: float) -> str:
-        return f"{p:.1%}" if for_people else f"{p:.6f}"
+    share = functools.partial(shown_share, for_people=for_people)
 
     header = ["file", "number", "confidence", "least sure", "note"]
     body = []
