@@ -220,6 +220,10 @@ def test_cli_output_formats_globs_and_a_table_that_fits(tmp_path: Path) -> None:
     assert out.read_text().splitlines()[1:] == [",".join(line.split("\t")) for line in lines[1:]]
     missing = digitrec_cli("read", str(tmp_path / "*.tif"))
     assert missing.returncode == 2 and "no file matches" in missing.stderr
+    folder = digitrec_cli("read", str(tmp_path), "--out", str(tmp_path))  # refused before reading
+    assert (
+        folder.returncode == 2 and "is a folder" in folder.stderr and ".part" not in folder.stderr
+    )
     header = ["file", "number", "confidence", "least sure", "note"]
     body = [["scans/" + "x" * 60 + ".png", "1103819419", "53.0%", "#1: 1 73.2%", "n" * 200]]
     table, needed = fitted_table(header, body, 80)

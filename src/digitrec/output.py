@@ -112,7 +112,7 @@ def print_results(results: Sequence[Any], fmt: str, rows: Rows, out: Path | None
 def fitted_table(header: list[str], body: list[list[str]], width: int) -> tuple[Table, int]:
     """A table in `width` columns, and the width it needs: every column as wide as its longest
     cell but the file and the note (WIDE_COLUMNS), which get what is left — the file first, the
-    note the rest — cut with "…", never under 8 columns each (a terminal narrower than that
+    note the rest — cut with "…", never under 8 columns each (or their longest cell) (a terminal narrower than that
     gets the table wider, wrapped by the terminal a whole row at a time)."""
     longest = [
         max([len(column), *(len(row[i]) for row in body)]) for i, column in enumerate(header)
@@ -124,7 +124,7 @@ def fitted_table(header: list[str], body: list[list[str]], width: int) -> tuple[
     wide = [i for i, c in enumerate(header) if c in WIDE_COLUMNS]
     for order, i in enumerate(wide):
         still = len(wide) - order - 1  # wide columns after this one, 8 columns each at least
-        widths[i] = max(8, min(longest[i], left - 8 * still))
+        widths[i] = min(longest[i], max(8, left - 8 * still))
         left -= widths[i]
     table = Table(box=None, padding=(0, gap, 0, 0), collapse_padding=True, pad_edge=False)
     for column, size in zip(header, widths, strict=True):

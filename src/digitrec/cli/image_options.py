@@ -1,6 +1,8 @@
 """Options shared by the commands that read the user's image files (`predict`, `read`)."""
 
 import argparse
+import itertools
+from collections.abc import Iterator
 from pathlib import Path
 
 
@@ -27,6 +29,7 @@ def _pixel_count(text: str) -> int:
 
 
 MAX_FILES = 100_000  # image files one command reads (a folder or glob can name millions)
+LISTED = 4 * MAX_FILES  # files of one folder or glob listed at most (images or not)
 GLOB_CHARS = frozenset("*?[")
 
 
@@ -53,9 +56,9 @@ def image_files(paths: list[Path]) -> tuple[list[Path], list[Path]]:
     skipped: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.is_file())
+            found = _listed(path, (p for p in path.rglob("*") if p.is_file()))
         elif not path.exists() and GLOB_CHARS & set(str(path)):
-            found = sorted(_glob(path))
+            found = _listed(path, _glob(path))
             if not found:
                 raise UsageError(f"{path}: no file matches")
         else:
@@ -72,13 +75,23 @@ def image_files(paths: list[Path]) -> tuple[list[Path], list[Path]]:
     return files, skipped
 
 
-def _glob(pattern: Path) -> list[Path]:
+def _listed(named: Path, files: Iterator[Path]) -> list[Path]:
+    """The files of a folder or glob, sorted; never more than LISTED of them are held."""
+    from digitrec.errors import UsageError
+
+    held = list(itertools.islice(files, LISTED + 1))
+    if len(held) > LISTED:
+        raise UsageError(f"{named}: more than {LISTED:,} files: read them in parts")
+    return sorted(held)
+
+
+def _glob(pattern: Path) -> Iterator[Path]:
     import glob
 
     text = str(pattern.expanduser())
     # glob, not Path.glob: the pattern may be absolute or start at ~
     found = glob.iglob(text, recursive=True)  # noqa: PTH207
-    return [Path(p) for p in found if Path(p).is_file()]
+    return (Path(p) for p in found if Path(p).is_file())
 
 
 def say_skipped(skipped: list[Path]) -> None:
@@ -112,3 +125,12 @@ def add_output_options(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="write the results here (atomically), not to stdout",
     )
+
+
+def checked_out(path: Path | None) -> Path | None:
+    """--out, checked before any work is done: not a folder (UsageError)."""
+    from digitrec.errors import UsageError
+
+    if path is not None and path.is_dir():
+        raise UsageError(f"--out {path}: is a folder; name a file to write the results to")
+    return path

@@ -44,11 +44,12 @@ def _probability(text: str) -> float:
 
 
 def run_predict(args: argparse.Namespace) -> int:
-    from digitrec.cli.image_options import image_files, say_skipped
+    from digitrec.cli.image_options import checked_out, image_files, say_skipped
     from digitrec.export.runtime import load_classifier
     from digitrec.progress import count_bar
     from digitrec.recognize import predict_many
 
+    out = checked_out(args.out)
     images, skipped = image_files(args.images)
     say_skipped(skipped)
     model = load_classifier(args.model, args.backend)
@@ -62,7 +63,7 @@ def run_predict(args: argparse.Namespace) -> int:
         )
     from digitrec.output import print_results
 
-    return print_results(results, args.format, _rows, args.out)
+    return print_results(results, args.format, _rows, out)
 
 
 def _rows(results: Sequence[Any], for_people: bool) -> tuple[list[str], list[list[str]]]:

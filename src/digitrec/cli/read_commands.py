@@ -46,12 +46,13 @@ def register(commands: "argparse._SubParsersAction[Any]") -> None:
 
 
 def run_read(args: argparse.Namespace) -> int:
-    from digitrec.cli.image_options import image_files, say_skipped
+    from digitrec.cli.image_options import checked_out, image_files, say_skipped
     from digitrec.export.runtime import load_classifier
     from digitrec.progress import count_bar
     from digitrec.reading import read_many
     from digitrec.reading.reader import choose_reader
 
+    out = checked_out(args.out)
     images, skipped = image_files(args.images)
     say_skipped(skipped)
     uses_classifier = choose_reader(args.reader) is None  # the segment reader
@@ -70,7 +71,7 @@ def run_read(args: argparse.Namespace) -> int:
         write_overlays(images, results, args.overlay, max_pixels=args.max_pixels)
     from digitrec.output import print_results
 
-    return print_results(results, args.format, _rows, args.out)
+    return print_results(results, args.format, _rows, out)
 
 
 def _rows(results: Sequence[Any], for_people: bool) -> tuple[list[str], list[list[str]]]:
