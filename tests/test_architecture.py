@@ -1,10 +1,14 @@
 """The import graph of `src/digitrec` against docs/architecture.md: no cycle among modules, and
-no module importing from a layer above its own. Every import counts (inside functions too),
-except those under `if TYPE_CHECKING:`, which never run."""
+no module importing from a layer above its own. Every import counts (inside functions too, and a
+package's `__init__.pyi`, whose names lazy_loader imports on first use), except those under
+`if TYPE_CHECKING:`, which never run."""
 
 import ast
+import importlib
 import re
 from pathlib import Path
+
+import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 PACKAGE = REPO / "src" / "digitrec"
@@ -45,7 +49,9 @@ def import_graph() -> dict[str, set[str]]:
     graph: dict[str, set[str]] = {name: set() for name in known}
     for name, path in known.items():
         package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
-        for node in _runtime_nodes(ast.parse(path.read_text())):
+        stub = path.with_suffix(".pyi")
+        source = path.read_text() + ("\n" + stub.read_text() if stub.exists() else "")
+        for node in _runtime_nodes(ast.parse(source)):
             targets: list[str] = []
             if isinstance(node, ast.Import):
                 targets = [a.name for a in node.names]
@@ -138,3 +144,19 @@ def test_the_walk_sees_what_it_must() -> None:
     assert "digitrec.train.baseline_run" in graph["digitrec.train.loop"]  # inside a function
     assert "digitrec.report.comparison" not in graph["digitrec.report.comparison_document"]
     assert "digitrec.report.comparison_document" in graph["digitrec.report.comparison"]
+    assert "digitrec.train.loop" in graph["digitrec.train"]  # from its __init__.pyi
+
+
+LAZY = sorted(p.parent.name for p in PACKAGE.glob("*/__init__.pyi"))
+
+
+@pytest.mark.parametrize("package", LAZY)
+def test_every_lazy_name_resolves(package: str) -> None:
+    """A package's __init__.pyi is what lazy_loader imports from and what mypy types: each name
+    it lists must resolve at run time to the object it names."""
+    module = importlib.import_module(f"digitrec.{package}")
+    assert module.__all__ and sorted(module.__all__) == sorted(dir(module))
+    for name in module.__all__:
+        assert getattr(module, name) is not None
+    with pytest.raises(AttributeError, match="no_such_name"):
+        _ = module.no_such_name

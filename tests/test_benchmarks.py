@@ -115,3 +115,15 @@ def test_normalize_corpus_finds_no_change_in_the_same_code_and_any_change_in_one
     done = run("compare", str(tmp_path / "a.npz"), str(tmp_path / "c.npz"))
     assert done.returncode == 1 and "1 of " in done.stdout
     assert "largest pixel change 1" in done.stdout
+
+
+def test_call_seconds_runs_warm_up_untimed_then_each_timed_run() -> None:
+    from digitrec.timing import call_seconds
+
+    calls: list[int] = []
+    seconds = call_seconds(lambda: calls.append(len(calls)), repeats=5, warmup=2)
+    assert len(calls) == 7 and len(seconds) == 5 and all(s >= 0 for s in seconds)
+    slept = call_seconds(lambda: __import__("time").sleep(0.01), repeats=2, warmup=0)
+    assert all(0.009 < s < 1.0 for s in slept)
+    with pytest.raises(ValueError, match="repeats must be >= 1"):
+        call_seconds(lambda: None, repeats=0)

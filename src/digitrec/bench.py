@@ -14,7 +14,6 @@ import copy
 import os
 import statistics
 import tempfile
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +29,7 @@ from digitrec.models.loading import load_model
 from digitrec.models.modelfile import ModelCard, resolve_model_path, standardize
 from digitrec.provenance import provenance
 from digitrec.storage import sha256_file
+from digitrec.timing import call_seconds
 
 BACKENDS = ("torch", "torch-compile", "onnx", "onnx-int8")
 MATMUL_SIDE = 2048  # the reference multiply: (2048 × 2048) @ (2048 × 2048) fp32, 17 GFLOP
@@ -136,12 +136,7 @@ def matmul_gflops(side: int = MATMUL_SIDE, repeats: int = 5) -> float:
     generator = torch.Generator().manual_seed(0)
     a = torch.randn(side, side, generator=generator)
     b = torch.randn(side, side, generator=generator)
-    torch.mm(a, b)  # warm-up
-    best = float("inf")
-    for _ in range(repeats):
-        started = time.perf_counter()
-        torch.mm(a, b)
-        best = min(best, time.perf_counter() - started)
+    best = min(call_seconds(lambda: torch.mm(a, b), repeats))
     return 2 * side**3 / best / 1e9
 
 
@@ -202,17 +197,10 @@ def _measure(
     rows = []
     for batch, runs in ((1, config.single_runs), (len(inputs), config.batch_runs)):
         run = prepare(inputs[:batch])
-        started = time.perf_counter()
-        run()  # first pass: compilation, memory planning (reported, not timed with the rest)
-        first_ms = (time.perf_counter() - started) * 1000
+        # the first pass (compilation, memory planning) is reported, not timed with the rest
+        first_ms = 1000 * call_seconds(run, 1, warmup=0)[0]
         with PeakMemory() as memory:
-            for _ in range(max(3, runs // 10)):  # warm-up
-                run()
-            times = []
-            for _ in range(runs):
-                begun = time.perf_counter_ns()
-                run()
-                times.append((time.perf_counter_ns() - begun) / 1e6)
+            times = [1000 * s for s in call_seconds(run, runs, warmup=max(3, runs // 10))]
         p50 = statistics.median(times)
         rows.append(
             {

@@ -22,7 +22,9 @@ from digitrec.models.zoo import MODELS, build_model, parameter_count
 from digitrec.storage import sha256_file
 from digitrec.train.config import TrainConfig
 from digitrec.train.datasets import load_training_data
-from digitrec.train.objective import DistillConfig
+from digitrec.train.objective import (
+    DistillConfig as DistillConfig,  # digitrec.compress re-exports it
+)
 from digitrec.train.rundir import (
     prepare_run_dir,
     save_trained_network,

@@ -13,6 +13,7 @@ from digitrec.evaluate.metrics import classification_metrics, reliability_curve
 from digitrec.models.modelfile import Classifier, resolve_model_path
 from digitrec.preprocess import to_mnist_format
 from digitrec.provenance import provenance
+from digitrec.timing import call_seconds
 
 LATENCY_REPEATS = 30  # single-image predictions timed for the latency median
 
@@ -96,13 +97,9 @@ def _parameters(classifier: Classifier) -> int:
 
 def _latency_ms(classifier: Classifier, images: np.ndarray) -> float:
     one = images[:1]
-    classifier.predict_proba(one)  # warm-up
-    timings = []
-    for _ in range(LATENCY_REPEATS):
-        started = time.perf_counter()
-        classifier.predict_proba(one)
-        timings.append((time.perf_counter() - started) * 1000)
-    return statistics.median(timings)
+    return 1000 * statistics.median(
+        call_seconds(lambda: classifier.predict_proba(one), LATENCY_REPEATS)
+    )
 
 
 class PeakMemory:

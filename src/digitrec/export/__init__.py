@@ -10,27 +10,6 @@ Importing this package is cheap: onnx, onnxruntime and torch load with the funct
 them (`pip install "digitrec[onnx]"`).
 """
 
-from typing import Any
+import lazy_loader
 
-_LAZY = {
-    "deploy": "digitrec.export.deploy",
-    "export_onnx": "digitrec.export.onnx_export",
-    "quantize_onnx": "digitrec.export.onnx_export",
-    "validate_onnx": "digitrec.export.validation",
-    "calibration_digits": "digitrec.export.onnx_export",
-    "Validation": "digitrec.export.validation",
-    "OnnxClassifier": "digitrec.export.runtime",
-    "load_classifier": "digitrec.export.runtime",
-    "BACKENDS": "digitrec.export.runtime",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'digitrec.export' has no attribute {name!r}")
-
-
-__all__ = sorted(_LAZY)
+__getattr__, __dir__, __all__ = lazy_loader.attach_stub(__name__, __file__)

@@ -13,12 +13,12 @@ Backends:
 """
 
 import contextlib
+import functools
 import json
 import os
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,7 @@ from digitrec.models.modelfile import (
     standardize,
 )
 from digitrec.storage import sha256_file
+from digitrec.timing import call_seconds
 
 BACKENDS = ("torch", "onnx", "auto")
 BATCH = 512  # digits per session.run: bounded memory, near-peak throughput
@@ -210,11 +211,7 @@ def _time(classifier: Classifier, digits: np.ndarray) -> dict[str, float]:
     """Median seconds of one prediction at batch 1 (20 runs) and batch 256 (3 runs)."""
     result = {}
     for batch, repeats in ((1, 20), (len(digits), 3)):
-        classifier.predict_proba(digits[:batch])  # warm-up
-        seconds = []
-        for _ in range(repeats):
-            started = time.perf_counter()
-            classifier.predict_proba(digits[:batch])
-            seconds.append(time.perf_counter() - started)
+        inputs = digits[:batch]
+        seconds = call_seconds(functools.partial(classifier.predict_proba, inputs), repeats)
         result[f"batch{batch}"] = statistics.median(seconds)
     return result

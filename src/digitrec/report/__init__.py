@@ -10,21 +10,6 @@ changed. Importing this package is cheap; torch and matplotlib load when a repor
     run_study("transfer", Path("reports/transfer"), Settings(usps_source=Path("../shared/data/usps")))
 """
 
-from typing import Any
+import lazy_loader
 
-from digitrec.report.runner import Settings
-
-
-def __getattr__(name: str) -> Any:
-    if name == "compare":
-        from digitrec.report.comparison import compare
-
-        return compare
-    if name in ("run_study", "STUDIES"):
-        from digitrec.report import studies
-
-        return getattr(studies, name)
-    raise AttributeError(f"module 'digitrec.report' has no attribute {name!r}")
-
-
-__all__ = ["STUDIES", "Settings", "compare", "run_study"]
+__getattr__, __dir__, __all__ = lazy_loader.attach_stub(__name__, __file__)

@@ -4,22 +4,6 @@ Usage: `digitrec.train.train(TrainConfig(model="cnn-small", epochs=3), Path("run
 Importing this package is cheap; torch loads with the loop, on first use of `train`.
 """
 
-from typing import Any
+import lazy_loader
 
-from digitrec.train.config import TrainConfig
-from digitrec.train.recipes import RECIPES, Recipe
-
-
-def __getattr__(name: str) -> Any:
-    if name == "train":
-        from digitrec.train import loop
-
-        return loop.train
-    if name == "TrainResult":
-        from digitrec.train import result
-
-        return result.TrainResult
-    raise AttributeError(f"module 'digitrec.train' has no attribute {name!r}")
-
-
-__all__ = ["RECIPES", "Recipe", "TrainConfig", "TrainResult", "train"]
+__getattr__, __dir__, __all__ = lazy_loader.attach_stub(__name__, __file__)
