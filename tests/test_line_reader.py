@@ -136,3 +136,45 @@ def test_a_short_training_run_learns_and_the_model_file_round_trips(
 def test_a_reader_that_does_not_exist_is_a_usage_error() -> None:
     with pytest.raises(UsageError, match="reader must be one of auto, line, segment or a"):
         read_many([np.zeros((40, 40), np.uint8)], reader="lines")
+
+
+def test_every_network_file_is_one_format_and_a_file_of_another_kind_is_refused(
+    tmp_path: Path,
+) -> None:
+    """The line reader, the verifier and the classifiers write digitrec-model/1 files, told
+    apart by their kind; each loader refuses the others' files in one line, and a reader file
+    in the format used before (as `git show` of an old commit gives it) still loads."""
+    import json
+
+    from safetensors.numpy import save_file
+
+    from digitrec.errors import DataError
+    from digitrec.models.loading import load_model
+    from digitrec.models.modelfile import PACKAGED, read_model_files
+    from digitrec.reading.line_model import LINE_STEM
+    from digitrec.reading.verifier import VERIFIER_STEM, load_verifier
+
+    kinds = {}
+    for stem in (LINE_STEM, VERIFIER_STEM, PACKAGED / "default"):
+        card, _ = read_model_files(stem.with_suffix(".safetensors"))
+        on_disk = json.loads(stem.with_suffix(".json").read_text())
+        assert card == on_disk and card["format"] == "digitrec-model/1"
+        kinds[stem.name] = card["kind"]
+    assert kinds == {"line_reader": "line-reader", "verifier": "verifier", "default": "torch"}
+    with pytest.raises(DataError, match="a line-reader file, not a digit classifier"):
+        load_model(LINE_STEM.with_suffix(".safetensors"))
+    with pytest.raises(DataError, match="a torch file, not a line-reader file"):
+        load_line_reader(PACKAGED / "default")
+    with pytest.raises(DataError, match="a line-reader file, not a verifier file"):
+        load_verifier(LINE_STEM)
+    # the former format: the card in the header only, no kind
+    card, arrays = read_model_files(LINE_STEM.with_suffix(".safetensors"))
+    legacy = {"format": "digitrec-line-reader/1", "arguments": card["arguments"]}
+    save_file(arrays, str(tmp_path / "old.safetensors"), metadata={"digitrec": json.dumps(legacy)})
+    old, shipped = load_line_reader(tmp_path / "old"), load_line_reader()
+    line = np.zeros((32, 90), np.uint8)
+    line[8:24, 20:24] = 255
+    np.testing.assert_array_equal(old.log_probs([line])[0], shipped.log_probs([line])[0])
+    (tmp_path / "bad.safetensors").write_bytes(b"not a safetensors file")
+    with pytest.raises(DataError, match="not a readable safetensors file"):
+        load_line_reader(tmp_path / "bad")

@@ -13,6 +13,10 @@ The card:
      "input": {"side": 28, "mean": 0.1307, "std": 0.3081, "ink": "bright"},
      "temperature": 1.0,                    # softmax(logits / temperature), fitted on validation
      "metrics": {...}, "training": {...}}   # what it reached and how it was made
+
+The reader's own networks are files of the same format with their own kinds ("line-reader",
+"verifier"; `reading/netfile.py`): format, kind, architecture, arguments, metrics, training.
+Only "torch" and "baseline" files are digit classifiers (`ModelCard`, `load_model`).
 """
 
 import json
@@ -26,6 +30,10 @@ from digitrec.errors import DataError, UsageError
 from digitrec.storage import atomic_write_bytes, atomic_write_text
 
 FORMAT = "digitrec-model/1"
+CLASSIFIER_KINDS = ("torch", "baseline")
+# The reader networks' own formats before they became kinds of this one (read, never written:
+# older files and `git show REV:...` copies still load).
+LEGACY_FORMATS = {"digitrec-line-reader/1": "line-reader", "digitrec-verifier/1": "verifier"}
 # Models see MNIST-standardized input: (x / 255 - MEAN) / STD, ink bright. Defined here only.
 MEAN, STD = 0.1307, 0.3081
 SIDE = 28
@@ -59,6 +67,8 @@ class ModelCard:
     def from_json(cls, card: dict[str, Any], where: str) -> "ModelCard":
         if card.get("format") != FORMAT:
             raise DataError(f"{where}: not a digitrec model card (format {card.get('format')!r})")
+        if card.get("kind") not in CLASSIFIER_KINDS:
+            raise DataError(f"{where}: a {card.get('kind')} file, not a digit classifier")
         try:
             return cls(
                 kind=str(card["kind"]),
@@ -91,11 +101,22 @@ def standardize(images: np.ndarray) -> np.ndarray:
 
 def save_model(stem: Path, arrays: dict[str, np.ndarray], card: ModelCard) -> tuple[Path, Path]:
     """Write STEM.safetensors and STEM.json atomically; returns both paths."""
+    return write_model_files(stem, arrays, card.to_json())
+
+
+def write_model_files(
+    stem: Path, arrays: dict[str, np.ndarray], card: dict[str, Any]
+) -> tuple[Path, Path]:
+    """Any digitrec-model/1 file (a classifier's or a reader network's card): STEM.safetensors
+    with the card in its header, and STEM.json beside it, both atomically."""
+    if card.get("format") != FORMAT or not card.get("kind"):
+        raise ValueError(f"a model card needs format {FORMAT!r} and a kind")
     from safetensors.numpy import save
 
     stem = _stem(stem)
-    text = json.dumps(card.to_json(), indent=2, sort_keys=False)
-    contiguous = {name: np.ascontiguousarray(value) for name, value in arrays.items()}
+    text = json.dumps(card, indent=2, sort_keys=False)
+    # (reshaped: ascontiguousarray turns a 0-d array, e.g. BatchNorm's step count, into 1-d)
+    contiguous = {n: np.ascontiguousarray(v).reshape(np.shape(v)) for n, v in arrays.items()}
     weights, card_path = Path(f"{stem}.safetensors"), Path(f"{stem}.json")
     weights.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(card_path, text + "\n")
@@ -127,10 +148,19 @@ def resolve_model_path(spec: str | Path) -> Path:
 
 
 def read_model(spec: str | Path) -> tuple[ModelCard, dict[str, np.ndarray]]:
-    """The card and the weights (as NumPy arrays) of a model file."""
+    """The card and the weights (as NumPy arrays) of a digit classifier's model file."""
+    path = resolve_model_path(spec)
+    card, arrays = read_model_files(path)
+    return ModelCard.from_json(card, str(path.with_suffix(".json"))), arrays
+
+
+def read_model_files(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """The card (a digitrec-model/1 JSON object of any kind) and the weights of PATH.safetensors.
+    FileNotFoundError when it does not exist; DataError when it is not such a file."""
     from safetensors import SafetensorError, safe_open
 
-    path = resolve_model_path(spec)
+    if not path.is_file():
+        raise FileNotFoundError(path)
     try:
         with safe_open(str(path), framework="numpy") as handle:
             metadata = handle.metadata() or {}
@@ -149,7 +179,13 @@ def read_model(spec: str | Path) -> tuple[ModelCard, dict[str, np.ndarray]]:
         raise DataError(f"{card_path}: model card is not valid JSON ({error})") from None
     if not isinstance(card, dict):
         raise DataError(f"{card_path}: model card is not a JSON object")
-    return ModelCard.from_json(card, str(card_path)), arrays
+    if card.get("format") in LEGACY_FORMATS:
+        card = {"format": FORMAT, "kind": LEGACY_FORMATS[card["format"]]} | {
+            k: v for k, v in card.items() if k != "format"
+        }
+    if card.get("format") != FORMAT:
+        raise DataError(f"{card_path}: not a digitrec model card (format {card.get('format')!r})")
+    return card, arrays
 
 
 def _stem(path: Path) -> Path:

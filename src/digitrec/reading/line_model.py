@@ -30,7 +30,7 @@ from digitrec.reading.ink import PageInk
 from digitrec.reading.netfile import load_net, save_net
 
 LINE_STEM = Path(__file__).resolve().parent / "line_reader"
-FORMAT = "digitrec-line-reader/1"
+KIND = "line-reader"  # its kind of digitrec-model/1 file
 HEIGHT = 32  # rows of a line image
 PAD = 2  # rows of paper above and below the ink, columns beside it (× 2)
 STRIDE = 4  # line-image columns per frame
@@ -232,11 +232,11 @@ def digit_boxes(line: LineImage, emitted: list[Emitted]) -> list[tuple[int, int,
 
 
 def save_line_reader(net: LineNet, card: dict[str, Any], stem: Path = LINE_STEM) -> None:
-    save_net(net, card, stem, FORMAT)
+    save_net(net, card, stem, KIND, "line-net")
 
 
 def load_line_reader(stem: Path = LINE_STEM) -> LineReader:
-    card, state = load_net(stem, FORMAT, "scripts/train_line_reader.py")
+    card, state = load_net(stem, KIND, "scripts/train_line_reader.py")
     arguments = dict(card.get("arguments", {}))
     if "widths" in arguments:  # a list in JSON
         arguments["widths"] = tuple(arguments["widths"])

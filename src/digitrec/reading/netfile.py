@@ -1,39 +1,35 @@
-"""Files of the reader's own networks (the segment verifier, the line reader): safetensors weights
-with the JSON card both in the file's metadata and beside it, never pickle."""
+"""Files of the reader's own networks (the segment verifier, the line reader): digitrec-model/1
+files like every model's (`models.modelfile`), of their own kind — safetensors weights with the
+JSON card in the file's header and beside it, never pickle."""
 
-import json
 from pathlib import Path
 from typing import Any
 
 from torch import nn
 
 from digitrec.errors import DataError
+from digitrec.models.modelfile import FORMAT, read_model_files, write_model_files
 
 
-def save_net(net: nn.Module, card: dict[str, Any], stem: Path, kind: str) -> None:
-    """Write STEM.safetensors and STEM.json atomically; `kind` goes into the card's format."""
-    from safetensors.torch import save
-
-    from digitrec.storage import atomic_write_bytes, atomic_write_text
-
-    text = json.dumps({"format": kind, **card}, indent=1)
-    state = {name: t.detach().contiguous() for name, t in net.state_dict().items()}
-    atomic_write_text(stem.with_suffix(".json"), text + "\n")
-    atomic_write_bytes(stem.with_suffix(".safetensors"), save(state, metadata={"digitrec": text}))
+def save_net(
+    net: nn.Module, card: dict[str, Any], stem: Path, kind: str, architecture: str
+) -> None:
+    """Write STEM.safetensors and STEM.json atomically, the card marked with `kind`."""
+    arrays = {name: t.detach().cpu().contiguous().numpy() for name, t in net.state_dict().items()}
+    header = {"format": FORMAT, "kind": kind, "architecture": architecture}
+    write_model_files(stem, arrays, {**header, **card})
 
 
 def load_net(stem: Path, kind: str, maker: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """(card, state dict) of STEM.safetensors; DataError when it is missing (saying `maker` makes
     it) or is not a `kind` file."""
-    from safetensors import safe_open
+    import torch
 
     path = stem.with_suffix(".safetensors")
     try:
-        with safe_open(str(path), framework="pt") as handle:
-            card = json.loads((handle.metadata() or {}).get("digitrec", "{}"))
-            state = {name: handle.get_tensor(name) for name in handle.keys()}  # noqa: SIM118
+        card, arrays = read_model_files(path)
     except FileNotFoundError:
         raise DataError(f"{path}: missing; run {maker}") from None
-    if card.get("format") != kind:
-        raise DataError(f"{path}: not a {kind} file")
-    return card, state
+    if card.get("kind") != kind:
+        raise DataError(f"{path}: a {card.get('kind')} file, not a {kind} file")
+    return card, {name: torch.from_numpy(array) for name, array in arrays.items()}

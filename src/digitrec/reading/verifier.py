@@ -19,7 +19,7 @@ from digitrec.models.modelfile import MEAN, STD
 from digitrec.reading.netfile import load_net, save_net
 
 VERIFIER_STEM = Path(__file__).resolve().parent / "verifier"
-FORMAT = "digitrec-verifier/1"
+KIND = "verifier"  # its kind of digitrec-model/1 file
 
 
 class VerifierNet(nn.Module):
@@ -68,11 +68,11 @@ class Verifier:
 
 
 def save_verifier(net: VerifierNet, card: dict[str, Any], stem: Path = VERIFIER_STEM) -> None:
-    save_net(net, card, stem, FORMAT)
+    save_net(net, card, stem, KIND, "verifier-net")
 
 
 def load_verifier(stem: Path = VERIFIER_STEM) -> Verifier:
-    card, state = load_net(stem, FORMAT, "scripts/fit_segment_scorer.py")
+    card, state = load_net(stem, KIND, "scripts/fit_segment_scorer.py")
     net = VerifierNet(**card.get("arguments", {}))
     net.load_state_dict(state, strict=True)
     return Verifier(net, card)
