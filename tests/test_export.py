@@ -229,3 +229,22 @@ def test_script_help(script: str) -> None:
         [sys.executable, str(repo / script), "--help"], capture_output=True, text=True, check=False
     )
     assert done.returncode == 0 and "usage:" in done.stdout, done.stderr
+
+
+def test_the_public_loader_runs_what_the_cli_runs(
+    default_onnx: Path, digits: data.DigitSet
+) -> None:
+    """digitrec.load_model takes the CLI's backends: the same class `load_classifier` gives for
+    "auto", the network itself for "torch", an .onnx file as is; a bad backend is one error."""
+    import digitrec
+    from digitrec.errors import UsageError
+
+    auto = digitrec.load_model("default")
+    assert type(auto) is type(load_classifier("default", "auto"))
+    assert isinstance(digitrec.load_model("default", backend="torch"), TorchClassifier)
+    onnx = digitrec.load_model(default_onnx)
+    assert isinstance(onnx, OnnxClassifier)
+    expected = auto.predict_proba(digits.images[:200]).argmax(1)
+    assert (onnx.predict_proba(digits.images[:200]).argmax(1) == expected).all()
+    with pytest.raises(UsageError, match="backend must be one of torch, onnx, auto"):
+        digitrec.load_model("default", backend="gpu")

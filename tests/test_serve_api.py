@@ -259,7 +259,7 @@ def test_explain_shows_what_the_network_saw_and_where_it_looked(
 def test_saliency_points_at_the_pixels_the_decision_depends_on(test_set: Any) -> None:
     """Faithfulness: flipping the 20 most salient pixels hurts the true class far more than
     flipping 20 random ones."""
-    classifier = digitrec.load_model("default")
+    classifier = digitrec.load_model("default", backend="torch")
     module = classifier.module  # type: ignore[attr-defined]
     rng = np.random.default_rng(0)
     salient_drop, random_drop = [], []

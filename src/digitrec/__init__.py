@@ -27,11 +27,17 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 
-def load_model(spec: "str | Path" = "default") -> "Classifier":
-    """A trained model, neural or classic: "default" (shipped), a run directory or a model file."""
-    from digitrec.models.loading import load_model as load
+def load_model(
+    spec: "str | Path" = "default", backend: str = "auto", *, threads: int = 0
+) -> "Classifier":
+    """A trained model, neural or classic, exactly as the CLI and the server run it: "default"
+    (shipped), a run directory, a model file or an exported .onnx file.
 
-    return load(spec)
+    backend: "torch", "onnx" (ONNX Runtime) or "auto" (ONNX Runtime where it is installed and
+    was measured faster for that model on this machine, else torch). threads: 0 = every core."""
+    from digitrec.export.runtime import load_classifier
+
+    return load_classifier(spec, backend, threads=threads)
 
 
 def predict(
