@@ -555,6 +555,34 @@ def test_an_unwritable_feedback_store_leaves_reading_up(test_set: Any, tmp_path:
         assert health["status"] == "ok" and "cannot be stored" in health["checks"]["feedback"]
 
 
+def test_routes_take_the_store_and_the_limits_as_dependencies(
+    test_set: Any, tmp_path: Path
+) -> None:
+    """What the lifespan sets up, routes get through FastAPI dependencies, so a deployment (or a
+    test) swaps it with `dependency_overrides`: here a real store that holds one correction
+    (the second is 507, the first kept) and real buckets of two reads per client (the third is
+    429, with Retry-After)."""
+    from digitrec.serve.dependencies import Limits, get_feedback_store, get_limits
+    from digitrec.serve.feedback import FeedbackStore
+    from digitrec.serve.limits import RateLimiter
+
+    app = create_app(ServeSettings(feedback_db=tmp_path / "unused.db", backend="torch"))
+    small = FeedbackStore(tmp_path / "small.db", max_rows=1, max_bytes=10_000_000)
+    app.dependency_overrides[get_feedback_store] = lambda: small
+    limits = Limits(*(RateLimiter(what, 1e-6, 2) for what in ("reads", "corrections", "sign-ins")))
+    app.dependency_overrides[get_limits] = lambda: limits
+    form = {"files": {"file": ("x.png", scan(test_set.images[0]))}}
+    with local_client(app, raise_server_exceptions=False) as served:
+        assert served.post("/v1/feedback", data={"label": "7"}, **form).status_code == 201
+        assert_problem(served.post("/v1/feedback", data={"label": "7"}, **form), 507, "full")
+        assert [served.post("/v1/read", **form).status_code for _ in range(2)] == [200, 200]
+        third = served.post("/v1/predict", **form)
+        assert_problem(third, 429, "reads")
+        assert int(third.headers["retry-after"]) > 0
+    configured = FeedbackStore(tmp_path / "unused.db", max_rows=10, max_bytes=10_000_000)
+    assert len(list(small.rows())) == 1 and list(configured.rows()) == []
+
+
 def test_corrections_and_metrics_need_the_token(test_set: Any, tmp_path: Path) -> None:
     """Without the token, or with another, what writes or reveals stored data answers 401 (a
     problem, a Bearer challenge) and stores nothing; reading digits stays open."""

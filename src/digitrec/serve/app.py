@@ -22,6 +22,7 @@ from fastapi.staticfiles import StaticFiles
 from digitrec import __version__
 from digitrec.serve import problems
 from digitrec.serve.auth import load_auth, require_token, session_router
+from digitrec.serve.dependencies import Corrections, Limits
 from digitrec.serve.engine import Engine
 from digitrec.serve.feedback import FeedbackStore
 from digitrec.serve.guard import GuardMiddleware, html_policy, inline_scripts
@@ -31,7 +32,7 @@ from digitrec.serve.routes import STATIC, packaged_models, private, public, rout
 from digitrec.serve.settings import ServeSettings
 
 
-def open_feedback(settings: ServeSettings) -> tuple[FeedbackStore | None, str]:
+def open_feedback(settings: ServeSettings) -> Corrections:
     """The corrections store, or None and why it cannot be written (a read-only home, a
     database that is not one): the server then still predicts and reads, and says so once."""
     path = settings.feedback_path()
@@ -42,8 +43,8 @@ def open_feedback(settings: ServeSettings) -> tuple[FeedbackStore | None, str]:
     except (OSError, sqlite3.Error) as error:
         problem = f"{path}: corrections cannot be stored ({error})"
         print(f"digitrec serve: {problem}; /v1/feedback answers 503", file=sys.stderr)
-        return None, problem
-    return store, ""
+        return Corrections(None, problem)
+    return Corrections(store)
 
 
 def create_app(settings: ServeSettings | None = None) -> FastAPI:
@@ -57,7 +58,7 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.engine = Engine.start(settings)
         app.state.engine.on_busy = app.state.metrics.waiting.set
-        app.state.feedback, app.state.feedback_problem = open_feedback(settings)
+        app.state.corrections = open_feedback(settings)
         app.state.packaged_models = packaged_models()
         # Everything loaded so far (torch, the models, the app) lives as long as the server: out
         # of the garbage collector's sight, an occasional full collection no longer walks all of
@@ -83,13 +84,13 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.auth = auth
     app.state.metrics = Metrics()
-    app.state.inference_limit = RateLimiter(
-        "inference requests", settings.inference_rate, settings.inference_burst
+    app.state.limits = Limits(
+        inference=RateLimiter(
+            "inference requests", settings.inference_rate, settings.inference_burst
+        ),
+        feedback=RateLimiter("corrections", settings.feedback_rate, settings.feedback_burst),
+        session=RateLimiter("sign-in attempts", 1.0, 10),
     )
-    app.state.feedback_limit = RateLimiter(
-        "corrections", settings.feedback_rate, settings.feedback_burst
-    )
-    app.state.session_limit = RateLimiter("sign-in attempts", 1.0, 10)
     problems.install(app)
     app.include_router(router, dependencies=gated, responses=gated_responses)
     app.include_router(private)

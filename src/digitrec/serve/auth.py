@@ -19,7 +19,7 @@ import secrets
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
@@ -28,6 +28,7 @@ from pydantic import BaseModel, Field
 
 from digitrec.errors import DataError, UsageError
 from digitrec.home import digitrec_home
+from digitrec.serve.dependencies import LimitsDep, SettingsDep, client_of
 from digitrec.serve.problems import Problem, problem_responses
 from digitrec.serve.settings import ServeSettings
 from digitrec.storage import read_regular_file
@@ -122,14 +123,29 @@ def _kept_token(path: Path) -> str:
     return token
 
 
+def get_auth(request: Request) -> Auth:
+    """A dependency: the server's token and session (loaded once, at start-up)."""
+    auth: Auth = request.app.state.auth
+    return auth
+
+
+AuthDep = Annotated[Auth, Depends(get_auth)]
+
+
 async def require_token(
-    request: Request, _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+    request: Request,
+    auth: AuthDep,
+    _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> None:
     """A route dependency: 401 unless the request carries the token or the page's session."""
-    auth: Auth = request.app.state.auth
     if not auth.allows(request):
         detail = "this route needs the server's API token (Authorization: Bearer …)"
         raise Problem(401, auth.problem or detail, headers=CHALLENGE)
+
+
+class SessionState(BaseModel):
+    signed_in: bool = Field(description="the request carries the token or a session")
+    auth: str = Field(description="'writes' or 'all': which routes need the token")
 
 
 class SessionRequest(BaseModel):
@@ -144,11 +160,10 @@ session_router = APIRouter(tags=["session"])
     summary="Whether this client is signed in, and what needs it",
     responses=problem_responses(),
 )
-async def session_state(request: Request) -> dict[str, Any]:
+async def session_state(request: Request, auth: AuthDep, settings: SettingsDep) -> SessionState:
     """`signed_in`: the request carries the token or a session; `auth`: "writes" (the routes
     that write or reveal stored data need it) or "all" (every route but /healthz and the page)."""
-    auth: Auth = request.app.state.auth
-    return {"signed_in": auth.allows(request), "auth": request.app.state.settings.auth}
+    return SessionState(signed_in=auth.allows(request), auth=settings.auth)
 
 
 @session_router.post(
@@ -158,9 +173,10 @@ async def session_state(request: Request) -> dict[str, Any]:
     response_class=Response,
     responses=problem_responses(401, 403, 408, 413, 422, 429),
 )
-async def open_session(request: Request, body: SessionRequest) -> Response:
-    request.app.state.session_limit.take(request.client.host if request.client else "unknown")
-    auth: Auth = request.app.state.auth
+async def open_session(
+    request: Request, body: SessionRequest, auth: AuthDep, limits: LimitsDep
+) -> Response:
+    limits.session.take(client_of(request))
     if not auth.is_token(body.token):
         raise Problem(401, auth.problem or "that is not this server's API token", headers=CHALLENGE)
     response = Response(status_code=204)

@@ -1,5 +1,6 @@
-"""The /v1 endpoints, health, metrics and the page. Each route parses its request, hands the work
-to the engine's inference pool, counts what it read, and answers JSON (problems on failure).
+"""The /v1 endpoints, health, metrics and the page. Each route takes what it needs as dependencies
+(serve.dependencies), parses its request, hands the work to the engine's inference pool, counts
+what it read, and answers JSON of its response model (serve.schemas; problems on failure).
 
 Three routers, by who may call them (serve.auth): `router` (reading digits and numbers, the
 models: open, or behind the token with auth "all"), `private` (what writes or reveals stored
@@ -14,14 +15,25 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, Response
 
+from digitrec.serve import schemas
 from digitrec.serve.auth import require_token
+from digitrec.serve.dependencies import (
+    CorrectionsDep,
+    EngineDep,
+    FeedbackStoreDep,
+    LimitsDep,
+    MetricsDep,
+    SettingsDep,
+    client_of,
+    spend_feedback,
+    spend_inference,
+)
 from digitrec.serve.engine import Engine
+from digitrec.serve.feedback import FeedbackStore
 from digitrec.serve.guard import html_policy
 from digitrec.serve.inputs import read_submission, request_body
-from digitrec.serve.limits import RateLimiter
-from digitrec.serve.metrics import Metrics
 from digitrec.serve.problems import IMAGE_ROUTES, Problem, problem_responses
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -29,22 +41,6 @@ MIN_FREE_BYTES = 100 * 1024 * 1024  # /healthz's disk check says "low" under thi
 router = APIRouter()
 private = APIRouter(dependencies=[Depends(require_token)], responses=problem_responses(401))
 public = APIRouter()
-
-
-def _engine(request: Request) -> Engine:
-    engine: Engine = request.app.state.engine
-    return engine
-
-
-def _metrics(request: Request) -> Metrics:
-    metrics: Metrics = request.app.state.metrics
-    return metrics
-
-
-def _spend(request: Request, limit: RateLimiter, cost: float = 1.0) -> None:
-    """Charge the client's bucket of `limit` (the app's inference_limit or feedback_limit):
-    429 when it is empty."""
-    limit.take(request.client.host if request.client else "unknown", cost)
 
 
 def _ms(started: float) -> float:
@@ -57,17 +53,21 @@ def _ms(started: float) -> float:
     openapi_extra=request_body(batch=False),
     tags=["recognize"],
     responses=problem_responses(*IMAGE_ROUTES),
+    response_model=schemas.Prediction,
+    dependencies=[Depends(spend_inference)],
+    response_model_exclude_unset=True,  # absent fields (reason, error) stay absent
 )
 async def predict(
-    request: Request, threshold: float | None = Query(None, ge=0.0, le=1.0)
-) -> JSONResponse:
+    request: Request,
+    engine: EngineDep,
+    metrics: MetricsDep,
+    threshold: float | None = Query(None, ge=0.0, le=1.0),
+) -> dict[str, Any]:
     started = time.perf_counter()
-    _spend(request, request.app.state.inference_limit)
-    engine = _engine(request)
     upload = (await read_submission(request, batch=False)).images[0]
     result = await engine.run(engine.predict_one, upload.data, upload.name, threshold)
-    _metrics(request).count_digit(result.digit, result.reason)
-    return JSONResponse({**result.to_json(), "model": engine.model_name, "ms": _ms(started)})
+    metrics.count_digit(result.digit, result.reason)
+    return {**result.to_json(), "model": engine.model_name, "ms": _ms(started)}
 
 
 @router.post(
@@ -76,25 +76,26 @@ async def predict(
     openapi_extra=request_body(batch=True),
     tags=["recognize"],
     responses=problem_responses(*IMAGE_ROUTES),
+    response_model=schemas.Predictions,
+    response_model_exclude_unset=True,  # absent fields (reason, error) stay absent
 )
-async def predict_batch(request: Request) -> JSONResponse:
+async def predict_batch(
+    request: Request, engine: EngineDep, metrics: MetricsDep, limits: LimitsDep
+) -> dict[str, Any]:
     started = time.perf_counter()
-    engine = _engine(request)
     submission = await read_submission(request, batch=True, batch_max=engine.settings.batch_max)
-    _spend(request, request.app.state.inference_limit, len(submission.images))
+    limits.inference.take(client_of(request), len(submission.images))
     datas = [upload.data for upload in submission.images]
     names = [upload.name for upload in submission.images]
     results = await engine.run(engine.predict, datas, names)
     for result in results:
         if not result.error:
-            _metrics(request).count_digit(result.digit, result.reason)
-    return JSONResponse(
-        {
-            "results": [r.to_json() for r in results],
-            "model": engine.model_name,
-            "ms": _ms(started),
-        }
-    )
+            metrics.count_digit(result.digit, result.reason)
+    return {
+        "results": [r.to_json() for r in results],
+        "model": engine.model_name,
+        "ms": _ms(started),
+    }
 
 
 @router.post(
@@ -103,19 +104,20 @@ async def predict_batch(request: Request) -> JSONResponse:
     openapi_extra=request_body(batch=False),
     tags=["recognize"],
     responses=problem_responses(*IMAGE_ROUTES),
+    response_model=schemas.Reading,
+    dependencies=[Depends(spend_inference)],
+    response_model_exclude_unset=True,  # absent fields (reason, error) stay absent
 )
-async def read(request: Request) -> JSONResponse:
+async def read(request: Request, engine: EngineDep, metrics: MetricsDep) -> dict[str, Any]:
     started = time.perf_counter()
-    _spend(request, request.app.state.inference_limit)
-    engine = _engine(request)
     upload = (await read_submission(request, batch=False)).images[0]
     reading, (width, height) = await engine.run(engine.read, upload.data, upload.name)
     for digit in reading.digits:
-        _metrics(request).count_digit(digit.digit, None)
+        metrics.count_digit(digit.digit, None)
     if not reading.digits:
-        _metrics(request).count_digit(None, reading.reason or "no digits found")
+        metrics.count_digit(None, reading.reason or "no digits found")
     body = {**reading.to_json(), "width": width, "height": height}
-    return JSONResponse({**body, "model": engine.model_name, "ms": _ms(started)})
+    return {**body, "model": engine.model_name, "ms": _ms(started)}
 
 
 @router.post(
@@ -127,20 +129,24 @@ async def read(request: Request) -> JSONResponse:
         200: {"content": {"image/png": {}}},
         **problem_responses(*IMAGE_ROUTES, 501),  # 501: a model without network weights
     },
+    response_model=schemas.Explanation,
+    dependencies=[Depends(spend_inference)],
+    response_model_exclude_unset=True,  # absent fields (reason, error) stay absent
 )
 async def explain(
-    request: Request, format: str = Query("json", pattern="^(json|png)$")
-) -> Response:
+    request: Request,
+    engine: EngineDep,
+    metrics: MetricsDep,
+    format: str = Query("json", pattern="^(json|png)$"),
+) -> Any:
     started = time.perf_counter()
-    _spend(request, request.app.state.inference_limit)
-    engine = _engine(request)
     upload = (await read_submission(request, batch=False)).images[0]
     result = await engine.run(engine.explain, upload.data, upload.name)
-    _metrics(request).count_digit(result["digit"], result.get("reason"))
+    metrics.count_digit(result["digit"], result.get("reason"))
     if format == "png":
         return Response(result["saliency_png"], media_type="image/png")
     images = {key: data_url(result[key]) for key in ("input_png", "saliency_png")}
-    return JSONResponse({**result, **images, "model": engine.model_name, "ms": _ms(started)})
+    return {**result, **images, "model": engine.model_name, "ms": _ms(started)}
 
 
 def data_url(png: bytes) -> str:
@@ -156,15 +162,14 @@ def data_url(png: bytes) -> str:
     tags=["feedback"],
     status_code=201,
     responses=problem_responses(*IMAGE_ROUTES, 507),  # 503 also: the store cannot be written
+    response_model=schemas.StoredCorrection,
+    dependencies=[Depends(spend_feedback)],
 )
-async def feedback(request: Request) -> JSONResponse:
-    _spend(request, request.app.state.feedback_limit)
-    engine = _engine(request)
+async def feedback(request: Request, engine: EngineDep, store: FeedbackStoreDep) -> dict[str, Any]:
     submission = await read_submission(request, batch=False)
     label = _label(submission.fields.get("label"))
     upload = submission.images[0]
-    record = await engine.run(_store_feedback, request, upload.data, upload.name, label)
-    return JSONResponse(record, status_code=201)
+    return await engine.run(_store_feedback, engine, store, upload.data, upload.name, label)
 
 
 def _label(value: Any) -> int:
@@ -174,13 +179,11 @@ def _label(value: Any) -> int:
     return int(text)
 
 
-def _store_feedback(request: Request, data: bytes, name: str, label: int) -> dict[str, Any]:
+def _store_feedback(
+    engine: Engine, store: FeedbackStore, data: bytes, name: str, label: int
+) -> dict[str, Any]:
     from digitrec.serve.feedback import FeedbackFullError
 
-    engine = _engine(request)
-    store = request.app.state.feedback
-    if store is None:
-        raise Problem(503, request.app.state.feedback_problem)
     prediction, png = engine.correction_image(data, name)
     try:
         stored = store.add(
@@ -204,17 +207,15 @@ def _store_feedback(request: Request, data: bytes, name: str, label: int) -> dic
     summary="The model being served and the packaged ones",
     tags=["info"],
     responses=problem_responses(),
+    response_model=schemas.Models,
 )
-async def models(request: Request) -> JSONResponse:
-    engine = _engine(request)
+async def models(request: Request, engine: EngineDep) -> dict[str, Any]:
     reader = "segment" if engine.line_reader is None else "line"
     loaded = {"name": engine.model_name, "backend": engine.backend, "reader": reader}
-    return JSONResponse(
-        {
-            "loaded": {**loaded, "card": engine.classifier.card.to_json()},
-            "available": request.app.state.packaged_models,
-        }
-    )
+    return {
+        "loaded": {**loaded, "card": engine.classifier.card.to_json()},
+        "available": request.app.state.packaged_models,
+    }
 
 
 def packaged_models() -> list[dict[str, Any]]:
@@ -243,22 +244,23 @@ def packaged_models() -> list[dict[str, Any]]:
     summary="Liveness: the model is loaded; checks of the feedback store and the disk",
     tags=["info"],
     responses=problem_responses(),
+    response_model=schemas.Health,
 )
-async def healthz(request: Request) -> dict[str, Any]:
+async def healthz(
+    engine: EngineDep, settings: SettingsDep, corrections: CorrectionsDep
+) -> dict[str, Any]:
     """'ok' while the server can read digits; `checks` says what else works: the feedback store
     ('ok' or why not) and the disk holding it (free bytes; 'low' under MIN_FREE_BYTES)."""
-    path = request.app.state.settings.feedback_path()
+    path = settings.feedback_path()
     existing = next((p for p in path.parents if p.exists()), Path("/"))  # nearest that exists
     try:
         free = shutil.disk_usage(existing).free
         disk = "ok" if free >= MIN_FREE_BYTES else "low"
     except OSError as error:
         free, disk = 0, f"unknown ({error.strerror or error})"
-    feedback = (
-        "ok" if request.app.state.feedback is not None else request.app.state.feedback_problem
-    )
+    feedback = "ok" if corrections.store is not None else corrections.problem
     checks = {"model": "ok", "feedback": feedback, "disk": disk, "disk_free_bytes": free}
-    return {"status": "ok", "model": _engine(request).model_name, "checks": checks}
+    return {"status": "ok", "model": engine.model_name, "checks": checks}
 
 
 @private.get(
@@ -271,8 +273,8 @@ async def healthz(request: Request) -> dict[str, Any]:
         **problem_responses(),
     },
 )
-async def metrics(request: Request) -> Response:
-    return Response(_metrics(request).text(), media_type="text/plain; version=0.0.4")
+async def metrics(metrics: MetricsDep) -> Response:
+    return Response(metrics.text(), media_type="text/plain; version=0.0.4")
 
 
 @public.get("/", include_in_schema=False)

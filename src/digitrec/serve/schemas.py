@@ -1,0 +1,100 @@
+"""The API's answers as Pydantic models: `/docs` and /openapi.json show every response's schema,
+and FastAPI checks each answer against its model before it leaves (`response_model_exclude_unset`:
+a field the answer does not carry, such as `reason` when there is none, stays out of the JSON).
+Problem documents (errors) are problems.py's."""
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class Timed(BaseModel):
+    model: str = Field(description="the name of the model that answered")
+    ms: float = Field(description="time spent on the request in the server, in milliseconds")
+
+
+class ClassProbability(BaseModel):
+    digit: int
+    probability: float
+
+
+class DigitAnswer(BaseModel):
+    file: str = Field(description="the upload's file name (or 'image')")
+    digit: int | None = Field(description="the digit read; null when none is confident")
+    confidence: float
+    probabilities: list[float] = Field(description="per class 0-9, summing to 1")
+    top3: list[ClassProbability]
+    reason: str | None = Field(None, description="why no digit was given (when digit is null)")
+    error: str | None = Field(None, description="why this image could not be read (batch only)")
+
+
+class Prediction(DigitAnswer, Timed):
+    pass
+
+
+class Predictions(Timed):
+    results: list[DigitAnswer] = Field(description="one per image, in the order sent")
+
+
+class Explanation(DigitAnswer, Timed):
+    method: str = Field(description="how the saliency was computed ('smoothgrad')")
+    explained: int = Field(description="the class the saliency map explains")
+    input_png: str = Field(description="the 28×28 input the network saw, as a PNG data URL")
+    saliency_png: str = Field(description="the saliency over the input, as a PNG data URL")
+
+
+class ReadDigitAnswer(BaseModel):
+    digit: int
+    confidence: float
+    box: list[int] = Field(description="x, y, width, height in the image's pixels")
+
+
+class Reading(Timed):
+    file: str
+    text: str = Field(description="the digits read, '' when none was found")
+    confidence: float = Field(description="the chance the whole string is right")
+    digits: list[ReadDigitAnswer]
+    reason: str | None = Field(None, description="why no digit was found")
+    error: str | None = None
+    width: int = Field(description="the image's width in pixels, as read")
+    height: int
+
+
+class StoredCorrection(BaseModel):
+    id: int
+    label: int
+    predicted: int | None = Field(description="what the model read (null: no confident digit)")
+    confidence: float
+    created: str = Field(description="when it was stored (UTC, ISO 8601)")
+
+
+class LoadedModel(BaseModel):
+    name: str
+    backend: str = Field(description="torch or onnx")
+    reader: str = Field(description="the number reader: line or segment")
+    card: dict[str, Any] = Field(description="the model card (models/modelfile.py)")
+
+
+class PackagedModel(BaseModel):
+    name: str
+    architecture: str
+    params: int
+    val_accuracy: float | None
+
+
+class Models(BaseModel):
+    loaded: LoadedModel
+    available: list[PackagedModel]
+
+
+class HealthChecks(BaseModel):
+    model: str
+    feedback: str = Field(description="'ok', or why corrections cannot be stored")
+    disk: str = Field(description="'ok', 'low', or 'unknown (why)' for the store's disk")
+    disk_free_bytes: int
+
+
+class Health(BaseModel):
+    status: str
+    model: str
+    checks: HealthChecks
