@@ -1,10 +1,10 @@
 """What a route needs from the running app, as FastAPI dependencies (`Annotated[..., Depends]`):
 the settings, the engine, the metrics, the rate limits and the corrections store. The lifespan
-(app.py) puts them on `app.state`; only this module reads them there, and tests swap any of them
+(app.py) puts them on `app.state`; only this module (and auth.py, for the token) reads them there, and tests swap any of them
 with `app.dependency_overrides`."""
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
@@ -64,6 +64,12 @@ def get_corrections(request: Request) -> Corrections:
     return corrections
 
 
+def get_packaged_models(request: Request) -> list[dict[str, Any]]:
+    """The models shipped in the package, as /v1/models lists them (read once, at start-up)."""
+    models: list[dict[str, Any]] = request.app.state.packaged_models
+    return models
+
+
 def get_feedback_store(
     corrections: Annotated[Corrections, Depends(get_corrections)],
 ) -> FeedbackStore:
@@ -87,5 +93,6 @@ SettingsDep = Annotated[ServeSettings, Depends(get_settings)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 LimitsDep = Annotated[Limits, Depends(get_limits)]
+PackagedModelsDep = Annotated[list[dict[str, Any]], Depends(get_packaged_models)]
 CorrectionsDep = Annotated[Corrections, Depends(get_corrections)]
 FeedbackStoreDep = Annotated[FeedbackStore, Depends(get_feedback_store)]

@@ -25,6 +25,7 @@ from digitrec.serve.dependencies import (
     FeedbackStoreDep,
     LimitsDep,
     MetricsDep,
+    PackagedModelsDep,
     SettingsDep,
     client_of,
     spend_feedback,
@@ -209,12 +210,12 @@ def _store_feedback(
     responses=problem_responses(),
     response_model=schemas.Models,
 )
-async def models(request: Request, engine: EngineDep) -> dict[str, Any]:
+async def models(engine: EngineDep, packaged: PackagedModelsDep) -> dict[str, Any]:
     reader = "segment" if engine.line_reader is None else "line"
     loaded = {"name": engine.model_name, "backend": engine.backend, "reader": reader}
     return {
         "loaded": {**loaded, "card": engine.classifier.card.to_json()},
-        "available": request.app.state.packaged_models,
+        "available": packaged,
     }
 
 
