@@ -3,6 +3,7 @@ the settings, the engine, the metrics, the rate limits and the corrections store
 (app.py) puts them on `app.state`; only this module (and auth.py, for the token) reads them there, and tests swap any of them
 with `app.dependency_overrides`."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -39,35 +40,22 @@ def client_of(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def get_settings(request: Request) -> ServeSettings:
-    settings: ServeSettings = request.app.state.settings
-    return settings
+def _state(name: str, what: str) -> Callable[[Request], Any]:
+    """A dependency giving what the app put on app.state under `name`."""
+
+    def get(request: Request) -> Any:
+        return getattr(request.app.state, name)
+
+    get.__name__, get.__doc__ = f"get_{name}", f"A dependency: {what}."
+    return get
 
 
-def get_engine(request: Request) -> Engine:
-    engine: Engine = request.app.state.engine
-    return engine
-
-
-def get_metrics(request: Request) -> Metrics:
-    metrics: Metrics = request.app.state.metrics
-    return metrics
-
-
-def get_limits(request: Request) -> Limits:
-    limits: Limits = request.app.state.limits
-    return limits
-
-
-def get_corrections(request: Request) -> Corrections:
-    corrections: Corrections = request.app.state.corrections
-    return corrections
-
-
-def get_packaged_models(request: Request) -> list[dict[str, Any]]:
-    """The models shipped in the package, as /v1/models lists them (read once, at start-up)."""
-    models: list[dict[str, Any]] = request.app.state.packaged_models
-    return models
+get_settings = _state("settings", "the server's settings")
+get_engine = _state("engine", "the models and the inference pool")
+get_metrics = _state("metrics", "the Prometheus counters")
+get_limits = _state("limits", "the per-client rate limits")
+get_corrections = _state("corrections", "the corrections store, or why there is none")
+get_packaged_models = _state("packaged_models", "the packaged models, read at start-up")
 
 
 def get_feedback_store(
