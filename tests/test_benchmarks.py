@@ -21,6 +21,7 @@ REPO = Path(__file__).resolve().parents[1]
         "benchmarks/read_numbers.py",
         "benchmarks/preprocess_ablation.py",
         "benchmarks/usps_ceiling.py",
+        "benchmarks/image_decoding.py",
         "scripts/train_default.py",
     ],
 )

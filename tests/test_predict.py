@@ -92,6 +92,35 @@ def test_exif_orientation_is_applied(test_digits: tuple[np.ndarray, np.ndarray])
         assert sorted(turned.flatten()) == list(range(6))
 
 
+@pytest.mark.parametrize("fmt", ["PNG", "WEBP", "TIFF"])
+def test_exif_orientation_of_other_formats_and_broken_tags(fmt: str) -> None:
+    """PNG and WebP carry EXIF too (Pillow reads it; OpenCV decodes the pixels as stored), and a
+    TIFF its own orientation tag (OpenCV's decoder applies it): each is turned once, like a JPEG;
+    a broken EXIF segment is ignored without a word."""
+    import io
+    import warnings
+
+    from PIL import Image
+
+    stored = np.arange(12 * 20, dtype=np.uint8).reshape(12, 20)
+    exif = Image.Exif()
+    exif[0x0112] = 8  # "turn 90° anticlockwise to view"
+    buffer = io.BytesIO()
+    Image.fromarray(stored).save(
+        buffer, fmt, exif=exif, **({"lossless": True} if fmt == "WEBP" else {})
+    )
+    assert exif_orientation(buffer.getvalue()) == (1 if fmt == "TIFF" else 8)
+    np.testing.assert_array_equal(decode_image(buffer.getvalue(), "x"), np.rot90(stored, 1))
+    _, jpeg = cv2.imencode(".jpg", stored)
+    payload = b"Exif\0\0" + b"MM\0*\xff\xff\xff\xf0garbage"
+    broken = jpeg[:2].tobytes() + b"\xff\xe1" + (len(payload) + 2).to_bytes(2, "big") + payload
+    broken += jpeg[2:].tobytes()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert exif_orientation(broken) == 1
+        np.testing.assert_array_equal(decode_image(broken, "x"), decode_image(jpeg.tobytes(), "x"))
+
+
 def test_blank_and_near_blank_are_never_digits() -> None:
     white = np.full((200, 200), 255, np.uint8)
     dot = white.copy()

@@ -3,12 +3,16 @@
 Formats: PNG, JPEG, BMP, TIFF, WebP, GIF and PNM, 8- or 16-bit, gray, colour or with alpha (a
 transparent background counts as white paper). The format is recognised from the bytes and the
 pixel limit checked from the header before decoding (`image_headers`), so a small file claiming a
-huge image is refused cheaply; other formats are refused as not images.
+huge image is refused cheaply; other formats are refused as not images. OpenCV decodes the pixels
+and Pillow reads the EXIF orientation: `benchmarks/image_decoding.py` measured both ways side by
+side (Pillow's decoding was slower, to identical pixels, and its answers to broken headers name
+no format; see README).
 """
 
 import functools
+import io
+import warnings
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 
@@ -18,6 +22,9 @@ from digitrec.storage import read_regular_file
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
 MAX_PIXELS = 40_000_000  # a 40-megapixel photo is fine; a decompression bomb is not
+# Pillow's names of the formats whose EXIF orientation OpenCV leaves to us (its TIFF decoder
+# turns a TIFF by its own orientation tag already)
+EXIF_FORMATS = ["JPEG", "PNG", "WEBP"]
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm", ".pbm")
 
 
@@ -73,38 +80,21 @@ def _quiet_opencv() -> None:
 
 
 def exif_orientation(data: bytes) -> int:
-    """The EXIF orientation tag (1-8) of a JPEG's APP1 segment; 1 (upright) when absent."""
-    if not data.startswith(b"\xff\xd8"):
-        return 1
-    position = 2
-    while position + 4 <= len(data) and data[position] == 0xFF:
-        marker = data[position + 1]
-        length = int.from_bytes(data[position + 2 : position + 4], "big")
-        if marker == 0xDA:  # start of scan: no more metadata segments
-            return 1
-        segment = data[position + 4 : position + 2 + length]
-        if marker == 0xE1 and segment.startswith(b"Exif\x00\x00"):
-            return _tiff_orientation(segment[6:])
-        position += 2 + length
-    return 1
+    """The EXIF orientation tag (1-8) a JPEG, PNG or WebP file carries, read by Pillow
+    (its header only; OpenCV decodes the pixels, as stored); 1 (upright) when there is none or
+    it cannot be read — the tag only turns the picture, so a broken one is ignored, silently."""
+    from PIL import Image
 
-
-def _tiff_orientation(tiff: bytes) -> int:
-    if len(tiff) < 8 or tiff[:2] not in (b"II", b"MM"):
+    if not data.startswith(b"\xff\xd8") and b"eXIf" not in data and b"EXIF" not in data:
+        return 1  # a PNG or WebP without an EXIF chunk: Pillow would decode a PNG to find out
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Pillow warns on corrupt EXIF: we answer 1
+            with Image.open(io.BytesIO(data), formats=EXIF_FORMATS) as image:
+                value = image.getexif().get(0x0112, 1)
+    except Exception:  # hostile bytes raise many kinds (OSError, SyntaxError, struct.error…)
         return 1
-    order: Literal["little", "big"] = "little" if tiff[:2] == b"II" else "big"
-    first_ifd = int.from_bytes(tiff[4:8], order)
-    if first_ifd + 2 > len(tiff):
-        return 1
-    count = int.from_bytes(tiff[first_ifd : first_ifd + 2], order)
-    for index in range(count):
-        entry = first_ifd + 2 + 12 * index
-        if entry + 12 > len(tiff):
-            return 1
-        if int.from_bytes(tiff[entry : entry + 2], order) == 0x0112:
-            value = int.from_bytes(tiff[entry + 8 : entry + 10], order)
-            return value if 1 <= value <= 8 else 1
-    return 1
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1
 
 
 def apply_orientation(image: np.ndarray, orientation: int) -> np.ndarray:
