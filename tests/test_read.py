@@ -209,3 +209,45 @@ def test_the_pieces_of_a_broken_digit_are_not_two_digits_when_overlap_costs() ->
     assert [c.box for c, _ in apart] == [(10, 0, 20, 5), (8, 8, 22, 22)]
     whole = choose(line, pieces, [7, 5, 5], scores, skip_cost=2.0, overlap_cost=1.0)
     assert [(c.box, d) for c, d in whole] == [((8, 0, 22, 30), 5)]
+
+
+def test_train_segmenter_fits_a_run_that_read_uses(test_set: object, tmp_path: Path) -> None:
+    """`digitrec train-segmenter` (a tiny fit) writes the verifier, the scorer and fit.json into
+    its run; `read --reader segment:DIR` reads with them; --costs-only refits the costs of a run;
+    a folder that already holds files, or no run at all, is a one-line error."""
+    from digitrec.cli import main
+    from digitrec.reading.reader import load_segmenter
+
+    run = tmp_path / "segmenter"
+    small = ["--train-pages", "12", "--pages", "12", "--dev-pages", "6", "--epochs", "1"]
+    assert main(["train-segmenter", "--out", str(run), *small]) == 0
+    record = json.loads((run / "fit.json").read_text())
+    assert record["config"]["train_pages"] == 12 and 0 <= record["chosen"]["dev_exact"] <= 1
+    assert len(record["trials"]) == 3 * 6 * 3 * 4  # C × bonus × skip × overlap
+    verifier, scorer = load_segmenter(str(run))
+    assert verifier.card["kind"] == "verifier" and scorer.skip_cost in (2.0, 4.0, 8.0)
+    page, _ = clean_line(test_set.images[20:24])  # type: ignore[attr-defined]
+    image = tmp_path / "line.png"
+    cv2.imwrite(str(image), page)
+    read = subprocess.run(
+        [str(DIGITREC), "read", str(image), "--json", "--reader", f"segment:{run}"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert read.returncode == 0, read.stderr
+    assert json.loads(read.stdout)["text"].isdigit()
+    refit = tmp_path / "refit"
+    assert (
+        main(["train-segmenter", "--out", str(refit), "--costs-only", "--start", str(run), *small])
+        == 0
+    )
+    assert json.loads((refit / "fit.json").read_text())["costs_only"] is True
+    again = subprocess.run(
+        [str(DIGITREC), "train-segmenter", "--out", str(run)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert again.returncode == 2 and "is not empty" in again.stderr
+    nothing = subprocess.run(
+        [str(DIGITREC), "read", str(image), "--reader", f"segment:{tmp_path / 'none'}"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert nothing.returncode == 2 and "not a train-segmenter run" in nothing.stderr

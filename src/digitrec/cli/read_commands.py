@@ -39,7 +39,8 @@ def register(commands: "argparse._SubParsersAction[Any]") -> None:
         metavar="auto|line|segment|DIR",
         help="line: read the whole line with the CTC line reader; segment: cut it into digits "
         "and classify each with --model; auto (the default): line when the package has it; "
-        "DIR: a line reader you trained with `digitrec train-reader`",
+        "DIR: a line reader you trained with `digitrec train-reader`; segment:DIR: the segment "
+        "reader with a `digitrec train-segmenter` run's verifier and scorer",
     )
     add_output_options(read)
     read.set_defaults(handler=run_read)

@@ -1,5 +1,6 @@
 """`digitrec train-reader` and `digitrec evaluate-reader`: train the line reader on synthetic
-pages and real labelled numbers, and measure any reader on a dataset of numbers."""
+pages and real labelled numbers, and measure any reader on a dataset of numbers;
+`digitrec train-segmenter`: fit the segment reader's verifier and scorer."""
 
 import argparse
 import json
@@ -57,6 +58,29 @@ def register(commands: "argparse._SubParsersAction[Any]") -> None:
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
     evaluate.set_defaults(handler=run_evaluate_reader)
 
+    segmenter = commands.add_parser(
+        "train-segmenter",
+        help="fit the segment reader's verifier and scorer (read --reader segment:DIR uses them)",
+        description="Fit what `read --reader segment` cuts lines with: the segment verifier, "
+        "trained on candidates from synthetic pages of MNIST training digits, and the scorer, "
+        "fitted and tuned on pages of validation digits. Writes DIR/verifier.safetensors, "
+        "DIR/segment_scorer.json and DIR/fit.json.",
+    )
+    segmenter.add_argument("--out", type=Path, required=True, metavar="DIR")
+    segmenter.add_argument("--train-pages", type=int, default=1200, metavar="N")
+    segmenter.add_argument("--pages", type=int, default=300, metavar="N", help="fitting pages")
+    segmenter.add_argument("--dev-pages", type=int, default=200, metavar="N")
+    segmenter.add_argument("--seed", type=int, default=1)
+    segmenter.add_argument("--epochs", type=int, default=6, help="verifier training epochs")
+    segmenter.add_argument(
+        "--costs-only",
+        action="store_true",
+        help="keep the verifier and scorer of --start (default: the packaged ones); choose only "
+        "the three costs again",
+    )
+    segmenter.add_argument("--start", type=Path, metavar="DIR", help="a train-segmenter run")
+    segmenter.set_defaults(handler=run_train_segmenter)
+
 
 def run_train_reader(args: argparse.Namespace) -> int:
     from digitrec.errors import UsageError
@@ -109,4 +133,23 @@ def run_evaluate_reader(args: argparse.Namespace) -> int:
         print(json.dumps(scores))
     else:
         print_reader_scores(scores)
+    return 0
+
+
+def run_train_segmenter(args: argparse.Namespace) -> int:
+    from digitrec.errors import UsageError
+    from digitrec.output import stdout_console
+    from digitrec.reading.segment_fitting import SegmentFitConfig, fit_segmenter
+
+    if args.start is not None and not args.costs_only:
+        raise UsageError("--start is the run whose verifier and scorer --costs-only keeps")
+    if args.out.exists() and any(args.out.iterdir()):
+        raise UsageError(f"{args.out} is not empty: give a new folder for the run")
+    config = SegmentFitConfig(args.train_pages, args.pages, args.dev_pages, args.seed, args.epochs)
+    record = fit_segmenter(args.out, config, costs_only=args.costs_only, start=args.start)
+    stdout_console.print(
+        f"development pages read exactly: {record['chosen']['dev_exact']:.1%}; "
+        f"read with it: digitrec read --reader segment:{args.out}",
+        markup=False,
+    )
     return 0

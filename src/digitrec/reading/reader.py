@@ -112,15 +112,18 @@ def read_many(
                 results.append(read_line(gray, line_reader, name))
             else:
                 assert classifier is not None
-                results.append(read_gray(gray, classifier, *packaged_reading_models(), name))
+                results.append(read_gray(gray, classifier, *segment_models(reader), name))
         if on_progress:
             on_progress(1)
     return results
 
 
 def choose_reader(reader: str) -> LineReader | None:
-    """The line reader for "line" (or "auto" when the package has one), None for "segment";
-    any other value names a reader of your own (a `train-reader` run directory or file)."""
+    """The line reader for "line" (or "auto" when the package has one), None for "segment" (or
+    "segment:DIR", a `train-segmenter` run); any other value names a line reader of your own (a
+    `train-reader` run directory or file)."""
+    if reader.startswith("segment:"):
+        return None
     if reader not in READERS:
         if not Path(reader).expanduser().exists():
             raise UsageError(
@@ -146,6 +149,23 @@ def has_line_reader() -> bool:
 def packaged_line_reader() -> LineReader:
     """The line reader shipped in the package, loaded once per process."""
     return load_line_reader()
+
+
+def segment_models(reader: str) -> tuple[Verifier, SegmentScorer]:
+    """The segment reader's verifier and scorer: a `train-segmenter` run's for "segment:DIR",
+    else the packaged ones."""
+    if reader.startswith("segment:"):
+        return load_segmenter(str(Path(reader.removeprefix("segment:")).expanduser().resolve()))
+    return packaged_reading_models()
+
+
+@functools.lru_cache(maxsize=4)
+def load_segmenter(folder: str) -> tuple[Verifier, SegmentScorer]:
+    """The verifier and scorer of a `train-segmenter` run directory."""
+    path = Path(folder)
+    if not (path / "segment_scorer.json").is_file():
+        raise UsageError(f"{folder}: not a train-segmenter run (no segment_scorer.json in it)")
+    return load_verifier(path / "verifier"), load_scorer(path / "segment_scorer.json")
 
 
 @functools.cache

@@ -5,8 +5,8 @@ touching 4s as one confident 4. So each candidate is described by a few numbers 
 classifier's confidence, how its width, height and ink fit the digit it was read as and the
 line it sits on, how many strokes its cuts go through, how many pieces it joins — and a logistic
 regression fitted on synthetic pages built from MNIST *validation* digits (which the classifier
-never trained on) turns them into log P(whole digit). `scripts/fit_segment_scorer.py` fits it and
-writes `segment_scorer.json` next to this module; it is data, not code (no pickle).
+never trained on) turns them into log P(whole digit). `digitrec train-segmenter` fits it (and
+`scripts/fit_segment_scorer.py` copies the result next to this module); it is data, not code.
 """
 
 import json
@@ -141,4 +141,4 @@ def load_scorer(path: Path = SCORER_FILE) -> SegmentScorer:
     try:
         return SegmentScorer.from_json(json.loads(path.read_text()))
     except FileNotFoundError:
-        raise DataError(f"{path}: missing; run scripts/fit_segment_scorer.py") from None
+        raise DataError(f"{path}: missing; run digitrec train-segmenter") from None

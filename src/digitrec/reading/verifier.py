@@ -4,7 +4,7 @@ whole digit — not a sliver cut from one, not a fragment of a broken one, not t
 Its input is two 28×28 views of the candidate: channel 0 the candidate normalized as a lone
 digit (what the classifier sees), channel 1 the candidate where it stands, at the line's scale,
 with its neighbours' ink dimmed (`segment.context_view`). It is trained by
-`scripts/fit_segment_scorer.py` on candidates from synthetic pages of MNIST *training* digits,
+`digitrec train-segmenter` on candidates from synthetic pages of MNIST *training* digits,
 and stored like every digitrec model: safetensors weights with a JSON card, never pickle.
 """
 
@@ -72,7 +72,7 @@ def save_verifier(net: VerifierNet, card: dict[str, Any], stem: Path = VERIFIER_
 
 
 def load_verifier(stem: Path = VERIFIER_STEM) -> Verifier:
-    card, state = load_net(stem, KIND, "scripts/fit_segment_scorer.py")
+    card, state = load_net(stem, KIND, "digitrec train-segmenter")
     net = VerifierNet(**card.get("arguments", {}))
     net.load_state_dict(state, strict=True)
     return Verifier(net, card)
