@@ -29,7 +29,7 @@ import torch
 
 from digitrec.models.zoo import build_model
 from digitrec.report.comparison import plan, resolve_entries
-from digitrec.report.runner import Settings
+from digitrec.report.settings import Settings
 from digitrec.train import RECIPES, TrainConfig
 from digitrec.train.augment import AUGMENTATIONS, augment_batch
 from digitrec.train.objective import step_loss

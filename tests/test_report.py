@@ -21,7 +21,8 @@ from digitrec.errors import UsageError
 from digitrec.evaluate import evaluate
 from digitrec.report.cache import config_key
 from digitrec.report.document import Figure, Report, Section, Table, to_html, write_report
-from digitrec.report.runner import Settings, percent
+from digitrec.report.numbers import percent
+from digitrec.report.settings import Settings
 from digitrec.train import RECIPES, TrainConfig
 
 SMOKE = ["--limit", "200", "--max-steps", "5", "--eval-limit", "200", "--threads", "1"]

@@ -19,16 +19,10 @@ from typing import Any
 from digitrec.errors import UsageError
 from digitrec.report.cache import Measurement, Run, ensure_run, measure
 from digitrec.report.document import Report, write_report
+from digitrec.report.live import LiveTable, announce
+from digitrec.report.numbers import count, percent, seconds
 from digitrec.report.paper_claims import CLAIMS, Claim
-from digitrec.report.runner import (
-    LiveTable,
-    Settings,
-    announce,
-    apply_threads,
-    count,
-    percent,
-    seconds,
-)
+from digitrec.report.settings import Settings, apply_threads
 
 # The recipe each network is compared with: its own paper's, else the closest paper's settings.
 MODEL_RECIPES = {

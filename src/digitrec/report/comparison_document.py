@@ -11,18 +11,10 @@ import numpy as np
 from digitrec.report import plots
 from digitrec.report.cache import Run, load_digits
 from digitrec.report.document import Block, Figure, Report, Section, Table
+from digitrec.report.model_figures import model_figures
+from digitrec.report.numbers import count, mean_std, megabytes, percent, points, seconds
 from digitrec.report.paper_claims import ALBAYATI_EPOCHS, NAGPAL_EPOCHS
-from digitrec.report.runner import (
-    Settings,
-    count,
-    machine_record,
-    mean_std,
-    megabytes,
-    percent,
-    points,
-    seconds,
-)
-from digitrec.report.sections import model_figures
+from digitrec.report.settings import Settings, machine_record
 
 if (
     TYPE_CHECKING

@@ -17,8 +17,8 @@ from pathlib import Path
 
 from digitrec.errors import UsageError
 from digitrec.report.document import Report, write_report
-from digitrec.report.runner import Settings, apply_threads, machine_record
-from digitrec.report.studies.common import StudyResult
+from digitrec.report.settings import Settings, apply_threads, machine_record
+from digitrec.report.studies.measure import StudyResult
 
 
 @dataclass(frozen=True)

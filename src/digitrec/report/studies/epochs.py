@@ -12,9 +12,11 @@ from typing import Any
 
 from digitrec.report import plots
 from digitrec.report.document import Block, Figure, Section, Table
+from digitrec.report.live import LiveTable
+from digitrec.report.numbers import percent
 from digitrec.report.paper_claims import ALBAYATI_EPOCHS, NAGPAL_EPOCHS
-from digitrec.report.runner import LiveTable, Settings, percent
-from digitrec.report.studies.common import Group, Progress, StudyResult, train_and_measure
+from digitrec.report.settings import Settings
+from digitrec.report.studies.measure import Group, Progress, StudyResult, train_and_measure
 
 EPOCHS = 30
 RECIPES = ("albayati", "nagpal")

@@ -9,8 +9,10 @@ from typing import Any
 
 from digitrec.report import plots
 from digitrec.report.document import Figure, Section, Table
-from digitrec.report.runner import LiveTable, Settings, count, mean_std, percent, seconds
-from digitrec.report.studies.common import Group, Progress, StudyResult, train_and_measure
+from digitrec.report.live import LiveTable
+from digitrec.report.numbers import count, mean_std, percent, seconds
+from digitrec.report.settings import Settings
+from digitrec.report.studies.measure import Group, Progress, StudyResult, train_and_measure
 
 RECIPE = "kushwaha"
 MLP_HIDDEN = ((512,), (512, 256), (512, 256, 128), (512, 256, 128, 64))

@@ -7,9 +7,11 @@ Noisy MNIST is made from the official test split, which none of these models tra
 
 from digitrec.report import plots
 from digitrec.report.document import Block, Figure, Section, Table
+from digitrec.report.live import LiveTable
+from digitrec.report.numbers import mean_std, percent
 from digitrec.report.paper_claims import NAGPAL, NOISY_DIGITS
-from digitrec.report.runner import LiveTable, Settings, mean_std, percent
-from digitrec.report.studies.common import (
+from digitrec.report.settings import Settings
+from digitrec.report.studies.measure import (
     Group,
     Progress,
     StudyResult,

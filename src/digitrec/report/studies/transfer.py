@@ -12,9 +12,11 @@ import math
 
 from digitrec.report import plots
 from digitrec.report.document import Figure, Section, Table
+from digitrec.report.live import LiveTable
+from digitrec.report.numbers import mean_std, percent, points
 from digitrec.report.paper_claims import TONAPE
-from digitrec.report.runner import LiveTable, Settings, mean_std, percent, points
-from digitrec.report.studies.common import (
+from digitrec.report.settings import Settings
+from digitrec.report.studies.measure import (
     Group,
     Progress,
     StudyResult,

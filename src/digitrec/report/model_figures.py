@@ -1,6 +1,6 @@
-"""Report pieces that compare and the studies share: the figures of one trained model (confusion
-matrix, learning curves, most confident mistakes, and for CNNs first-layer filters and feature
-maps), and the overview plots of many models."""
+"""The figures of one trained model as compare and the studies show it (confusion matrix,
+learning curves, most confident mistakes, and for CNNs first-layer filters and feature maps),
+and the overview plots of many models."""
 
 from typing import Any
 

@@ -1,5 +1,5 @@
-"""What every study does the same way: train one config through the cache and measure it, and
-summarize a group of seeds."""
+"""Measuring a study's runs: train one config through the cache and measure it, and summarize a
+group of seeds (StudyResult, Group, Progress)."""
 
 import statistics
 from dataclasses import dataclass, field
@@ -8,7 +8,8 @@ from typing import Any
 
 from digitrec.report.cache import Measurement, Run, ensure_run, measure
 from digitrec.report.document import Section
-from digitrec.report.runner import Settings, announce
+from digitrec.report.live import announce
+from digitrec.report.settings import Settings
 
 
 @dataclass

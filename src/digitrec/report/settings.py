@@ -1,9 +1,8 @@
-"""What compare and every study share: the run settings (cache, data, threads, smoke limits), the
-table printed row by row while runs finish, the machine record at the top of a report, and number
-formatting (one function per kind of number, so a report and its tests format alike)."""
+"""How a report's runs are run: the settings compare and every study share (the run cache, data,
+threads, seeds, smoke limits), the thread count measurements take, and the machine record at the
+top of a report."""
 
 import os
-import statistics
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -78,67 +77,3 @@ def machine_record(settings: Settings) -> dict[str, Any]:
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "smoke": settings.is_smoke,
     }
-
-
-class LiveTable:
-    """A table printed on stdout one row at a time, as each run finishes (the header first)."""
-
-    def __init__(self, title: str, columns: list[str], widths: list[int]) -> None:
-        self.columns, self.widths = columns, widths
-        self.rows: list[list[str]] = []
-        self._title = title
-        self._started = False
-
-    def add(self, row: list[str]) -> None:
-        from digitrec.output import stdout_console
-
-        if not self._started:
-            stdout_console.print(f"[bold]{self._title}[/]")
-            stdout_console.print(self._line(self.columns), style="bold", soft_wrap=True)
-            self._started = True
-        self.rows.append(row)
-        stdout_console.print(self._line(row), soft_wrap=True, markup=False)
-
-    def _line(self, cells: list[str]) -> str:
-        first, *rest = zip(cells, self.widths, strict=True)
-        return f"{first[0]:<{first[1]}}" + "".join(f" {c:>{w}}" for c, w in rest)
-
-
-def announce(message: str) -> None:
-    """A progress line on stderr (which run is next), kept out of the table on stdout."""
-    from digitrec.progress import stderr_console
-
-    stderr_console.print(f"[dim]{message}[/]", highlight=False)
-
-
-# --- numbers -----------------------------------------------------------------------------------
-
-
-def percent(fraction: float) -> str:
-    return f"{fraction:.2%}"
-
-
-def mean_std(fractions: list[float]) -> str:
-    """'99.12%' for one value, '99.12 ± 0.05%' (sample standard deviation) for several."""
-    if len(fractions) == 1:
-        return percent(fractions[0])
-    return f"{100 * statistics.mean(fractions):.2f} ± {100 * statistics.stdev(fractions):.2f}%"
-
-
-def points(difference: float) -> str:
-    """A difference of two fractions in percentage points, signed."""
-    return f"{100 * difference:+.2f} pt"
-
-
-def seconds(value: float | None) -> str:
-    if value is None:
-        return "—"
-    return f"{value:,.0f} s" if value >= 100 else f"{value:.1f} s"
-
-
-def count(value: float) -> str:
-    return f"{value:,.0f}"
-
-
-def megabytes(value: float | None) -> str:
-    return "—" if value is None else f"{value:.1f} MB"
