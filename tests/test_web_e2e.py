@@ -116,6 +116,26 @@ def pad_box(page: Any) -> dict[str, float]:
     return dict(box)
 
 
+def digit_box(page: Any) -> dict[str, float]:
+    """The square in the middle of the (twice as wide) pad: where one digit is drawn."""
+    box = pad_box(page)
+    return {**box, "x": box["x"] + (box["width"] - box["height"]) / 2, "width": box["height"]}
+
+
+def number_boxes(page: Any, count: int) -> list[dict[str, float]]:
+    """Side by side frames across the pad, one per digit of a number, as people write one: a
+    `count`-th of the pad's width each (at most its height), and taller than wide when there is
+    room (handwritten digits are; an MNIST frame is square)."""
+    box = pad_box(page)
+    width = min(box["height"], box["width"] / count)
+    height = min(box["height"], 1.6 * width)
+    top = box["y"] + (box["height"] - height) / 2
+    left = box["x"] + (box["width"] - count * width) / 2
+    return [
+        {"x": left + i * width, "y": top, "width": width, "height": height} for i in range(count)
+    ]
+
+
 def wait_for_answer(page: Any) -> dict[str, Any]:
     """Wait until the result shown is the answer about the drawing as it is now."""
     version = page.get_attribute("#pad", "data-version")
@@ -149,7 +169,7 @@ def explain_fetches(page: Any) -> dict[str, int]:
 
 def test_drawn_mnist_digits_are_read_live(page: Any, mnist_test: tuple) -> None:
     images, labels = mnist_test
-    box = pad_box(page)
+    box = digit_box(page)
     shown, moves = {}, 0
     page.wait_for_function("document.getElementById('model-name').textContent !== '…'")
     assert page.text_content("#model-name") == "default"  # what `digitrec serve` loads by default
@@ -180,7 +200,7 @@ def test_drawn_mnist_digits_are_read_live(page: Any, mnist_test: tuple) -> None:
 def test_undo_and_clear(page: Any, mnist_test: tuple) -> None:
     images, labels = mnist_test
     seven = first_of_each_class(labels)[7]
-    box = pad_box(page)
+    box = digit_box(page)
     assert page.is_disabled("#undo") and page.is_disabled("#clear")
     strokes = digit_strokes(images[seven])
     draw_with_mouse(page, box, strokes)
@@ -239,6 +259,53 @@ def test_undo_and_clear(page: Any, mnist_test: tuple) -> None:
     assert why and answer["digit"] in ("", "?")
     assert why.lower() in page.text_content("#summary").lower()
     screenshot(page, "undo-5-a-dot")
+
+
+def test_a_number_drawn_on_the_pad_is_read_as_a_number(page: Any, mnist_test: tuple) -> None:
+    """Several digits on the pad are read by the line reader: the number, each digit's confidence
+    and a box over each on the pad — never one confident digit for several; corrections (of
+    single digits) are off. Numbers of 2, 3 and 6 digits, from MNIST test digits drawn side by
+    side; the page's answer is the API's for the same pixels."""
+    images, labels = mnist_test
+    for count, start in ((2, 100), (3, 200), (6, 300)):
+        if page.is_enabled("#clear"):
+            page.click("#clear")
+        indices = list(range(start, start + count))
+        truth = "".join(str(int(labels[i])) for i in indices)
+        for index, box in zip(indices, number_boxes(page, count), strict=True):
+            draw_with_mouse(page, box, digit_strokes(images[index]))
+        answer = wait_for_answer(page)
+        screenshot(page, f"drawn-number-{truth}")
+        api = page.request.post(
+            page.url + "v1/read",
+            data={"image": page.eval_on_selector("#pad", "p => p.toDataURL()")},
+        ).json()
+        assert answer["state"] == "done", page.text_content("#summary")
+        assert answer["digit"] == api["text"] == truth, (answer["digit"], api["text"], truth)
+        assert page.get_attribute("#result", "data-number") == truth
+        listed = page.eval_on_selector_all(
+            "#number-digits li", "rows => rows.map(r => [Number(r.dataset.digit), r.dataset.box])"
+        )
+        assert listed == [[d["digit"], ",".join(map(str, d["box"]))] for d in api["digits"]]
+        assert answer["top3"] == [] and page.is_hidden("#views")
+        assert page.text_content("#summary").startswith(f"Reads {truth} (")
+        assert page.is_disabled("[data-testid=feedback-0]")
+        # a box is drawn over each digit on the pad: the middle of its bottom edge is magenta
+        edges = [[round(x + w / 2), y + h + 3] for x, y, w, h in (d["box"] for d in api["digits"])]
+        colours = page.eval_on_selector(
+            "#pad-boxes",
+            "(c, points) => points.map(([x, y]) => Array.from(c.getContext('2d').getImageData(x, y, 1, 1).data))",
+            edges,
+        )
+        for r, g, b, alpha in colours:
+            assert r > 180 and g < 80 and b > 80 and alpha > 100, colours
+    page.click("#clear")
+    assert page.locator("#number-digits li").count() == 0
+    boxes = page.eval_on_selector(
+        "#pad-boxes",
+        "c => Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data)",
+    )
+    assert max(boxes[3::4]) == 0  # cleared with the drawing
 
 
 def read_through_api(page: Any, server: dict[str, Any], path: Path) -> tuple[int, dict[str, Any]]:
@@ -312,7 +379,7 @@ def test_upload_without_a_number_says_why(
 def test_correction_is_saved(page: Any, server: dict[str, Any], mnist_test: tuple) -> None:
     images, labels = mnist_test
     four = first_of_each_class(labels)[4]
-    draw_with_mouse(page, pad_box(page), digit_strokes(images[four]))
+    draw_with_mouse(page, digit_box(page), digit_strokes(images[four]))
     answer = wait_for_answer(page)
     shown = int(answer["digit"])
     confidence = answer["top3"][0][1]
@@ -349,8 +416,10 @@ def test_correction_is_saved(page: Any, server: dict[str, Any], mnist_test: tupl
     assert (label, predicted) == (correction, shown)
     assert stored_confidence == pytest.approx(confidence, abs=1e-6)
     stored = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_GRAYSCALE)
-    assert stored.shape == sent.shape == (280, 280)
-    assert np.abs(stored.astype(int) - sent).max() <= 1
+    # kept at most 512 pixels on its longer side (serve.engine.FEEDBACK_SIDE): the pad, halved less
+    assert sent.shape == (280, 560) and stored.shape == (256, 512)
+    expected = cv2.resize(sent, (512, 256), interpolation=cv2.INTER_AREA)
+    assert np.abs(stored.astype(int) - expected).max() <= 1
     # signed in: the next correction is stored without asking again
     again = (correction + 1) % 10
     page.click(f"[data-testid=feedback-{again}]")
@@ -388,7 +457,7 @@ def test_phone_layout_and_touch_drawing(
             assert bounds["width"] >= 44 and bounds["height"] >= 44
 
         two = first_of_each_class(labels)[2]
-        draw_with_finger(context.new_cdp_session(page), box, digit_strokes(images[two]))
+        draw_with_finger(context.new_cdp_session(page), digit_box(page), digit_strokes(images[two]))
         answer = wait_for_answer(page)
         assert answer["digit"] == "2"
         assert page.evaluate("window.scrollY") == 0  # drawing did not scroll the page

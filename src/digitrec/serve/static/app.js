@@ -1,12 +1,14 @@
-// digitrec web page: a drawing pad read live by POST /v1/explain (digit, top 3, the 28 × 28 the
-// model saw, saliency) with a correction sent to POST /v1/feedback, and a photo reader that posts
-// to /v1/read and draws a box around every digit it found. Plain JS, no build step, no network
-// beyond this server.
+// digitrec web page: a drawing pad read live — by POST /v1/read (the line reader: a number, a box
+// and a confidence per digit) and, when it holds one digit, by POST /v1/explain (the digit, all ten
+// probabilities, the 28 × 28 the model saw, saliency) with a correction sent to POST /v1/feedback
+// — and a photo reader that posts to /v1/read and draws a box around every digit it found. Plain
+// JS, no build step, no network beyond this server.
 "use strict";
 
 (() => {
-  const PAD_SIDE = 280; // canvas pixels, and the side of the PNG the server gets
-  const BRUSH = Math.round(PAD_SIDE / 12); // about MNIST's stroke width once the digit is normalized
+  const PAD_HEIGHT = 280; // canvas pixels, as the PNG the server gets: room for one large digit
+  const PAD_WIDTH = 2 * PAD_HEIGHT; // ... or a number of several
+  const BRUSH = Math.round(PAD_HEIGHT / 12); // about MNIST's stroke width once a digit is normalized
   const INK = "#111111";
   const PAPER = "#ffffff";
   const DEBOUNCE_MS = 200; // ask once the pen rests this long...
@@ -16,6 +18,7 @@
 
   const $ = (id) => document.getElementById(id);
   const percent = (p) => `${(100 * p).toFixed(1)}%`;
+  const article = (digit) => (digit === 8 ? "an" : "a"); // "an 8", "a 7"
   // The server's reasons are phrases ("no ink found (blank page)"): show them as sentences.
   const sentence = (text) => {
     const t = String(text).trim();
@@ -124,8 +127,11 @@
 
   const pad = $("pad");
   const ctx = pad.getContext("2d");
-  pad.width = PAD_SIDE;
-  pad.height = PAD_SIDE;
+  pad.width = PAD_WIDTH;
+  pad.height = PAD_HEIGHT;
+  const boxes = $("pad-boxes"); // the digits the line reader found, drawn over the pad
+  boxes.width = PAD_WIDTH;
+  boxes.height = PAD_HEIGHT;
 
   const strokes = [];
   let active = null; // {pointerId, points} while a pointer is down
@@ -134,7 +140,7 @@
 
   function paintPaper() {
     ctx.fillStyle = PAPER;
-    ctx.fillRect(0, 0, PAD_SIDE, PAD_SIDE);
+    ctx.fillRect(0, 0, PAD_WIDTH, PAD_HEIGHT);
   }
 
   function setBrush() {
@@ -173,8 +179,8 @@
   function padPoint(event) {
     const rect = pad.getBoundingClientRect();
     return {
-      x: ((event.clientX - rect.left) * PAD_SIDE) / rect.width,
-      y: ((event.clientY - rect.top) * PAD_SIDE) / rect.height,
+      x: ((event.clientX - rect.left) * PAD_WIDTH) / rect.width,
+      y: ((event.clientY - rect.top) * PAD_HEIGHT) / rect.height,
     };
   }
 
@@ -184,8 +190,9 @@
     pad.dataset.strokes = String(strokes.length);
     $("undo").disabled = strokes.length === 0;
     $("clear").disabled = strokes.length === 0;
-    setFeedbackEnabled(strokes.length > 0);
+    setFeedbackEnabled(false); // until the drawing is read as one digit
     setStatus($("feedback-status"), "");
+    clearBoxes();
     scheduleRecognition();
   }
 
@@ -276,12 +283,19 @@
     const image = pad.toDataURL("image/png");
     inFlight = true;
     let answer;
+    let number = null;
     try {
-      answer = await postJSON("/v1/explain", { image });
+      // The line reader says how many digits there are; one digit gets the classifier's view.
+      const reading = await postJSON("/v1/read", { image });
+      if (reading.ok && reading.body.digits.length > 1) number = reading.body;
+      else answer = await postJSON("/v1/explain", { image });
     } finally {
       inFlight = false;
     }
-    if (asked.epoch === epoch && strokes.length) showAnswer(answer, asked.version);
+    if (asked.epoch === epoch && strokes.length) {
+      if (number) showNumber(number, asked.version);
+      else showAnswer(answer, asked.version);
+    }
     // The drawing changed while we waited and no debounce is pending: ask about the latest one.
     if (asked.version !== version && strokes.length && timer === null) recognize();
   }
@@ -291,12 +305,62 @@
     result.removeAttribute("aria-busy");
     delete result.dataset.version;
     delete result.dataset.digit;
+    delete result.dataset.number;
     $("digit").textContent = "";
     $("top3").replaceChildren();
+    $("number-digits").replaceChildren();
+    clearBoxes();
     $("views").hidden = true;
     $("model-input").removeAttribute("src");
     $("saliency").removeAttribute("src");
-    setStatus($("summary"), "Draw a digit to start.");
+    setStatus($("summary"), "Draw a digit or a number to start.");
+  }
+
+  function clearBoxes() {
+    boxes.getContext("2d").clearRect(0, 0, PAD_WIDTH, PAD_HEIGHT);
+  }
+
+  // Several digits: the number, a box and a digit over each on the pad, and each one's confidence.
+  function showNumber(body, answeredVersion) {
+    const latest = answeredVersion === version;
+    result.dataset.version = String(answeredVersion);
+    result.dataset.state = latest ? "done" : "pending";
+    if (latest) result.removeAttribute("aria-busy");
+    delete result.dataset.digit;
+    result.dataset.number = body.text;
+    $("digit").textContent = body.text;
+    $("top3").replaceChildren();
+    $("views").hidden = true;
+    setStatus($("summary"), `Reads ${body.text} (${percent(body.confidence)} sure of all ${body.digits.length} digits).`);
+    const items = body.digits.map(({ digit, confidence, box }) => {
+      const li = document.createElement("li");
+      li.dataset.digit = String(digit);
+      li.dataset.confidence = String(confidence);
+      li.dataset.box = box.join(",");
+      li.textContent = `${digit}: ${percent(confidence)}`;
+      return li;
+    });
+    $("number-digits").replaceChildren(...items);
+    clearBoxes();
+    if (latest) drawPadBoxes(body.digits);
+    setFeedbackEnabled(false);
+    setStatus($("feedback-status"), "Corrections are taken for single digits.");
+  }
+
+  function drawPadBoxes(digits) {
+    const c = boxes.getContext("2d");
+    c.lineWidth = 3;
+    c.strokeStyle = BOX_COLOR;
+    c.fillStyle = BOX_COLOR;
+    c.font = "bold 26px system-ui, sans-serif";
+    c.textBaseline = "bottom";
+    for (const { digit, confidence, box } of digits) {
+      const [x, y, w, h] = box;
+      c.globalAlpha = confidence < 0.9 ? 0.55 : 1; // unsure digits drawn fainter
+      c.strokeRect(x - 3, y - 3, w + 6, h + 6);
+      c.fillText(String(digit), x, Math.max(26, y - 5));
+    }
+    c.globalAlpha = 1;
   }
 
   function showAnswer(answer, answeredVersion) {
@@ -308,18 +372,26 @@
     if (!answer.ok) {
       // 422 = no digit in the drawing yet: not an error worth red text.
       delete result.dataset.digit;
+      delete result.dataset.number;
       $("digit").textContent = "";
       $("top3").replaceChildren();
+      $("number-digits").replaceChildren();
       $("views").hidden = true;
       setStatus(summary, answer.message, answer.status === 422 ? "" : "error");
       return;
+    }
+    delete result.dataset.number;
+    $("number-digits").replaceChildren();
+    if (latest) {
+      setFeedbackEnabled(true);
+      setStatus($("feedback-status"), "");
     }
     const body = answer.body;
     const digit = body.digit === null || body.digit === undefined ? null : body.digit;
     result.dataset.digit = digit === null ? "" : String(digit);
     $("digit").textContent = digit === null ? "?" : String(digit);
     if (digit === null) setStatus(summary, body.reason || "Not sure what this is.");
-    else setStatus(summary, `Looks like a ${digit} (${percent(body.confidence)} sure).`);
+    else setStatus(summary, `Looks like ${article(digit)} ${digit} (${percent(body.confidence)} sure).`);
     showTop3(body.top3 || []);
     $("model-input").src = body.input_png;
     $("saliency").src = body.saliency_png;
@@ -359,7 +431,7 @@
     button.textContent = String(label);
     button.dataset.label = String(label);
     button.dataset.testid = `feedback-${label}`;
-    button.setAttribute("aria-label", `It's a ${label}`);
+    button.setAttribute("aria-label", `It's ${article(label)} ${label}`);
     button.disabled = true;
     button.addEventListener("click", () => sendFeedback(label));
     feedbackButtons.push(button);
@@ -379,7 +451,7 @@
     setStatus(status, "Saving…");
     setFeedbackEnabled(false);
     const answer = await postJSON("/v1/feedback", { image, label });
-    setFeedbackEnabled(strokes.length > 0);
+    setFeedbackEnabled(asked === version && strokes.length > 0);
     if (asked !== version) return; // drawn on meanwhile: the message would be about another image
     if (answer.ok) {
       status.dataset.feedbackId = String(answer.body.id);
