@@ -34,7 +34,7 @@ def test_real_files_are_recognised_with_their_size(
     data = cv2.imencode(suffix, image, options)[1].tobytes()
     assert sniff(data) == (kind, (53, 37))
     assert decode_image(data, "x").shape == (37, 53)
-    with pytest.raises(ImageTooLargeError, match="53×37, over the 1000-pixel limit"):
+    with pytest.raises(ImageTooLargeError, match="53×37, over the 1,000-pixel limit"):
         decode_image(data, "x", max_pixels=1000)
 
 

@@ -717,6 +717,22 @@ def test_security_headers(client: TestClient) -> None:
     assert script.headers["cache-control"] == "no-cache" and script.headers["etag"]
 
 
+def test_answers_and_files_are_gzipped_when_asked(client: TestClient, test_set: Any) -> None:
+    """The page's script and a large answer (/v1/explain's images) go compressed to a client that
+    accepts gzip, and plain to one that does not; small answers are not worth it."""
+    gzip, plain = {"accept-encoding": "gzip"}, {"accept-encoding": "identity"}
+    script = client.get("/static/app.js", headers=gzip)
+    assert script.headers["content-encoding"] == "gzip"
+    assert int(script.headers["content-length"]) < 0.5 * len(script.content)  # content: inflated
+    assert "content-encoding" not in client.get("/static/app.js", headers=plain).headers
+    form = {"files": {"file": ("d.png", scan(test_set.images[0]))}}
+    explained = client.post("/v1/explain", headers=gzip, **form)
+    assert explained.status_code == 200 and explained.headers["content-encoding"] == "gzip"
+    assert explained.json()["digit"] == int(test_set.labels[0])
+    health = client.get("/healthz", headers=gzip)
+    assert "content-encoding" not in health.headers  # under GZIP_MIN_BYTES
+
+
 def test_slow_work_runs_off_the_event_loop_with_timeout_and_queue_limit(
     test_set: Any, feedback_db: Path
 ) -> None:

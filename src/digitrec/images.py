@@ -54,7 +54,7 @@ def decode_image(data: bytes, name: str, *, max_pixels: int = MAX_PIXELS) -> np.
         raise NotAnImageError(f"{name}: not a readable image (truncated or corrupt {kind} header)")
     if size[0] * size[1] > max_pixels:
         raise ImageTooLargeError(
-            f"{name}: image is {size[0]}×{size[1]}, over the {max_pixels}-pixel limit"
+            f"{name}: image is {size[0]}×{size[1]}, over the {max_pixels:,}-pixel limit"
         )
     _quiet_opencv()
     try:
@@ -65,7 +65,7 @@ def decode_image(data: bytes, name: str, *, max_pixels: int = MAX_PIXELS) -> np.
         raise NotAnImageError(f"{name}: not a readable image (corrupt {kind} data)")
     if image.shape[0] * image.shape[1] > max_pixels:  # a header that lied
         raise ImageTooLargeError(
-            f"{name}: image is {image.shape[1]}×{image.shape[0]}, over the {max_pixels}-pixel limit"
+            f"{name}: image is {image.shape[1]}×{image.shape[0]}, over the {max_pixels:,}-pixel limit"
         )
     return apply_orientation(to_gray_uint8(image), exif_orientation(data))
 

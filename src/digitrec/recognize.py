@@ -66,7 +66,7 @@ def to_gray(image: ImageInput, name: str, max_pixels: int = MAX_PIXELS) -> np.nd
         if image.ndim not in (2, 3) or image.size == 0 or (image.ndim == 3 and image.shape[2] > 4):
             raise NotAnImageError(f"{name}: expected an (H, W), (H, W, 3) or (H, W, 4) array")
         if image.shape[0] * image.shape[1] > max_pixels:
-            raise ImageTooLargeError(f"{name}: image is over the {max_pixels}-pixel limit")
+            raise ImageTooLargeError(f"{name}: image is over the {max_pixels:,}-pixel limit")
         if image.ndim == 3 and image.shape[2] in (3, 4):  # RGB(A) -> BGR(A), OpenCV's order
             image = image[:, :, [2, 1, 0, 3][: image.shape[2]]]
         return to_gray_uint8(image)

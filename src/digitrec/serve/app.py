@@ -1,9 +1,9 @@
 """The FastAPI application: `create_app(settings)`; uvicorn calls it as a factory.
 
 The models are loaded once, in the lifespan, before the first request is accepted. Middleware,
-outermost first: the guard (Host, cross-site writes, security headers: guard.py), metrics (every
-request counted and timed), the body's size and time limits, CORS (only when origins are
-configured). Routes that write or reveal stored data need the API token (auth.py; with auth
+outermost first: the guard (Host, cross-site writes, security headers: guard.py), gzip (answers
+of GZIP_MIN_BYTES or more, when the client accepts it), metrics (every request counted and
+timed), the body's size and time limits, CORS (only when origins are configured). Routes that write or reveal stored data need the API token (auth.py; with auth
 "all", every route but /healthz and the page); the connections under the app are bounded by
 connections.py. Every error leaves as a problem document (problems.py).
 """
@@ -18,6 +18,7 @@ from fastapi import Depends, FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.middleware.gzip import GZipMiddleware
 
 from digitrec import __version__
 from digitrec.serve import problems
@@ -30,6 +31,8 @@ from digitrec.serve.limits import BodyLimitMiddleware, RateLimiter
 from digitrec.serve.metrics import Metrics, MetricsMiddleware
 from digitrec.serve.routes import STATIC, packaged_models, private, public, router
 from digitrec.serve.settings import ServeSettings
+
+GZIP_MIN_BYTES = 1024  # answers and files at least this big go gzip-compressed when asked
 
 
 def open_feedback(settings: ServeSettings) -> Corrections:
@@ -127,6 +130,7 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
         BodyLimitMiddleware, max_bytes=settings.max_body_bytes, timeout_s=settings.body_timeout_s
     )
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MIN_BYTES)
     app.add_middleware(
         GuardMiddleware, allowed_hosts=settings.allowed_hosts, cors_origins=settings.cors_origins
     )

@@ -19,11 +19,15 @@
   const $ = (id) => document.getElementById(id);
   const percent = (p) => `${(100 * p).toFixed(1)}%`;
   const article = (digit) => (digit === 8 ? "an" : "a"); // "an 8", "a 7"
-  // The server's reasons are phrases ("no ink found (blank page)"): show them as sentences.
+  // The server's reasons are phrases ("no ink found (blank page)"): show them as sentences — but
+  // a message that starts with the user's file name ("note.txt: not a readable image") keeps the
+  // name as they gave it.
   const sentence = (text) => {
     const t = String(text).trim();
     if (!t) return t;
-    return t[0].toUpperCase() + t.slice(1) + (/[.!?…]$/.test(t) ? "" : ".");
+    const first = t.split(/\s/, 1)[0];
+    const named = first.endsWith(":") && /[./\\]/.test(first);
+    return (named ? t : t[0].toUpperCase() + t.slice(1)) + (/[.!?…]$/.test(t) ? "" : ".");
   };
 
   // ---------------------------------------------------------------------------------------------
@@ -196,17 +200,20 @@
     scheduleRecognition();
   }
 
-  pad.addEventListener("pointerdown", (event) => {
+  // Strokes are taken from a zone a little larger than the pad, and the pointer is captured: a
+  // stroke that starts just outside the pad, or leaves it and comes back, is drawn all the same.
+  const zone = pad.parentElement;
+  zone.addEventListener("pointerdown", (event) => {
     if (active || (event.pointerType === "mouse" && event.button !== 0)) return;
     event.preventDefault();
-    pad.setPointerCapture(event.pointerId);
+    zone.setPointerCapture(event.pointerId);
     active = { pointerId: event.pointerId, points: [padPoint(event)] };
     strokes.push(active.points);
     paintDot(active.points[0]);
     changed();
   });
 
-  pad.addEventListener("pointermove", (event) => {
+  zone.addEventListener("pointermove", (event) => {
     if (!active || event.pointerId !== active.pointerId) return;
     event.preventDefault();
     const points = active.points;
@@ -218,11 +225,14 @@
   });
 
   function endStroke(event) {
-    if (active && event.pointerId === active.pointerId) active = null;
+    if (active && event.pointerId === active.pointerId) {
+      active = null;
+      announce();
+    }
   }
-  pad.addEventListener("pointerup", endStroke);
-  pad.addEventListener("pointercancel", endStroke);
-  pad.addEventListener("lostpointercapture", endStroke);
+  zone.addEventListener("pointerup", endStroke);
+  zone.addEventListener("pointercancel", endStroke);
+  zone.addEventListener("lostpointercapture", endStroke);
 
   function undo() {
     if (!strokes.length) return;
@@ -295,6 +305,7 @@
     if (asked.epoch === epoch && strokes.length) {
       if (number) showNumber(number, asked.version);
       else showAnswer(answer, asked.version);
+      announce();
     }
     // The drawing changed while we waited and no debounce is pending: ask about the latest one.
     if (asked.version !== version && strokes.length && timer === null) recognize();
@@ -307,13 +318,24 @@
     delete result.dataset.digit;
     delete result.dataset.number;
     $("digit").textContent = "";
-    $("top3").replaceChildren();
+    $("bars").replaceChildren();
     $("number-digits").replaceChildren();
     clearBoxes();
     $("views").hidden = true;
     $("model-input").removeAttribute("src");
     $("saliency").removeAttribute("src");
     setStatus($("summary"), "Draw a digit or a number to start.");
+  }
+
+  // What a screen reader hears: the answer about the drawing as it is once the pen is up — not
+  // every guess made while a stroke is still being drawn (the summary above is not a live region).
+  let announced = "";
+  function announce() {
+    const latest = result.dataset.version === String(version);
+    const settled = result.dataset.state === "done" || result.dataset.state === "error";
+    const text = active || !latest || !settled ? "" : $("summary").textContent;
+    if (text && text !== announced) $("announce").textContent = text;
+    announced = text || announced;
   }
 
   function clearBoxes() {
@@ -329,7 +351,7 @@
     delete result.dataset.digit;
     result.dataset.number = body.text;
     $("digit").textContent = body.text;
-    $("top3").replaceChildren();
+    $("bars").replaceChildren();
     $("views").hidden = true;
     setStatus($("summary"), `Reads ${body.text} (${percent(body.confidence)} sure of all ${body.digits.length} digits).`);
     const items = body.digits.map(({ digit, confidence, box }) => {
@@ -374,7 +396,7 @@
       delete result.dataset.digit;
       delete result.dataset.number;
       $("digit").textContent = "";
-      $("top3").replaceChildren();
+      $("bars").replaceChildren();
       $("number-digits").replaceChildren();
       $("views").hidden = true;
       setStatus(summary, answer.message, answer.status === 422 ? "" : "error");
@@ -392,14 +414,15 @@
     $("digit").textContent = digit === null ? "?" : String(digit);
     if (digit === null) setStatus(summary, body.reason || "Not sure what this is.");
     else setStatus(summary, `Looks like ${article(digit)} ${digit} (${percent(body.confidence)} sure).`);
-    showTop3(body.top3 || []);
+    showBars(body.probabilities || []);
     $("model-input").src = body.input_png;
     $("saliency").src = body.saliency_png;
     $("views").hidden = false;
   }
 
-  function showTop3(top3) {
-    const rows = top3.map(({ digit, probability }) => {
+  // All ten classes, 0 to 9, each with its bar: where the rest of the probability went is seen too.
+  function showBars(probabilities) {
+    const rows = probabilities.map((probability, digit) => {
       const li = document.createElement("li");
       li.dataset.digit = String(digit);
       li.dataset.probability = String(probability);
@@ -418,7 +441,7 @@
       li.append(name, bar, value);
       return li;
     });
-    $("top3").replaceChildren(...rows);
+    $("bars").replaceChildren(...rows);
   }
 
   // ---------------------------------------------------------------------------------------------
