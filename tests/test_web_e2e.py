@@ -462,6 +462,10 @@ def test_phone_layout_and_touch_drawing(
         answer = wait_for_answer(page)
         assert answer["digit"] == "2"
         assert page.evaluate("window.scrollY") == 0  # drawing did not scroll the page
+        # the answer is in view while drawing, not below the fold
+        for element in ("#digit", "#summary"):
+            bounds = page.locator(element).bounding_box()
+            assert bounds is not None and bounds["y"] + bounds["height"] <= 844, (element, bounds)
         screenshot(page, "phone-drawn")
 
         page.set_input_files("#upload", str(REPO / "examples" / "numbers" / "00005.png"))
@@ -512,3 +516,42 @@ def test_strokes_from_outside_the_pad_file_names_and_dark_mode(
         assert status.startswith("note.txt: "), status
     finally:
         context.close()
+
+
+def test_refused_pastes_and_drops_and_images_the_browser_cannot_show(
+    page: Any, tmp_path: Path
+) -> None:
+    """Pasting a file that is not an image, or dropping one outside the drop zone, is said in a
+    line (not ignored); a TIFF (read by the server, not shown by Chromium) gets its boxes on a
+    blank page and a note saying why."""
+    pasted = page.evaluate_handle(
+        """() => {
+          const transfer = new DataTransfer();
+          transfer.items.add(new File(["%PDF-1.7"], "Report.pdf", { type: "application/pdf" }));
+          return transfer;
+        }"""
+    )
+    page.evaluate(
+        "t => document.dispatchEvent(new ClipboardEvent('paste', {clipboardData: t}))", pasted
+    )
+    assert page.text_content("#read-status") == (
+        "Report.pdf: not an image. Paste a photo, a scan or a screenshot."
+    )
+    dropped = page.evaluate_handle(
+        """() => {
+          const transfer = new DataTransfer();
+          transfer.items.add(new File(["x"], "digit.png", { type: "image/png" }));
+          return transfer;
+        }"""
+    )
+    page.dispatch_event("header", "drop", {"dataTransfer": dropped})
+    assert page.text_content("#read-status") == "Drop the image on the dashed area to read it."
+
+    scan = cv2.imread(str(NUMBER_SCAN), cv2.IMREAD_GRAYSCALE)
+    tiff = tmp_path / "number.tiff"
+    cv2.imwrite(str(tiff), scan)
+    page.set_input_files("#upload", str(tiff))
+    page.wait_for_selector("#read-result[data-state=done]")
+    screenshot(page, "read-tiff")
+    assert page.text_content("#read-text")  # read by the server
+    assert "cannot show number.tiff" in page.text_content("#read-status")

@@ -133,7 +133,10 @@ def decide_digit(
     top3 = [(int(class_names[i]), values[i]) for i in order[:3]]
     digit, confidence = top3[0]
     if confidence < threshold:
-        reason = f"unsure: best guess {digit} at {confidence:.2f}, below the threshold {threshold}"
+        reason = (
+            f"unsure: best guess {digit} at {confidence:.1%}, below the threshold of "
+            f"{100 * threshold:g}%"
+        )
         return DigitPrediction(name, None, confidence, values, top3, reason=reason)
     return DigitPrediction(name, digit, confidence, values, top3)
 

@@ -588,6 +588,10 @@
     const c = drawPhoto(img, body);
     drawBoxes(c, body);
     listBoxes(body);
+    // A format the server reads but this browser cannot show (TIFF, say): say why it is blank.
+    const unseen = img
+      ? ""
+      : ` This browser cannot show ${file.name || "the image"}, so its digits are boxed on a blank page of its size.`;
     readResult.dataset.state = "done";
     readResult.dataset.text = body.text || "";
     readResult.dataset.width = String(body.width);
@@ -595,9 +599,10 @@
     $("read-text").textContent = body.text || "";
     if (body.text) {
       $("read-confidence").textContent = `${percent(body.confidence)} sure`;
-      setStatus(status, body.reason || "");
+      setStatus(status, (body.reason || "") + unseen);
     } else {
-      setStatus(status, body.reason ? `No number found: ${body.reason}` : "No number found.");
+      const why = body.reason ? `No number found: ${body.reason}` : "No number found";
+      setStatus(status, why + (unseen ? "." + unseen : ""));
     }
   }
 
@@ -638,14 +643,24 @@
     const file = firstImage(files) || (files && files[0]);
     if (file) readFile(file);
   });
-  // Dropped outside the zone: do not let the browser navigate away to the image.
+  // Dropped outside the zone: do not let the browser navigate away to the image; say where to.
   window.addEventListener("dragover", (event) => event.preventDefault());
-  window.addEventListener("drop", (event) => event.preventDefault());
+  window.addEventListener("drop", (event) => {
+    event.preventDefault();
+    if (event.dataTransfer && event.dataTransfer.files.length) {
+      setStatus($("read-status"), "Drop the image on the dashed area to read it.", "error");
+    }
+  });
   document.addEventListener("paste", (event) => {
-    const file = firstImage(event.clipboardData ? event.clipboardData.files : null);
+    const files = event.clipboardData ? Array.from(event.clipboardData.files) : [];
+    const file = firstImage(files);
     if (file) {
       event.preventDefault();
       readFile(file);
+    } else if (files.length) {
+      event.preventDefault();
+      const name = files[0].name || "that file";
+      setStatus($("read-status"), `${name}: not an image. Paste a photo, a scan or a screenshot.`, "error");
     }
   });
 
