@@ -155,3 +155,30 @@ RENDERINGS: dict[str, Render] = {
     "dust": dust,
     "no_margin": no_margin,
 }
+
+
+def photographed_sheet(
+    digits: np.ndarray, rng: np.random.Generator, width: int = 4000, height: int = 3000
+) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """A phone photo of a sheet with one handwritten number on it (issue 21): the digits (28×28,
+    ink bright) written dark side by side, each about a twentieth of the photo's height, at a
+    random place of a sheet lit unevenly (a gradient across it, a soft shadow at one side) with
+    sensor noise. Returns the (height, width) uint8 photo and the number's box (x, y, w, h)."""
+    tall = max(20, round(height * rng.uniform(0.04, 0.06)))
+    wide = round(tall * 0.75)
+    strokes = [
+        cv2.resize(d.astype(np.float32) / 255, (wide, tall), interpolation=cv2.INTER_CUBIC)
+        for d in digits
+    ]
+    line = np.concatenate(strokes, axis=1).clip(0, 1)
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    light = 205 + 35 * xx / width - 25 * yy / height
+    side = rng.integers(0, 2)
+    shadow = 40 * np.clip(1 - (xx if side == 0 else width - xx) / (0.3 * width), 0, 1)
+    paper = light - shadow
+    top = int(rng.integers(height // 5, height - height // 5 - tall))
+    left = int(rng.integers(width // 10, width - width // 10 - line.shape[1]))
+    region = paper[top : top + tall, left : left + line.shape[1]]
+    paper[top : top + tall, left : left + line.shape[1]] = region * (1 - 0.85 * line)
+    photo = (paper + rng.normal(0, 3, paper.shape)).clip(0, 255).astype(np.uint8)
+    return photo, (left, top, line.shape[1], tall)

@@ -251,3 +251,29 @@ def test_train_segmenter_fits_a_run_that_read_uses(test_set: object, tmp_path: P
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert nothing.returncode == 2 and "not a train-segmenter run" in nothing.stderr
+
+
+def test_a_phone_photo_of_a_sheet_is_read_at_a_bounded_working_size(
+    test_set: object, tmp_path: Path
+) -> None:
+    """A 12-megapixel JPEG of a sheet with a 10-digit number on a small part of it, lit unevenly:
+    the number is found and read, its boxes are in the photo's own pixels, inside the number's
+    place; the work happens at WORK_SIDE, not 4000 px; the same sheet without the number is blank."""
+    from renderings import photographed_sheet
+
+    from digitrec.reading.reader import WORK_SIDE, working_page
+
+    rng = np.random.default_rng(5)
+    images, labels = test_set.images, test_set.labels  # type: ignore[attr-defined]
+    photo, (x, y, w, h) = photographed_sheet(images[30:40], rng)
+    truth = "".join(str(int(v)) for v in labels[30:40])
+    path = tmp_path / "sheet.jpg"
+    cv2.imwrite(str(path), photo, [cv2.IMWRITE_JPEG_QUALITY, 90])
+    assert working_page(photo)[0].shape == (1500, WORK_SIDE)
+    reading = digitrec.read(path)
+    assert reading.text == truth
+    for digit in reading.digits:
+        bx, by, bw, bh = digit.box
+        assert x - 10 <= bx and bx + bw <= x + w + 10 and y - 10 <= by and by + bh <= y + h + 10
+    blank, _ = photographed_sheet(np.zeros((10, 28, 28), np.uint8), np.random.default_rng(5))
+    assert digitrec.read(blank).reason == "no ink found (blank page)"

@@ -555,3 +555,28 @@ def test_refused_pastes_and_drops_and_images_the_browser_cannot_show(
     screenshot(page, "read-tiff")
     assert page.text_content("#read-text")  # read by the server
     assert "cannot show number.tiff" in page.text_content("#read-status")
+
+
+def test_a_phone_photo_is_shrunk_before_it_is_sent_and_read(
+    page: Any, tmp_path: Path, mnist_test: tuple
+) -> None:
+    """A 12-megapixel photo of a sheet: the page sends a copy at most 2000 pixels on its longer
+    side (a fraction of the bytes), the number on it is read, and its boxes are drawn."""
+    from renderings import photographed_sheet
+
+    images, labels = mnist_test
+    photo, _ = photographed_sheet(images[30:40], np.random.default_rng(5))
+    truth = "".join(str(int(v)) for v in labels[30:40])
+    path = tmp_path / "sheet.jpg"
+    cv2.imwrite(str(path), photo, [cv2.IMWRITE_JPEG_QUALITY, 90])
+    page.set_input_files("#upload", str(path))
+    page.wait_for_selector("#read-result[data-state=done]", timeout=60_000)
+    screenshot(page, "read-phone-photo")
+    assert page.text_content("#read-text") == truth, page.text_content("#read-status")
+    sent = int(page.get_attribute("#read-result", "data-sent-bytes"))
+    assert sent < path.stat().st_size / 2
+    width, height = (
+        int(page.get_attribute("#read-result", f"data-{k}")) for k in ("width", "height")
+    )
+    assert (width, height) == (2000, 1500)  # what the server read: the shrunk copy
+    assert page.locator("#read-boxes li").count() == len(truth)

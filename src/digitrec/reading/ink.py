@@ -10,6 +10,9 @@ import numpy as np
 
 from digitrec.errors import DataError
 
+PAPER_WINDOW = 6  # the paper level: a grey opening this many times narrower than the page (chosen on validation: scripts/choose_paper_window.py)
+MIN_LEAN = 1.0  # grey levels the ink must pull the mean from the median to decide the polarity
+MIN_BORDER_CONTRAST = 64  # grey levels a scan's dark margin lies below the paper, at least
 MIN_CONTRAST_SHARE = 0.08  # ink this share of 255 brighter than the flattened paper or less: blank
 MAX_SKEW = 6.0  # degrees either way searched for the line's rotation
 SKEW_STEP = 0.5  # degrees
@@ -51,10 +54,9 @@ def page_ink(gray: np.ndarray, name: str = "image") -> PageInk:
         raise ValueError(f"expected (H, W) uint8, got {gray.dtype} {gray.shape}")
     if min(gray.shape) < 4:
         raise DataError(f"{name}: image is {gray.shape[1]}×{gray.shape[0]}, too small to read")
-    bright = _ink_bright(_without_scan_borders(gray).astype(np.float32))
-    flat = np.clip(bright - _paper_level(bright), 0, None)
+    flat = _flat_ink(_without_scan_borders(gray).astype(np.float32))
     smooth = cv2.GaussianBlur(flat, (0, 0), 0.7)
-    level = float(np.percentile(smooth, 99.5))
+    level = _top_level(smooth)
     if level < MIN_CONTRAST_SHARE * 255:
         raise DataError(f"{name}: no ink found (blank page)")
     ink = np.clip(smooth / float(smooth.max()), 0, 1).astype(np.float32)
@@ -83,6 +85,10 @@ def _without_scan_borders(gray: np.ndarray) -> np.ndarray:
     _, dark = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)
     solid = _scan_borders(dark > 0)
     if not solid.any():
+        return gray
+    # A margin is far darker than the paper; the dark side of a shadow or a lighting gradient on
+    # a photographed sheet is not, and painting it over would paint over the writing in it.
+    if float(np.median(gray[~solid])) - float(np.median(gray[solid])) < MIN_BORDER_CONTRAST:
         return gray
     edge = max(3, round(0.02 * min(gray.shape)))
     solid = cv2.dilate(solid.astype(np.uint8), np.ones((2 * edge + 1,) * 2, np.uint8)) > 0
@@ -124,6 +130,35 @@ def _scan_borders(dark: np.ndarray) -> np.ndarray:
     return solid[labels] if solid.any() else none
 
 
+INK_PIXELS = (
+    400  # the blank test looks at the brightest 0.5% of the pixels, or this many (a few digits)
+)
+
+
+def _top_level(flat: np.ndarray) -> float:
+    """How bright the page's ink is: the level the brightest 0.5% of the pixels reach, or the
+    brightest INK_PIXELS when that is fewer (a number on a large photographed sheet covers far
+    less than 0.5% of it)."""
+    count = max(1, min(round(0.005 * flat.size), INK_PIXELS))
+    values = flat.ravel()
+    return float(np.partition(values, values.size - count)[values.size - count])
+
+
+def _flat_ink(gray: np.ndarray) -> np.ndarray:
+    """The ink, bright on black, with the paper's lighting taken out (`_paper_level`). The
+    polarity is `_ink_bright`'s (the mean against the median) where the ink leans the mean by
+    MIN_LEAN grey levels or more. On a large sheet a small number cannot move the mean that far;
+    there the polarity is the one in which the ink stands out of the paper most (`_top_level`)."""
+    if abs(float(gray.mean()) - float(np.median(gray))) >= MIN_LEAN:
+        bright = _ink_bright(gray)
+        flat: np.ndarray = np.clip(bright - _paper_level(bright), 0, None)
+        return flat
+    flats: list[np.ndarray] = [
+        np.clip(bright - _paper_level(bright), 0, None) for bright in (255.0 - gray, gray)
+    ]
+    return max(flats, key=_top_level)
+
+
 def _ink_bright(gray: np.ndarray) -> np.ndarray:
     """Dark ink on light paper is inverted. Paper is most of a page, so the image's median is
     paper, and ink pulls the mean away from it: below it for dark ink, above it for light ink.
@@ -144,7 +179,7 @@ def _paper_level(bright: np.ndarray) -> np.ndarray:
         (max(1, round(width / factor)), max(1, round(height / factor))),
         interpolation=cv2.INTER_AREA,
     )
-    side = max(3, round(min(small.shape) / 2) | 1)
+    side = max(3, round(min(small.shape) / PAPER_WINDOW) | 1)
     kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (side, side))
     paper = cv2.morphologyEx(small, cv2.MORPH_OPEN, kernel)
     paper = cv2.blur(paper, (side, side))

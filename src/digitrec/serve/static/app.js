@@ -14,6 +14,7 @@
   const DEBOUNCE_MS = 200; // ask once the pen rests this long...
   const MAX_WAIT_MS = 700; // ...or after this long of continuous drawing
   const READ_CANVAS_MAX = 1600; // longest side of the photo as drawn (canvas pixels)
+  const UPLOAD_MAX = 2000; // a larger photo is shrunk to this longest side before it is sent
   const BOX_COLOR = "#e6007e"; // magenta: visible on paper, ink and most photos
 
   const $ = (id) => document.getElementById(id);
@@ -564,6 +565,23 @@
     delete readResult.dataset.text;
   }
 
+  // A phone photo (12 MP, several MB) is shrunk to UPLOAD_MAX on its longer side before it goes:
+  // the server reads at about that size anyway, and the upload is a tenth. Drawn upright (the
+  // browser applies EXIF orientation), so the copy needs no tag. Images the browser cannot show
+  // go as they are.
+  function shrunk(img, file) {
+    const longest = Math.max(img.naturalWidth, img.naturalHeight);
+    if (longest <= UPLOAD_MAX) return Promise.resolve(file);
+    const scale = UPLOAD_MAX / longest;
+    const canvas = document.createElement("canvas");
+    canvas.width = Math.round(img.naturalWidth * scale);
+    canvas.height = Math.round(img.naturalHeight * scale);
+    canvas.getContext("2d").drawImage(img, 0, 0, canvas.width, canvas.height);
+    return new Promise((resolve) => {
+      canvas.toBlob((blob) => resolve(blob || file), "image/jpeg", 0.92);
+    });
+  }
+
   async function readFile(file) {
     if (!file) return;
     const token = ++readToken;
@@ -572,9 +590,12 @@
     readResult.dataset.state = "pending";
     readResult.setAttribute("aria-busy", "true");
     setStatus(status, `Reading ${file.name || "the image"}…`);
+    const img = await loadImage(file);
+    const sent = img ? await shrunk(img, file) : file;
+    readResult.dataset.sentBytes = String(sent.size);
     const form = new FormData();
-    form.append("file", file, file.name || "image");
-    const [img, answer] = await Promise.all([loadImage(file), post("/v1/read", { body: form })]);
+    form.append("file", sent, file.name || "image");
+    const answer = await post("/v1/read", { body: form });
     if (token !== readToken) return; // another image was chosen meanwhile
     readResult.removeAttribute("aria-busy");
     if (!answer.ok) {
