@@ -17,11 +17,11 @@ import pytest
 import torch
 
 from digitrec.cli import main
+from digitrec.document.content import Figure, Report, Section, Table, to_html, write_report
+from digitrec.document.numbers import percent
 from digitrec.errors import UsageError
 from digitrec.evaluate import evaluate
 from digitrec.report.cache import config_key
-from digitrec.report.document import Figure, Report, Section, Table, to_html, write_report
-from digitrec.report.numbers import percent
 from digitrec.report.settings import Settings
 from digitrec.train import RECIPES, TrainConfig
 

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from digitrec.document.content import Report, write_report
+from digitrec.document.numbers import count, percent, seconds
 from digitrec.errors import UsageError
 from digitrec.report.cache import Measurement, Run, ensure_run, measure
-from digitrec.report.document import Report, write_report
 from digitrec.report.live import LiveTable, announce
-from digitrec.report.numbers import count, percent, seconds
 from digitrec.report.paper_claims import CLAIMS, Claim
 from digitrec.report.settings import Settings, apply_threads
 

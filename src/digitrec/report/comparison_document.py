@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from digitrec.report import plots
+from digitrec.document import plots
+from digitrec.document.content import Block, Figure, Report, Section, Table
+from digitrec.document.numbers import count, mean_std, megabytes, percent, points, seconds
 from digitrec.report.cache import Run, load_digits
-from digitrec.report.document import Block, Figure, Report, Section, Table
 from digitrec.report.model_figures import model_figures
-from digitrec.report.numbers import count, mean_std, megabytes, percent, points, seconds
 from digitrec.report.paper_claims import ALBAYATI_EPOCHS, NAGPAL_EPOCHS
 from digitrec.report.settings import Settings, machine_record
 

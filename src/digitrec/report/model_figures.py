@@ -6,9 +6,9 @@ from typing import Any
 
 import numpy as np
 
-from digitrec.report import plots
+from digitrec.document import plots
+from digitrec.document.content import Block, Figure
 from digitrec.report.cache import Measurement, Run
-from digitrec.report.document import Block, Figure
 
 GALLERY = 16  # most confident mistakes shown per model
 FEATURE_CHANNELS = 8  # feature maps shown per conv layer

@@ -15,8 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from digitrec.document.content import Report, write_report
 from digitrec.errors import UsageError
-from digitrec.report.document import Report, write_report
 from digitrec.report.settings import Settings, apply_threads, machine_record
 from digitrec.report.studies.measure import StudyResult
 

@@ -9,10 +9,10 @@ recipe's run is the one compare trained; `--epochs` changes that.
 
 from typing import Any
 
-from digitrec.report import plots
-from digitrec.report.document import Figure, Section, Table
+from digitrec.document import plots
+from digitrec.document.content import Figure, Section, Table
+from digitrec.document.numbers import count, mean_std, percent, points, seconds
 from digitrec.report.live import LiveTable
-from digitrec.report.numbers import count, mean_std, percent, points, seconds
 from digitrec.report.settings import Settings
 from digitrec.report.studies.measure import Group, Progress, StudyResult, train_and_measure
 

@@ -10,10 +10,10 @@ the curve only (`report_test`); the "chosen" epoch is the one with the best vali
 import statistics
 from typing import Any
 
-from digitrec.report import plots
-from digitrec.report.document import Block, Figure, Section, Table
+from digitrec.document import plots
+from digitrec.document.content import Block, Figure, Section, Table
+from digitrec.document.numbers import percent
 from digitrec.report.live import LiveTable
-from digitrec.report.numbers import percent
 from digitrec.report.paper_claims import ALBAYATI_EPOCHS, NAGPAL_EPOCHS
 from digitrec.report.settings import Settings
 from digitrec.report.studies.measure import Group, Progress, StudyResult, train_and_measure

@@ -7,10 +7,10 @@ Kushwaha et al.'s recipe (Adam 1e-3, batch 32, 10 epochs).
 
 from typing import Any
 
-from digitrec.report import plots
-from digitrec.report.document import Figure, Section, Table
+from digitrec.document import plots
+from digitrec.document.content import Figure, Section, Table
+from digitrec.document.numbers import count, mean_std, percent, seconds
 from digitrec.report.live import LiveTable
-from digitrec.report.numbers import count, mean_std, percent, seconds
 from digitrec.report.settings import Settings
 from digitrec.report.studies.measure import Group, Progress, StudyResult, train_and_measure
 

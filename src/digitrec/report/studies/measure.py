@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from digitrec.document.content import Section
 from digitrec.report.cache import Measurement, Run, ensure_run, measure
-from digitrec.report.document import Section
 from digitrec.report.live import announce
 from digitrec.report.settings import Settings
 

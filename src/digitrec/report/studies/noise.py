@@ -5,10 +5,10 @@ the training digits gets a random kind of noise at a random strength up to the h
 Noisy MNIST is made from the official test split, which none of these models trains on.
 """
 
-from digitrec.report import plots
-from digitrec.report.document import Block, Figure, Section, Table
+from digitrec.document import plots
+from digitrec.document.content import Block, Figure, Section, Table
+from digitrec.document.numbers import mean_std, percent
 from digitrec.report.live import LiveTable
-from digitrec.report.numbers import mean_std, percent
 from digitrec.report.paper_claims import NAGPAL, NOISY_DIGITS
 from digitrec.report.settings import Settings
 from digitrec.report.studies.measure import (

@@ -10,10 +10,10 @@ validation split is cut to N as well, since a few-label user has no more.
 
 import math
 
-from digitrec.report import plots
-from digitrec.report.document import Figure, Section, Table
+from digitrec.document import plots
+from digitrec.document.content import Figure, Section, Table
+from digitrec.document.numbers import mean_std, percent, points
 from digitrec.report.live import LiveTable
-from digitrec.report.numbers import mean_std, percent, points
 from digitrec.report.paper_claims import TONAPE
 from digitrec.report.settings import Settings
 from digitrec.report.studies.measure import (
