@@ -27,7 +27,7 @@ from renderings import photographed_sheet  # noqa: E402
 import digitrec.reading.ink as ink  # noqa: E402
 from digitrec.data import load_splits  # noqa: E402
 from digitrec.data.numbers import NumberSet, load_numbers  # noqa: E402
-from digitrec.data.synth import SynthConfig, make_page  # noqa: E402
+from digitrec.data.synth import SynthConfig, page_set  # noqa: E402
 from digitrec.provenance import provenance  # noqa: E402
 from digitrec.reading.evaluation import read_numbers  # noqa: E402
 from digitrec.storage import atomic_write_text  # noqa: E402
@@ -41,12 +41,7 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "results" / "paper-window.json")
     args = parser.parse_args()
     digits = load_splits("mnist")["val"]
-    rng = np.random.default_rng(123)
-    pages = [make_page(digits, SynthConfig(seed=123), rng) for _ in range(args.plain_pages)]
-    plain = NumberSet(
-        "plain-val", "val", [p.image for p in pages], [p.text for p in pages],
-        [str(i) for i in range(len(pages))],
-    )  # fmt: skip
+    plain = page_set(digits, SynthConfig(count=args.plain_pages, seed=123), "plain-val")
     rng = np.random.default_rng(7)
     images, texts = [], []
     for _ in range(args.sheets):

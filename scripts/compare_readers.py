@@ -18,11 +18,9 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
-
 from digitrec.data import load_splits
-from digitrec.data.numbers import NumberSet, load_numbers
-from digitrec.data.synth import SynthConfig, make_page
+from digitrec.data.numbers import load_numbers
+from digitrec.data.synth import SynthConfig, page_set
 from digitrec.reading.evaluation import read_numbers
 from digitrec.reading.line_data import reader_lines
 from digitrec.reading.line_model import load_reader
@@ -39,12 +37,7 @@ def main() -> int:
     args = parser.parse_args()
     val = reader_lines("synth+parish-rows", "val", args.val_pages, 1, 2)
     digits = load_splits("mnist")["val"]
-    rng = np.random.default_rng(123)
-    pages = [make_page(digits, SynthConfig(seed=123), rng) for _ in range(args.plain_pages)]
-    plain = NumberSet(
-        "plain-val", "val", [p.image for p in pages], [p.text for p in pages],
-        [str(i) for i in range(len(pages))],
-    )  # fmt: skip
+    plain = page_set(digits, SynthConfig(count=args.plain_pages, seed=123), "plain-val")
     parish_pages = load_numbers("parish-rows")["val"]
     rows = {}
     for spec in args.readers:

@@ -10,7 +10,7 @@ import pytest
 
 from digitrec.cli import main
 from digitrec.data import load
-from digitrec.data.synth import SynthConfig, make_page, synth_numbers
+from digitrec.data.synth import SynthConfig, make_page, page_set, synth_numbers
 from digitrec.errors import UsageError
 
 
@@ -62,6 +62,20 @@ def test_pages_are_a_strings_dataset(tmp_path: Path, mnist_report: object) -> No
         page["file"]: page["text"] for page in labels["pages"]
     }
     assert test.images[0].shape == cv2.imread(str(tmp_path / "pages" / test.files[0]), 0).shape
+
+
+def test_page_set_is_the_written_pages_in_memory(tmp_path: Path, mnist_report: object) -> None:
+    """page_set (how scripts measure readers on validation digits) draws the very pages
+    synth_numbers writes for the same digits and seed: same numbers, same pixels (PNG pages)."""
+    labels = make(tmp_path / "pages", "--seed", "5")
+    pages = page_set(load("mnist", "test"), SynthConfig(count=15, seed=5), "plain")
+    assert isinstance(labels["pages"], list) and pages.split == "test" and len(pages) == 15
+    assert pages.texts == [page["text"] for page in labels["pages"]]
+    written = [p["file"] for p in labels["pages"] if p["file"].endswith(".png")]
+    assert written  # some pages are lossless, and those match pixel for pixel
+    for file in written:
+        image = cv2.imread(str(tmp_path / "pages" / file), cv2.IMREAD_GRAYSCALE)
+        assert np.array_equal(pages.images[int(Path(file).stem)], image)
 
 
 def test_a_slash_is_no_one() -> None:

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from digitrec.data.digitset import DigitSet
-from digitrec.data.numbers import write_labels
+from digitrec.data.numbers import NumberSet, write_labels
 from digitrec.errors import UsageError
 from digitrec.storage import atomic_write_bytes, atomic_write_text
 
@@ -236,6 +236,16 @@ def synth_numbers(digits: DigitSet, out: Path, config: SynthConfig) -> Path:
     atomic_write_text(out / "labels.json", json.dumps(labels, indent=1) + "\n")
     write_labels(out / "labels.csv", [(page["file"], page["text"], "test") for page in pages])
     return out / "labels.json"
+
+
+def page_set(digits: DigitSet, config: SynthConfig, name: str) -> NumberSet:
+    """`config.count` pages of `digits` in memory, drawn as `synth_numbers` draws them (the same
+    seed gives the same pages), as a NumberSet in the digits' split: how scripts measure readers
+    on pages of validation digits without writing files."""
+    rng = np.random.default_rng(config.seed)
+    pages = [make_page(digits, config, rng) for _ in range(config.count)]
+    images, texts = [p.image for p in pages], [p.text for p in pages]
+    return NumberSet(name, digits.split, images, texts, [str(i) for i in range(len(pages))])
 
 
 def _glyph(digit: np.ndarray, height: int, config: SynthConfig, rng: np.random.Generator) -> Any:
