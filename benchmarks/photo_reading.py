@@ -8,7 +8,7 @@ Each sheet is tests/renderings.py `photographed_sheet`: a 10-digit number of MNI
 digits written on a small part of an unevenly lit sheet, 4:3, saved as JPEG (quality 90), seed 0.
 Per size: exact-string accuracy over `--sheets` sheets (the model loaded once), and for one sheet
 the wall time and peak memory of a fresh `digitrec read FILE --json` process (start-up and model
-loading included) — the reader works at `reading.reader.WORK_SIDE`, so both should stay flat
+loading included) — the reader works at `reading.ink.WORK_SIDE`, so both should stay flat
 past that size. Tesseract: `--psm 11` (sparse text: a number somewhere on a page), digits
 whitelist, a process per image, its text with spaces removed.
 """
@@ -35,7 +35,7 @@ from renderings import photographed_sheet  # noqa: E402
 from digitrec.data import load  # noqa: E402
 from digitrec.provenance import provenance  # noqa: E402
 from digitrec.reading import read_many  # noqa: E402
-from digitrec.reading.reader import WORK_SIDE  # noqa: E402
+from digitrec.reading.ink import WORK_SIDE  # noqa: E402
 from digitrec.storage import atomic_write_text  # noqa: E402
 
 DIGITREC = Path(sys.executable).parent / "digitrec"

@@ -261,7 +261,7 @@ def test_a_phone_photo_of_a_sheet_is_read_at_a_bounded_working_size(
     place; the work happens at WORK_SIDE, not 4000 px; the same sheet without the number is blank."""
     from renderings import photographed_sheet
 
-    from digitrec.reading.reader import WORK_SIDE, working_page
+    from digitrec.reading.ink import WORK_SIDE, page_ink
 
     rng = np.random.default_rng(5)
     images, labels = test_set.images, test_set.labels  # type: ignore[attr-defined]
@@ -269,7 +269,8 @@ def test_a_phone_photo_of_a_sheet_is_read_at_a_bounded_working_size(
     truth = "".join(str(int(v)) for v in labels[30:40])
     path = tmp_path / "sheet.jpg"
     cv2.imwrite(str(path), photo, [cv2.IMWRITE_JPEG_QUALITY, 90])
-    assert working_page(photo)[0].shape == (1500, WORK_SIDE)
+    page = page_ink(photo)
+    assert page.ink.shape == (1500, WORK_SIDE) and page.shape == photo.shape[:2]
     reading = digitrec.read(path)
     assert reading.text == truth
     for digit in reading.digits:

@@ -1,7 +1,8 @@
 """A page's ink: polarity, uneven lighting flattened, a binary ink mask, the line's skew undone.
 
-Everything after this step works on a level line of bright ink on a black page; `PageInk.to_page`
-maps boxes found there back to the coordinates of the image the user gave.
+Everything after this step works on a level line of bright ink on a black page, at most WORK_SIDE
+pixels on its longer side (a 12-megapixel photo costs what a 4-megapixel one does);
+`PageInk.to_page` maps boxes found there back to the coordinates of the image the user gave.
 """
 
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ import numpy as np
 
 from digitrec.errors import DataError
 
+WORK_SIDE = 2000  # pixels: a page's longer side is read at most this big (larger pages shrink)
 PAPER_WINDOW = 6  # the paper level: a grey opening this many times narrower than the page (chosen on validation: scripts/choose_paper_window.py)
 MIN_LEAN = 1.0  # grey levels the ink must pull the mean from the median to decide the polarity
 MIN_BORDER_CONTRAST = 64  # grey levels a scan's dark margin lies below the paper, at least
@@ -29,7 +31,8 @@ class PageInk:
     mask: np.ndarray  # (H, W) bool: which pixels are ink
     stroke: float  # typical stroke width of the ink, pixels
     skew: float  # degrees the page was turned to level the line
-    inverse: np.ndarray  # (2, 3) affine from these coordinates back to the user's image
+    inverse: np.ndarray  # (2, 3) affine from these coordinates back to the user's image (the
+    # skew undone, and the shrink to WORK_SIDE)
     shape: tuple[int, int]  # the user's image (H, W)
 
     def to_page(self, box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
@@ -54,6 +57,11 @@ def page_ink(gray: np.ndarray, name: str = "image") -> PageInk:
         raise ValueError(f"expected (H, W) uint8, got {gray.dtype} {gray.shape}")
     if min(gray.shape) < 4:
         raise DataError(f"{name}: image is {gray.shape[1]}×{gray.shape[0]}, too small to read")
+    given = gray.shape
+    factor = min(1.0, WORK_SIDE / max(given))
+    if factor < 1.0:
+        size = (max(4, round(given[1] * factor)), max(4, round(given[0] * factor)))
+        gray = cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
     flat = _flat_ink(_without_scan_borders(gray).astype(np.float32))
     smooth = cv2.GaussianBlur(flat, (0, 0), 0.7)
     level = _top_level(smooth)
@@ -69,11 +77,11 @@ def page_ink(gray: np.ndarray, name: str = "image") -> PageInk:
     skew = _skew(mask)
     height, width = gray.shape
     forward = cv2.getRotationMatrix2D((width / 2, height / 2), skew, 1.0)
-    inverse = cv2.invertAffineTransform(forward)
+    inverse = cv2.invertAffineTransform(forward) * [[given[1] / width], [given[0] / height]]
     if skew:
         ink = cv2.warpAffine(ink, forward, (width, height), flags=cv2.INTER_LINEAR)
         mask = ink * 255 > threshold
-    return PageInk(ink, mask, _stroke_width(mask), skew, inverse, (height, width))
+    return PageInk(ink, mask, _stroke_width(mask), skew, inverse, (given[0], given[1]))
 
 
 def _without_scan_borders(gray: np.ndarray) -> np.ndarray:

@@ -38,7 +38,6 @@ from digitrec.reading.verifier import Verifier, load_verifier
 from digitrec.recognize import ImageInput, message_without_name, source_name, to_gray
 
 READERS = ("auto", "line", "segment")
-WORK_SIDE = 2000  # pixels: a page's longer side is read at most this big (`working_page`)
 HOPELESS = -4.0  # verifier logit (P ≈ 1.8%) at or below which a candidate is not classified
 
 
@@ -243,49 +242,17 @@ def reading_of(name: str, digits: list[ReadDigit]) -> NumberReading:
     return NumberReading(name, text, float(np.prod([d.confidence for d in digits])), digits)
 
 
-def working_page(gray: np.ndarray) -> tuple[np.ndarray, float]:
-    """The page as it is read: at most WORK_SIDE pixels on its longer side (a 12-megapixel
-    photo costs what a 4-megapixel one does), and the factor it was shrunk by (1: as given)."""
-    import cv2
-
-    factor = min(1.0, WORK_SIDE / max(gray.shape))
-    if factor == 1.0:
-        return gray, 1.0
-    size = (max(1, round(gray.shape[1] * factor)), max(1, round(gray.shape[0] * factor)))
-    return cv2.resize(gray, size, interpolation=cv2.INTER_AREA), factor
-
-
-def in_given_pixels(
-    box: tuple[int, int, int, int], factor: float, shape: tuple[int, ...]
-) -> tuple[int, int, int, int]:
-    """A box (x, y, w, h) on the working page -> the box covering it on the page as given."""
-    if factor == 1.0:
-        return box
-    x, y, w, h = box
-    left, top = int(x / factor), int(y / factor)
-    right = min(shape[1], int(np.ceil((x + w) / factor)))
-    bottom = min(shape[0], int(np.ceil((y + h) / factor)))
-    return left, top, max(1, right - left), max(1, bottom - top)
-
-
 def read_line(
     gray: np.ndarray, line_reader: LineReader, name: str = "image", bands: int = BANDS
 ) -> NumberReading:
     """Read a number from an (H, W) uint8 page with the line reader: up to `bands` bands of
     rows are read, the surest reading kept."""
-    work, factor = working_page(gray)
     try:
-        page = page_ink(work, name)
+        page = page_ink(gray, name)
     except DataError as error:
         return NumberReading(name, "", 0.0, reason=message_without_name(error, name))
     read = line_reader.read_best(page_lines(page, bands))
-    return reading_of(
-        name,
-        [
-            ReadDigit(e.digit, e.confidence, in_given_pixels(page.to_page(b), factor, gray.shape))
-            for e, b in read
-        ],
-    )
+    return reading_of(name, [ReadDigit(e.digit, e.confidence, page.to_page(b)) for e, b in read])
 
 
 def read_gray(
@@ -296,16 +263,8 @@ def read_gray(
     name: str = "image",
 ) -> NumberReading:
     """Read a number from an (H, W) uint8 page."""
-    work, factor = working_page(gray)
     try:
-        analysis = analyse_page(work, classifier, verifier, name)
+        analysis = analyse_page(gray, classifier, verifier, name)
     except DataError as error:
         return NumberReading(name, "", 0.0, reason=message_without_name(error, name))
-    reading = decide(analysis, scorer, name)
-    if factor == 1.0:
-        return reading
-    digits = [
-        ReadDigit(d.digit, d.confidence, in_given_pixels(d.box, factor, gray.shape))
-        for d in reading.digits
-    ]
-    return NumberReading(reading.source, reading.text, reading.confidence, digits, reading.reason)
+    return decide(analysis, scorer, name)
