@@ -16,7 +16,7 @@ from pathlib import Path
 from digitrec.baselines import BASELINES
 from digitrec.evaluate import evaluate
 from digitrec.provenance import provenance
-from digitrec.storage import atomic_write_text
+from digitrec.storage import atomic_write_json
 from digitrec.train import TrainConfig, train
 
 
@@ -53,8 +53,7 @@ def main() -> int:
                 flush=True,
             )
     report = {"benchmark": "baselines", "seed": args.seed, "rows": rows, "provenance": provenance()}
-    args.out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(args.out / "baselines.json", json.dumps(report, indent=2) + "\n")
+    atomic_write_json(args.out / "baselines.json", report)
     return 0
 
 

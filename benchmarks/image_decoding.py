@@ -29,7 +29,7 @@ from PIL import Image
 from digitrec.image_headers import sniff
 from digitrec.images import decode_image
 from digitrec.provenance import provenance
-from digitrec.storage import atomic_write_text
+from digitrec.storage import atomic_write_json
 from digitrec.timing import call_seconds
 
 PILLOW_FORMATS = ["PNG", "JPEG", "BMP", "TIFF", "WEBP", "GIF", "PPM"]  # digitrec's FORMATS
@@ -122,8 +122,7 @@ def main() -> int:
         "broken_and_bomb_headers": safety,
         "provenance": provenance(),
     }
-    args.out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(args.out / "image_decoding.json", json.dumps(record, indent=2) + "\n")
+    atomic_write_json(args.out / "image_decoding.json", record)
     return 0
 
 

@@ -35,7 +35,7 @@ from digitrec.export.validation import validate_onnx
 from digitrec.models.modelfile import PACKAGED, ModelCard
 from digitrec.models.zoo import build_model
 from digitrec.provenance import provenance
-from digitrec.storage import atomic_write_text
+from digitrec.storage import atomic_write_json
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -79,8 +79,7 @@ def main() -> int:
         "targets": targets,
         "provenance": provenance(),
     }
-    args.out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(args.out / "inference.json", json.dumps(record, indent=2) + "\n")
+    atomic_write_json(args.out / "inference.json", record)
     return 0
 
 

@@ -36,7 +36,7 @@ from digitrec.data import load  # noqa: E402
 from digitrec.provenance import provenance  # noqa: E402
 from digitrec.reading import read_many  # noqa: E402
 from digitrec.reading.ink import WORK_SIDE  # noqa: E402
-from digitrec.storage import atomic_write_text  # noqa: E402
+from digitrec.storage import atomic_write_json  # noqa: E402
 
 DIGITREC = Path(sys.executable).parent / "digitrec"
 
@@ -130,8 +130,7 @@ def main() -> int:
         "rows": rows,
         "provenance": provenance(),
     }
-    args.out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(args.out / "photo_reading.json", json.dumps(record, indent=2) + "\n")
+    atomic_write_json(args.out / "photo_reading.json", record)
     return 0
 
 

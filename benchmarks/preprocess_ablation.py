@@ -16,7 +16,6 @@ light), no-denoise.
 
 import argparse
 import functools
-import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,7 +33,7 @@ from digitrec.data import load, load_splits
 from digitrec.models.loading import load_model
 from digitrec.models.modelfile import Classifier
 from digitrec.provenance import provenance
-from digitrec.storage import atomic_write_text
+from digitrec.storage import atomic_write_json
 
 # Each ablation: module constants of digitrec.preprocess to override, and whether to deskew.
 ABLATIONS: dict[str, tuple[dict[str, object], bool]] = {
@@ -124,8 +123,7 @@ def main() -> int:
         "rows": rows,
         "provenance": provenance(),
     }
-    args.out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(args.out / "preprocess_ablation.json", json.dumps(report, indent=2) + "\n")
+    atomic_write_json(args.out / "preprocess_ablation.json", report)
     return 0
 
 

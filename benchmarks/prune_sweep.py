@@ -24,7 +24,7 @@ from digitrec.compress.prune import FINETUNE_RECIPE, PruneConfig, prune
 from digitrec.evaluate import evaluate
 from digitrec.models.modelfile import resolve_model_path
 from digitrec.provenance import provenance
-from digitrec.storage import atomic_write_text
+from digitrec.storage import atomic_write_json
 from digitrec.train import TrainConfig
 
 REPO = Path(__file__).resolve().parents[1]
@@ -62,8 +62,7 @@ def main() -> int:
                 points.append(point)
                 print(json.dumps(point), flush=True)
     record = {"config": config.to_json(), "points": points, "provenance": provenance()}
-    args.out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(args.out / "prune_sweep.json", json.dumps(record, indent=2) + "\n")
+    atomic_write_json(args.out / "prune_sweep.json", record)
     plot(points, args.out / "prune_sweep.png")
     return 0
 

@@ -51,7 +51,7 @@ from digitrec.reading import read_many
 from digitrec.reading.accuracy import string_scores as scores_of
 from digitrec.reading.reader import READERS, choose_reader
 from digitrec.recognize import predict_many
-from digitrec.storage import atomic_write_text
+from digitrec.storage import atomic_write_json
 
 TESSERACT_ARGS = ["--psm", "7", "-c", "tessedit_char_whitelist=0123456789"]
 TARGETS = {"exact": 0.90, "cer": 0.02, "usps": 0.985, "predict_ms": 20.0, "read_ms": 100.0}
@@ -121,8 +121,7 @@ def main() -> int:
         "provenance": provenance(),
     }
     print_report(report)
-    args.out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(args.out / "read_numbers.json", json.dumps(report, indent=2) + "\n")
+    atomic_write_json(args.out / "read_numbers.json", report)
     return 0
 
 

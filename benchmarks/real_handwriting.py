@@ -47,7 +47,7 @@ from digitrec.data.numbers import NumberSet, load_numbers
 from digitrec.data.synth import SynthConfig, synth_numbers
 from digitrec.provenance import provenance
 from digitrec.reading.evaluation import read_numbers, reading_scores
-from digitrec.storage import atomic_write_text
+from digitrec.storage import atomic_write_json
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGETS = {"written-numbers": 0.97, "parish-rows": 0.92, "cvl": 0.985, "synthetic": 0.945}
@@ -99,8 +99,7 @@ def main() -> int:
         report["sets"]["cvl"] = cvl_digits(args.limit)
         print("cvl", json.dumps(report["sets"]["cvl"]), flush=True)
         remove_worktrees(work)
-    args.out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(args.out / "real_handwriting.json", json.dumps(report, indent=2) + "\n")
+    atomic_write_json(args.out / "real_handwriting.json", report)
     return 0
 
 

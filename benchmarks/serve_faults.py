@@ -35,7 +35,7 @@ import cv2
 
 from digitrec.data import load
 from digitrec.provenance import provenance
-from digitrec.storage import atomic_write_text
+from digitrec.storage import atomic_write_json
 
 TOKEN = "serve-faults-token-7c41e2"
 START_S = 120
@@ -66,8 +66,7 @@ def main() -> int:
         "server_killed": server,
         "provenance": provenance(),
     }
-    args.out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(args.out / "serve_faults.json", json.dumps(report, indent=2) + "\n")
+    atomic_write_json(args.out / "serve_faults.json", report)
     return 0 if server["lost"] == 0 and server["integrity"] == "ok" else 1
 
 

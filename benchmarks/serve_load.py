@@ -41,7 +41,7 @@ import numpy as np
 
 from digitrec.data import load
 from digitrec.provenance import provenance
-from digitrec.storage import atomic_write_text
+from digitrec.storage import atomic_write_json
 
 TARGETS = {"p50_ms": 5.0, "p99_ms": 25.0, "requests_per_s": 500.0, "errors": 0}
 MEMORY_GROWTH_MB = 10.0  # "stable": RSS at the end within this of RSS after warm-up
@@ -92,8 +92,7 @@ def main() -> int:
         "load_average_after": os.getloadavg(),
         "provenance": provenance(),
     }
-    args.out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(args.out / "serve_load.json", json.dumps(report, indent=2) + "\n")
+    atomic_write_json(args.out / "serve_load.json", report)
     print(f"wrote {args.out / 'serve_load.json'}")
     # Non-zero when the server failed requests or misread more than 1% of these easy digits: a
     # broken server, not a slow one (missing speed targets is reported above, not an exit code).

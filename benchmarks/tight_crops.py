@@ -22,7 +22,6 @@ knows the ink is dark (the package must find that out).
 """
 
 import argparse
-import json
 import sys
 import time
 from collections.abc import Callable
@@ -37,7 +36,7 @@ from digitrec.models.loading import load_model
 from digitrec.models.modelfile import Classifier
 from digitrec.provenance import provenance
 from digitrec.recognize import predict_many
-from digitrec.storage import atomic_write_text
+from digitrec.storage import atomic_write_json
 
 Render = Callable[[np.ndarray], np.ndarray]  # (28, 28) gray, dark on light -> an image to save
 
@@ -214,8 +213,7 @@ def main() -> int:
         "rows": rows,
         "provenance": provenance(),
     }
-    args.out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(args.out / "tight_crops.json", json.dumps(report, indent=2) + "\n")
+    atomic_write_json(args.out / "tight_crops.json", report)
     return 0
 
 

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from digitrec.evaluate import evaluate
 from digitrec.provenance import provenance
-from digitrec.storage import atomic_write_text
+from digitrec.storage import atomic_write_json
 from digitrec.train import RECIPES, TrainConfig, train
 
 TARGET = 0.99
@@ -116,8 +116,7 @@ def main() -> int:
         "default": default,
         "provenance": provenance(),
     }
-    args.out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(args.out / "train_speed.json", json.dumps(report, indent=2) + "\n")
+    atomic_write_json(args.out / "train_speed.json", report)
     print(f"{'recipe':<16} {'model':<16} {'test acc':>9} {'s to 99%':>9}  notes")
     for row in rows:
         accuracy = row.get("test_accuracy") or max(row["test_accuracy_per_epoch"])  # type: ignore[call-overload]

@@ -16,7 +16,6 @@ Every variant's MNIST test accuracy is reported beside it.
 """
 
 import argparse
-import json
 import sys
 import tempfile
 from pathlib import Path
@@ -33,7 +32,7 @@ from digitrec.models.loading import load_model
 from digitrec.models.modelfile import Classifier
 from digitrec.provenance import provenance
 from digitrec.recognize import predict_many
-from digitrec.storage import atomic_write_text
+from digitrec.storage import atomic_write_json
 from digitrec.train import TrainConfig, train
 
 REPO = Path(__file__).resolve().parents[1]
@@ -90,8 +89,7 @@ def main() -> int:
     }
     for r in rows:
         print(f"{r['model']:45s} USPS test {r['usps_test']:.2%}  MNIST test {r['mnist_test']:.2%}")
-    args.out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(args.out / "usps_ceiling.json", json.dumps(report, indent=2) + "\n")
+    atomic_write_json(args.out / "usps_ceiling.json", report)
     return 0
 
 

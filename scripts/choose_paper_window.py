@@ -30,7 +30,7 @@ from digitrec.data.numbers import NumberSet, load_numbers  # noqa: E402
 from digitrec.data.synth import SynthConfig, page_set  # noqa: E402
 from digitrec.provenance import provenance  # noqa: E402
 from digitrec.reading.evaluation import read_numbers  # noqa: E402
-from digitrec.storage import atomic_write_text  # noqa: E402
+from digitrec.storage import atomic_write_json  # noqa: E402
 
 
 def main() -> int:
@@ -69,7 +69,7 @@ def main() -> int:
         "chosen": chosen_window,
         "provenance": provenance(),
     }
-    atomic_write_text(args.out, json.dumps(record, indent=2) + "\n")
+    atomic_write_json(args.out, record)
     print(f"chosen on validation: PAPER_WINDOW = {chosen_window}")
     return 0
 

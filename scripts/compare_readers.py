@@ -25,7 +25,7 @@ from digitrec.reading.evaluation import read_numbers
 from digitrec.reading.line_data import reader_lines
 from digitrec.reading.line_model import load_reader
 from digitrec.reading.line_training import evaluate_lines
-from digitrec.storage import atomic_write_text
+from digitrec.storage import atomic_write_json
 
 
 def main() -> int:
@@ -53,9 +53,7 @@ def main() -> int:
         print(spec, json.dumps(row), flush=True)
     if args.out:
         command = "python scripts/compare_readers.py " + " ".join(sys.argv[1:])
-        atomic_write_text(
-            args.out, json.dumps({"command": command, "readers": rows}, indent=2) + "\n"
-        )
+        atomic_write_json(args.out, {"command": command, "readers": rows})
     return 0
 
 

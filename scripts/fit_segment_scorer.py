@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from digitrec.reading.segment_fitting import FILES, SegmentFitConfig, fit_segmenter
-from digitrec.storage import atomic_write_text
+from digitrec.storage import atomic_write_json
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "src" / "digitrec" / "reading"
@@ -42,7 +42,7 @@ def main() -> int:
         shutil.copyfile(args.out / name, PACKAGE / name)
     if args.costs_only and RESULTS.is_file():
         record = {**json.loads(RESULTS.read_text()), "costs_refit": record}
-    atomic_write_text(RESULTS, json.dumps(record, indent=1) + "\n")
+    atomic_write_json(RESULTS, record, indent=1)
     print(
         f"dev exact-string accuracy {record.get('chosen', {}).get('dev_exact', 0):.1%}; "
         f"copied {', '.join(FILES)} into {PACKAGE} and wrote {RESULTS}"

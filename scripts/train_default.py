@@ -18,7 +18,7 @@ from pathlib import Path
 from digitrec.evaluate import evaluate
 from digitrec.models.modelfile import read_model
 from digitrec.provenance import provenance
-from digitrec.storage import atomic_write_text
+from digitrec.storage import atomic_write_json
 from digitrec.train import RECIPES, TrainConfig, train
 
 REPO = Path(__file__).resolve().parents[1]
@@ -73,7 +73,7 @@ def main() -> int:
     }
     results = REPO / "docs" / "results"
     results.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(results / "default-model.json", json.dumps(summary, indent=2) + "\n")
+    atomic_write_json(results / "default-model.json", summary)
     print(
         f"test accuracy {summary['test_accuracy_mean']:.4f} ± {summary['test_accuracy_std']:.4f} "
         f"over seeds {args.seeds}; shipped seed {chosen['seed']}"

@@ -34,7 +34,7 @@ from digitrec.evaluate import evaluate
 from digitrec.models.loading import load_model
 from digitrec.provenance import provenance
 from digitrec.recognize import predict_many
-from digitrec.storage import atomic_write_text
+from digitrec.storage import atomic_write_json
 from digitrec.train import TrainConfig, train
 
 REPO = Path(__file__).resolve().parents[1]
@@ -83,9 +83,7 @@ def main() -> int:
         "shipped": args.ship and chosen != "shipped default",
         "provenance": provenance(),
     }
-    atomic_write_text(
-        REPO / "docs" / "results" / f"default-{name}.json", json.dumps(summary, indent=2) + "\n"
-    )
+    atomic_write_json(REPO / "docs" / "results" / f"default-{name}.json", summary)
     for name, row in rows.items():
         print(name, json.dumps(row))
     print(f"chosen on validation: {chosen}")

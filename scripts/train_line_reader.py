@@ -46,7 +46,7 @@ from pathlib import Path
 
 from digitrec.reading.line_model import LINE_STEM, READER_STEM
 from digitrec.reading.line_training import LineTrainConfig, ReaderData, train_reader
-from digitrec.storage import atomic_write_text
+from digitrec.storage import atomic_write_json
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "docs" / "results" / "line-reader.json"
@@ -80,7 +80,7 @@ def main() -> int:
         for suffix in (".safetensors", ".json"):
             shutil.copyfile(reader.with_suffix(suffix), LINE_STEM.with_suffix(suffix))
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(RESULTS, json.dumps(summary, indent=2) + "\n")
+    atomic_write_json(RESULTS, summary)
     print(f"best epoch {card['best_epoch']}: mean validation exact {card['val_exact']:.2%}")
     return 0
 

@@ -36,7 +36,7 @@ from digitrec.compress.distill import DISTILL_RECIPE, distill
 from digitrec.evaluate import evaluate
 from digitrec.models.modelfile import read_model
 from digitrec.provenance import provenance
-from digitrec.storage import atomic_write_text
+from digitrec.storage import atomic_write_json
 from digitrec.train import TrainConfig
 from digitrec.train.objective import DistillConfig
 
@@ -116,7 +116,7 @@ def main() -> int:
     }
     results = REPO / "docs" / "results"
     results.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(results / "student-model.json", json.dumps(summary, indent=2) + "\n")
+    atomic_write_json(results / "student-model.json", summary)
     for variant, stats in summary["test_accuracy_by_variant"].items():
         print(f"{variant}: test accuracy {stats['mean']:.4f} ± {stats['std']:.4f}")
     if chosen:

@@ -7,12 +7,13 @@ never leaves a half-written file that a later run would trust.
 
 import contextlib
 import hashlib
+import json
 import os
 import stat
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol
 
 from digitrec.errors import ChecksumError, DataError
 
@@ -103,6 +104,13 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_json(path: Path, record: Any, indent: int = 2) -> None:
+    """A JSON file (indented, one trailing newline) written atomically; its folder is made when
+    missing. How results, cards and configs are written."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, json.dumps(record, indent=indent) + "\n")
 
 
 def write_hashed(

@@ -7,7 +7,6 @@ one seeded generator, so the same seed gives the same pages on every machine. On
 used, so a model trained on MNIST train/val never saw them.
 """
 
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ import numpy as np
 from digitrec.data.digitset import DigitSet
 from digitrec.data.numbers import NumberSet, write_labels
 from digitrec.errors import UsageError
-from digitrec.storage import atomic_write_bytes, atomic_write_text
+from digitrec.storage import atomic_write_bytes, atomic_write_json
 
 
 @dataclass(frozen=True)
@@ -233,7 +232,7 @@ def synth_numbers(digits: DigitSet, out: Path, config: SynthConfig) -> Path:
             pages.append({"file": name, "text": page.text, "digits": digit_boxes})
             advance(1)
     labels = {"config": asdict(config), "source": f"{digits.name} test", "pages": pages}
-    atomic_write_text(out / "labels.json", json.dumps(labels, indent=1) + "\n")
+    atomic_write_json(out / "labels.json", labels, indent=1)
     write_labels(out / "labels.csv", [(page["file"], page["text"], "test") for page in pages])
     return out / "labels.json"
 

@@ -182,7 +182,7 @@ def _scratch_folder() -> Path:
 def _faster_backend(weights: Path, exported: Path, threads: int) -> str:
     """ "onnx" if ONNX Runtime beat torch for this model on this machine at batch 1 and at batch
     256, else "torch"; measured once and kept beside the cached export."""
-    from digitrec.storage import atomic_write_text
+    from digitrec.storage import atomic_write_json
 
     verdict_path = exported.with_suffix(".speed.json")
     if verdict_path.is_file():
@@ -203,7 +203,7 @@ def _faster_backend(weights: Path, exported: Path, threads: int) -> str:
     )
     verdict = {"faster": faster, "seconds": timings}
     with contextlib.suppress(OSError):  # not kept: measured again next time
-        atomic_write_text(verdict_path, json.dumps(verdict, indent=2) + "\n")
+        atomic_write_json(verdict_path, verdict)
     return faster
 
 

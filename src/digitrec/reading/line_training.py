@@ -35,7 +35,7 @@ from digitrec.reading.line_model import (
     load_reader,
     save_line_reader,
 )
-from digitrec.storage import atomic_write_text
+from digitrec.storage import atomic_write_json, atomic_write_text
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,7 @@ def train_line_reader(
         best = loaded.groups["best"]
         optimizer.load_state_dict(loaded.optimizer_state)
     else:
-        atomic_write_text(out / "config.json", json.dumps(settings, indent=2) + "\n")
+        atomic_write_json(out / "config.json", settings)
         (out / "metrics.jsonl").unlink(missing_ok=True)
     schedule = torch.optim.lr_scheduler.OneCycleLR(
         optimizer,

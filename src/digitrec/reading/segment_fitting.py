@@ -23,7 +23,6 @@ A run directory holds verifier.safetensors + verifier.json, segment_scorer.json 
 
 import dataclasses
 import itertools
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,7 +42,7 @@ from digitrec.provenance import provenance
 from digitrec.reading.reader import PageAnalysis, analyse_page, decide, load_segmenter
 from digitrec.reading.segment_scorer import FEATURES, SegmentScorer
 from digitrec.reading.verifier import Verifier, VerifierNet, as_input, save_verifier
-from digitrec.storage import atomic_write_text
+from digitrec.storage import atomic_write_json
 
 IOU = 0.6
 C_GRID = (0.01, 0.1, 1.0)
@@ -121,7 +120,7 @@ def fit_segmenter(
             "candidates": len(labels),
             "whole_digit_share": round(float(labels.mean()), 4),
         }
-    atomic_write_text(out / "segment_scorer.json", json.dumps(scorer.to_json(), indent=1) + "\n")
+    atomic_write_json(out / "segment_scorer.json", scorer.to_json(), indent=1)
     record = {
         "config": dataclasses.asdict(config),
         "pages": {
@@ -135,7 +134,7 @@ def fit_segmenter(
         "seconds": round(time.perf_counter() - started, 1),
         "provenance": provenance(),
     }
-    atomic_write_text(out / "fit.json", json.dumps(record, indent=1) + "\n")
+    atomic_write_json(out / "fit.json", record, indent=1)
     return record
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from digitrec.storage import atomic_write_bytes, atomic_write_text
+from digitrec.storage import atomic_write_bytes, atomic_write_json
 from digitrec.train.config import TrainConfig
 
 RUNS = Path("runs/cache")
@@ -135,7 +135,7 @@ def measure(
         metrics = evaluate(
             run.directory, dataset, split, source=source, scheme=run.config.scheme, limit=limit
         )
-        atomic_write_text(path, json.dumps(metrics, indent=1) + "\n")
+        atomic_write_json(path, metrics, indent=1)
     return Measurement(run, dataset, split, limit, source, metrics)
 
 

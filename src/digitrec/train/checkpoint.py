@@ -15,7 +15,7 @@ from typing import Any
 import torch
 
 from digitrec.errors import DataError
-from digitrec.storage import atomic_write_bytes, atomic_write_text
+from digitrec.storage import atomic_write_bytes, atomic_write_json
 
 CHECKPOINT = "checkpoint.safetensors"
 
@@ -65,7 +65,7 @@ def save_checkpoint(
     }
     text = json.dumps(meta)
     atomic_write_bytes(run_dir / CHECKPOINT, save(flat, metadata={"digitrec": text}))
-    atomic_write_text(run_dir / "checkpoint.json", json.dumps(meta, indent=2) + "\n")
+    atomic_write_json(run_dir / "checkpoint.json", meta)
 
 
 @dataclass

@@ -17,7 +17,7 @@ from torch.nn.functional import cross_entropy
 from digitrec.errors import DataError, UsageError
 from digitrec.models.modelfile import ModelCard, save_model
 from digitrec.provenance import git_commit, provenance
-from digitrec.storage import atomic_write_text
+from digitrec.storage import atomic_write_json, atomic_write_text
 from digitrec.train.calibrate import fit_temperature
 from digitrec.train.checkpoint import CHECKPOINT
 from digitrec.train.datasets import TrainingData
@@ -55,7 +55,7 @@ def write_run_config(
             "sha256": splits.checksums,
         }
     record["provenance"] = provenance()
-    atomic_write_text(out / "config.json", json.dumps(record, indent=2) + "\n")
+    atomic_write_json(out / "config.json", record)
     return record
 
 
