@@ -30,3 +30,7 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
   "$VENV/bin/pip" install --quiet --disable-pip-version-check -e ".[dev]"
   echo "$wanted" > "$stamp"
 fi
+
+# ONNX Runtime Web for the web page's in-browser reading (from the npm registry, SHA-256 verified;
+# a no-op once the pinned version is in place).
+bash scripts/vendor_onnxruntime_web.sh

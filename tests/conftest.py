@@ -1,11 +1,14 @@
-"""Shared fixtures: the real MNIST files (fetched once into the user's cache) and an isolated
-digitrec home per test, so tests never see or change each other's cache."""
+"""Shared fixtures: the real MNIST files (fetched once into the user's cache), an isolated
+digitrec home per test, so tests never see or change each other's cache, and for the web page's
+tests one `digitrec serve` process and one Chromium (Debian's, driven by Playwright)."""
 
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from servers import running_server
 
 from digitrec.data import mnist
 from digitrec.data.acquire import FetchReport
@@ -47,3 +50,38 @@ def usps_dir() -> Path:
             f"USPS files missing: expected them in {USPS_DIR} (the project's shared/ folder)"
         )
     return USPS_DIR
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def web_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """`digitrec serve` as a subprocess on a free port, with its own DIGITREC_HOME."""
+    home = tmp_path_factory.mktemp("web-home")
+    with running_server(home, "--host", "127.0.0.1") as running:
+        yield {"url": f"http://127.0.0.1:{running['port']}", "home": home}
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.is_file():
+        pytest.fail(
+            f"{CHROMIUM} is missing: the web tests drive Debian's Chromium. Install it with "
+            "`apt-get install chromium` (scripts/test.sh does this when run as root)."
+        )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()

@@ -15,23 +15,20 @@ from typing import Any
 import cv2
 import numpy as np
 import pytest
-from servers import running_server
-from web_drawing import digit_strokes, draw_with_finger, draw_with_mouse
+from web_drawing import (
+    digit_box,
+    digit_strokes,
+    draw_with_finger,
+    draw_with_mouse,
+    number_boxes,
+    pad_box,
+    screenshot,
+    wait_for_answer,
+)
 
 from digitrec.data import load
 
 REPO = Path(__file__).resolve().parents[1]
-ARTIFACTS = REPO / "test-artifacts" / "web"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 NUMBER_SCAN = REPO / "examples" / "numbers" / "00002.png"  # "85646"; `digitrec read` gets it right
 WAIT_MS = 20_000  # for one answer from the server, drawn or read
 
@@ -59,26 +56,8 @@ COUNT_EXPLAIN_FETCHES = """
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """`digitrec serve` as a subprocess on a free port, with its own DIGITREC_HOME."""
-    home = tmp_path_factory.mktemp("web-home")
-    with running_server(home, "--host", "127.0.0.1") as running:
-        yield {"url": f"http://127.0.0.1:{running['port']}", "home": home}
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.is_file():
-        pytest.fail(
-            f"{CHROMIUM} is missing: the web tests drive Debian's Chromium. Install it with "
-            "`apt-get install chromium` (scripts/test.sh does this when run as root)."
-        )
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+def server(web_server: dict[str, Any]) -> dict[str, Any]:
+    return web_server
 
 
 @pytest.fixture
@@ -103,57 +82,6 @@ def first_of_each_class(labels: np.ndarray) -> list[int]:
     """The fixed digits drawn: the first MNIST test image of every class (indices 3, 2, 1, 18, 4,
     8, 11, 0, 61, 7 for 0-9)."""
     return [int(np.flatnonzero(labels == k)[0]) for k in range(10)]
-
-
-def screenshot(page: Any, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-
-
-def pad_box(page: Any) -> dict[str, float]:
-    box = page.locator("#pad").bounding_box()
-    assert box is not None
-    return dict(box)
-
-
-def digit_box(page: Any) -> dict[str, float]:
-    """The square in the middle of the (twice as wide) pad: where one digit is drawn."""
-    box = pad_box(page)
-    return {**box, "x": box["x"] + (box["width"] - box["height"]) / 2, "width": box["height"]}
-
-
-def number_boxes(page: Any, count: int) -> list[dict[str, float]]:
-    """Side by side frames across the pad, one per digit of a number, as people write one: a
-    `count`-th of the pad's width each (at most its height), and taller than wide when there is
-    room (handwritten digits are; an MNIST frame is square)."""
-    box = pad_box(page)
-    width = min(box["height"], box["width"] / count)
-    height = min(box["height"], 1.6 * width)
-    top = box["y"] + (box["height"] - height) / 2
-    left = box["x"] + (box["width"] - count * width) / 2
-    return [
-        {"x": left + i * width, "y": top, "width": width, "height": height} for i in range(count)
-    ]
-
-
-def wait_for_answer(page: Any) -> dict[str, Any]:
-    """Wait until the result shown is the answer about the drawing as it is now."""
-    version = page.get_attribute("#pad", "data-version")
-    page.wait_for_function(
-        """v => {
-          const r = document.getElementById("result");
-          return r.dataset.version === v && (r.dataset.state === "done" || r.dataset.state === "error");
-        }""",
-        arg=version,
-    )
-    return {
-        "state": page.get_attribute("#result", "data-state"),
-        "digit": page.text_content("#digit"),
-        "bars": page.eval_on_selector_all(
-            "#bars li",
-            "rows => rows.map(r => [Number(r.dataset.digit), Number(r.dataset.probability)])",
-        ),
-    }
 
 
 def pad_pixels(page: Any) -> np.ndarray:

@@ -1,8 +1,10 @@
 """Handwriting for the web page's end-to-end tests: a 28×28 MNIST digit turned into pen strokes
 (its Zhang-Suen skeleton traced into polylines) and replayed on the page's drawing pad with
-Playwright's mouse or, through the Chrome DevTools Protocol, a finger on a touchscreen."""
+Playwright's mouse or, through the Chrome DevTools Protocol, a finger on a touchscreen; where on
+the pad to draw, and waiting for the page's answer."""
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -11,6 +13,7 @@ from renderings import skeleton
 Pixel = tuple[int, int]  # (row, column) in the 28×28 digit
 Stroke = list[Pixel]
 
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "web"  # screenshots
 STEPS = [(-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1)]
 
 
@@ -109,3 +112,54 @@ def draw_with_finger(cdp: Any, box: dict[str, float], strokes: list[Stroke]) -> 
             moves += 1
         cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
     return moves
+
+
+def screenshot(page: Any, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def pad_box(page: Any) -> dict[str, float]:
+    box = page.locator("#pad").bounding_box()
+    assert box is not None
+    return dict(box)
+
+
+def digit_box(page: Any) -> dict[str, float]:
+    """The square in the middle of the (twice as wide) pad: where one digit is drawn."""
+    box = pad_box(page)
+    return {**box, "x": box["x"] + (box["width"] - box["height"]) / 2, "width": box["height"]}
+
+
+def number_boxes(page: Any, count: int) -> list[dict[str, float]]:
+    """Side by side frames across the pad, one per digit of a number, as people write one: a
+    `count`-th of the pad's width each (at most its height), and taller than wide when there is
+    room (handwritten digits are; an MNIST frame is square)."""
+    box = pad_box(page)
+    width = min(box["height"], box["width"] / count)
+    height = min(box["height"], 1.6 * width)
+    top = box["y"] + (box["height"] - height) / 2
+    left = box["x"] + (box["width"] - count * width) / 2
+    return [
+        {"x": left + i * width, "y": top, "width": width, "height": height} for i in range(count)
+    ]
+
+
+def wait_for_answer(page: Any) -> dict[str, Any]:
+    """Wait until the result shown is the answer about the drawing as it is now."""
+    version = page.get_attribute("#pad", "data-version")
+    page.wait_for_function(
+        """v => {
+          const r = document.getElementById("result");
+          return r.dataset.version === v && (r.dataset.state === "done" || r.dataset.state === "error");
+        }""",
+        arg=version,
+    )
+    return {
+        "state": page.get_attribute("#result", "data-state"),
+        "digit": page.text_content("#digit"),
+        "bars": page.eval_on_selector_all(
+            "#bars li",
+            "rows => rows.map(r => [Number(r.dataset.digit), Number(r.dataset.probability)])",
+        ),
+    }

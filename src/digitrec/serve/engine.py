@@ -3,9 +3,10 @@ that runs every inference off the event loop (so concurrent requests never block
 with a per-request timeout and a queue limit past which new requests are refused with 503."""
 
 import asyncio
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -49,6 +50,7 @@ class Engine:
     busy: int = 0  # requests on or waiting for the pool, until their work has really finished
     on_busy: Callable[[int], None] | None = None  # told each new `busy` (the metrics' gauge)
     _explainer: Any = None  # the torch module for saliency, loaded on first use
+    _export_lock: threading.Lock = field(default_factory=threading.Lock)  # one export at a time
 
     @classmethod
     def start(cls, settings: ServeSettings) -> "Engine":
@@ -126,6 +128,22 @@ class Engine:
         self.busy += change  # only touched on the event loop's thread
         if self.on_busy is not None:
             self.on_busy(self.busy)
+
+    def line_reader_onnx(self) -> Path:
+        """The line reader as an ONNX graph for the page to run in the browser (made once, on
+        first use, into the cache: a few seconds). A 404 problem when there is none to give."""
+        from digitrec.export.runtime import onnx_available
+        from digitrec.reading.line_onnx import cached_line_reader
+
+        if self.line_reader is None:
+            raise Problem(404, "this server reads numbers with the segment reader: no line reader")
+        if not onnx_available():
+            raise Problem(404, "the server cannot export models (install digitrec[onnx])")
+        with self._export_lock:
+            try:
+                return cached_line_reader(self.line_reader)
+            except OSError as error:
+                raise Problem(503, f"cannot keep the exported reader ({error})") from None
 
     # The work itself (runs on the pool's threads).
 

@@ -35,12 +35,13 @@ STATIC_CACHE = b"no-cache"  # revalidate (ETag) so an upgraded server never runs
 def html_policy(inline_scripts: Iterable[str] = ()) -> str:
     """The Content-Security-Policy of an HTML page: own scripts, styles and fetches only; images
     also as data: and blob: URLs (the canvas, the saliency overlays); inline scripts only those
-    given (by their SHA-256)."""
+    given (by their SHA-256); WebAssembly compiled from the server's own files (ONNX Runtime Web,
+    the in-browser reader) but no eval of strings."""
     hashes = " ".join(
         f"'sha256-{base64.b64encode(hashlib.sha256(s.encode()).digest()).decode()}'"
         for s in inline_scripts
     )
-    script = f"script-src 'self' {hashes}".strip()
+    script = f"script-src 'self' 'wasm-unsafe-eval' {hashes}".strip()
     return (
         f"default-src 'self'; {script}; style-src 'self'; img-src 'self' data: blob:; "
         "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, Response
 
 from digitrec.serve import schemas
@@ -217,6 +218,25 @@ async def models(engine: EngineDep, packaged: PackagedModelsDep) -> dict[str, An
         "loaded": {**loaded, "card": engine.classifier.card.to_json()},
         "available": packaged,
     }
+
+
+@router.get(
+    "/models/line-reader.onnx",
+    summary="The line reader as ONNX, for reading drawn numbers in the browser",
+    tags=["info"],
+    response_class=FileResponse,
+    responses={
+        200: {"content": {"application/octet-stream": {"schema": {"type": "string"}}}},
+        **problem_responses(404, 503),
+    },
+)
+async def line_reader_model(engine: EngineDep) -> FileResponse:
+    """The server's line reader for one line (reading.line_onnx): input "line" (1, 1, 32, W)
+    ink in [0, 1], W a multiple of 4; output "log_probs" (1, W/4, 11). Outside /v1/ so that a
+    page that cannot reach the API still reads what is drawn on it."""
+    path = await run_in_threadpool(engine.line_reader_onnx)
+    headers = {"Cache-Control": "no-cache"}
+    return FileResponse(path, media_type="application/octet-stream", headers=headers)
 
 
 def packaged_models() -> list[dict[str, Any]]:

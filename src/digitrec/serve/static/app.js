@@ -1,8 +1,9 @@
-// digitrec web page: a drawing pad read live — by POST /v1/read (the line reader: a number, a box
-// and a confidence per digit) and, when it holds one digit, by POST /v1/explain (the digit, all ten
-// probabilities, the 28 × 28 the model saw, saliency) with a correction sent to POST /v1/feedback
-// — and a photo reader that posts to /v1/read and draws a box around every digit it found. Plain
-// JS, no build step, no network beyond this server.
+// digitrec web page: a drawing pad read live — by the line reader (a number, a box and a
+// confidence per digit), run in the browser (local_reader.js) or else by POST /v1/read, and, when
+// it holds one digit, by POST /v1/explain (the digit, all ten probabilities, the 28 × 28 the model
+// saw, saliency) with a correction sent to POST /v1/feedback — and a photo reader that posts to
+// /v1/read and draws a box around every digit it found. Plain JS, no build step, no network
+// beyond this server.
 "use strict";
 
 (() => {
@@ -286,26 +287,60 @@
     timer = setTimeout(recognize, wait);
   }
 
+  // The line reader runs in this browser when it can (local_reader.js: ONNX Runtime Web and the
+  // server's reader as ONNX, both from this server); until it has loaded, or where WebAssembly
+  // is missing, the pad is read by POST /v1/read. `window.digitrecLocalReader` is for tests.
+  let local = null;
+  window.digitrecLocalReader = import("/static/local_reader.js")
+    .then((module) => module.load())
+    .then((reader) => {
+      local = reader;
+      pad.dataset.reader = "browser";
+      return reader;
+    })
+    .catch((error) => {
+      pad.dataset.reader = "server";
+      console.info(`digitrec: reading on the server (${error.message || error})`);
+      return null;
+    });
+
+  async function readPad(image) {
+    if (!local) return { ...(await postJSON("/v1/read", { image })), where: "server" };
+    const body = await local.read(ctx.getImageData(0, 0, PAD_WIDTH, PAD_HEIGHT));
+    return { ok: body.digits.length > 0, status: body.digits.length ? 200 : 422, body, where: "browser" };
+  }
+
   async function recognize() {
     timer = null;
     waitingSince = null;
     if (inFlight || !strokes.length) return; // the running request looks again when it ends
     const asked = { version, epoch };
+    const started = performance.now();
     const image = pad.toDataURL("image/png");
     inFlight = true;
     let answer;
     let number = null;
+    let reading;
     try {
       // The line reader says how many digits there are; one digit gets the classifier's view.
-      const reading = await postJSON("/v1/read", { image });
+      reading = await readPad(image);
       if (reading.ok && reading.body.digits.length > 1) number = reading.body;
       else answer = await postJSON("/v1/explain", { image });
     } finally {
       inFlight = false;
     }
+    // No server for the classifier's view: the digit the browser read is the answer.
+    const offline = answer && !answer.ok && answer.status === 0;
+    if (offline && reading.where === "browser") {
+      if (reading.ok) number = reading.body;
+      else answer = { ok: false, status: 422, message: reading.body.reason || "No digit found." };
+    }
     if (asked.epoch === epoch && strokes.length) {
+      result.dataset.readBy = number ? reading.where : "server";
+      result.dataset.ms = String(Math.round(performance.now() - started));
       if (number) showNumber(number, asked.version);
       else showAnswer(answer, asked.version);
+      if (number && offline) setStatus($("feedback-status"), "The server is out of reach: read in your browser.");
       announce();
     }
     // The drawing changed while we waited and no debounce is pending: ask about the latest one.
@@ -354,7 +389,13 @@
     $("digit").textContent = body.text;
     $("bars").replaceChildren();
     $("views").hidden = true;
-    setStatus($("summary"), `Reads ${body.text} (${percent(body.confidence)} sure of all ${body.digits.length} digits).`);
+    const count = body.digits.length;
+    setStatus(
+      $("summary"),
+      count === 1
+        ? `Looks like ${article(body.digits[0].digit)} ${body.text} (${percent(body.confidence)} sure).`
+        : `Reads ${body.text} (${percent(body.confidence)} sure of all ${count} digits).`,
+    );
     const items = body.digits.map(({ digit, confidence, box }) => {
       const li = document.createElement("li");
       li.dataset.digit = String(digit);

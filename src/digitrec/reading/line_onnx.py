@@ -1,0 +1,96 @@
+"""The line reader as an ONNX graph for one line, which the web page runs in the browser with
+ONNX Runtime Web: input "line" (1, 1, HEIGHT, W) float32 ink in [0, 1] with W a multiple of
+STRIDE, output "log_probs" (1, W / STRIDE, 11). For one line the reader's masks and packed
+sequence change nothing (every column is the line's own), so the graph is the network's plain
+forward pass. The settings the page needs to cut and decode a line ride along as metadata
+("digitrec_line": HEIGHT, PAD, STRIDE, BLANK, MAX_WIDTH).
+
+The graph comes from the TorchScript exporter: torch.export (the dynamo exporter) fixes the
+sequence length of the LSTM to the example's, and a line's width varies.
+"""
+
+import hashlib
+import json
+import tempfile
+import warnings
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from digitrec.extras import require
+from digitrec.home import digitrec_home
+from digitrec.reading.line_model import BLANK, HEIGHT, MAX_WIDTH, PAD, STRIDE, LineNet, LineReader
+from digitrec.storage import atomic_write_bytes
+
+OPSET = 18
+INPUT, OUTPUT = "line", "log_probs"
+
+
+class OneLine(nn.Module):
+    """LineNet's forward pass for a batch of one full line: (1, 1, HEIGHT, W) -> (1, W/4, 11)."""
+
+    def __init__(self, net: LineNet) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        net = self.net
+        for block, pool in zip(net.blocks, net.pools, strict=True):
+            x = pool(block(x))
+        sequence = net.column(x).squeeze(2).transpose(1, 2)
+        read, _ = net.lstm(sequence)
+        return torch.log_softmax(net.head(read), dim=-1)
+
+
+def settings() -> dict[str, int]:
+    """What the page needs to cut a line image and decode the reader's output."""
+    return {"height": HEIGHT, "pad": PAD, "stride": STRIDE, "blank": BLANK, "max_width": MAX_WIDTH}
+
+
+def export_line_reader(reader: LineReader, out: Path) -> Path:
+    """Write `reader` as an ONNX graph for one line to `out` (atomically), checked by onnx."""
+    require("onnx")
+    import onnx
+
+    module = OneLine(reader.net).eval()
+    example = torch.zeros(1, 1, HEIGHT, 24 * STRIDE)
+    with tempfile.TemporaryDirectory() as scratch, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the exporter's notes on its own deprecation
+        path = Path(scratch) / "line.onnx"
+        torch.onnx.export(
+            module,
+            (example,),
+            str(path),
+            dynamo=False,
+            opset_version=OPSET,
+            input_names=[INPUT],
+            output_names=[OUTPUT],
+            dynamic_axes={INPUT: {3: "width"}, OUTPUT: {1: "frames"}},
+        )
+        model = onnx.load(str(path))
+    entry = model.metadata_props.add()
+    entry.key, entry.value = "digitrec_line", json.dumps(settings())
+    model.producer_name = "digitrec"
+    onnx.checker.check_model(model)
+    atomic_write_bytes(out, model.SerializeToString())
+    return out
+
+
+def cached_line_reader(reader: LineReader, cache: Path | None = None) -> Path:
+    """The ONNX graph of `reader`, made once and kept in the cache ($DIGITREC_HOME/onnx unless
+    `cache` is given), keyed by its weights and the torch version. OSError when the cache cannot
+    be written."""
+    from importlib.metadata import version
+
+    digest = hashlib.sha256()
+    for name, tensor in sorted(reader.net.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().numpy().tobytes())
+    path = (
+        cache or digitrec_home() / "onnx"
+    ) / f"line-{digest.hexdigest()[:24]}-torch{version('torch')}.onnx"
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        export_line_reader(reader, path)
+    return path

@@ -1,0 +1,524 @@
+// The line reader in the browser: the pad's drawing is cut into a line image as the server cuts
+// it (reading/ink.py, reading/line_model.py), run through the server's own reader exported to
+// ONNX (GET /models/line-reader.onnx, reading/line_onnx.py) with ONNX Runtime Web (WebAssembly,
+// served from this server's /static/ort/), and decoded as the server decodes it. The answer has
+// the shape of POST /v1/read's: {text, confidence, digits: [{digit, confidence, box}]}.
+//
+// The pad is clean white paper with dark ink, so the steps the server takes for scans and photos
+// (the paper's lighting, scan margins, form lines, choosing among bands of rows) are left out
+// here; tests/test_web_local.py holds the two to the same readings and line images.
+"use strict";
+
+// reading/line_model.py (checked against the server by tests/test_web_local.py)
+export const HEIGHT = 32; // rows of a line image
+export const PAD = 2; // rows of paper above and below the ink, columns beside it (× 2)
+export const STRIDE = 4; // line-image columns per frame
+export const BLANK = 10; // CTC's blank class
+export const MAX_WIDTH = 4096;
+// reading/ink.py
+const PAPER_WINDOW = 6;
+const MIN_CONTRAST_SHARE = 0.08;
+const INK_PIXELS = 400;
+const MAX_SKEW = 6.0;
+const SKEW_STEP = 0.5;
+const MIN_SKEW = 0.75;
+const MIN_SKEW_GAIN = 1.15;
+const BLUR_SIGMA = 0.7;
+
+const ORT_MODULE = "/static/ort/ort.wasm.min.mjs";
+const MODEL_URL = "/models/line-reader.onnx";
+
+// -> a reader {read(imageData), lineImage(imageData)}; throws when ONNX Runtime Web or the model
+// cannot be had (the page then reads on the server).
+export async function load() {
+  const ort = await import(ORT_MODULE);
+  ort.env.wasm.numThreads = 1; // no cross-origin isolation here: one thread, no workers
+  ort.env.wasm.wasmPaths = "/static/ort/";
+  const response = await fetch(MODEL_URL);
+  if (!response.ok) throw new Error(`the reader model answered ${response.status}`);
+  const model = new Uint8Array(await response.arrayBuffer());
+  const session = await ort.InferenceSession.create(model, { executionProviders: ["wasm"] });
+  const [input] = session.inputNames;
+  const [output] = session.outputNames;
+
+  async function logProbs(line) {
+    const frames = Math.max(1, Math.floor(line.width / STRIDE));
+    const width = frames * STRIDE;
+    const data = new Float32Array(HEIGHT * width);
+    const usable = Math.min(width, line.width);
+    for (let y = 0; y < HEIGHT; y++) {
+      for (let x = 0; x < usable; x++) data[y * width + x] = line.pixels[y * line.width + x] / 255;
+    }
+    const tensor = new ort.Tensor("float32", data, [1, 1, HEIGHT, width]);
+    const result = await session.run({ [input]: tensor });
+    return { values: result[output].data, frames };
+  }
+
+  async function read(imageData) {
+    const { page, line, reason } = cutLine(imageData);
+    if (reason) return { text: "", confidence: 0, digits: [], reason };
+    const emitted = greedyDecode(await logProbs(line));
+    const boxes = digitBoxes(line, emitted).map((box) => toPage(page, box));
+    const digits = emitted.map((e, i) => ({ digit: e.digit, confidence: e.confidence, box: boxes[i] }));
+    if (!digits.length) return { text: "", confidence: 0, digits, reason: "no digits found" };
+    const confidence = digits.reduce((p, d) => p * d.confidence, 1);
+    return { text: digits.map((d) => d.digit).join(""), confidence, digits };
+  }
+
+  return { read };
+}
+
+// A drawing (ImageData) -> {page, line}: the page's ink and the line image the reader is given;
+// or {reason} when there is nothing to read.
+export function cutLine(imageData) {
+  const page = pageInk(grayOf(imageData));
+  if (page.reason) return { reason: page.reason };
+  const line = lineImage(page.ink, page.mask, page.width, page.height);
+  return line ? { page, line } : { reason: "no digits found" };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The page's ink (reading/ink.py::page_ink, for dark ink on clean light paper).
+
+function grayOf(imageData) {
+  const { data, width, height } = imageData;
+  const gray = new Uint8Array(width * height);
+  for (let i = 0; i < gray.length; i++) {
+    const r = data[4 * i], g = data[4 * i + 1], b = data[4 * i + 2];
+    gray[i] = (r * 4899 + g * 9617 + b * 1868 + 8192) >> 14; // OpenCV's BGR -> grey, fixed point
+  }
+  return { gray, width, height };
+}
+
+function pageInk({ gray, width, height }) {
+  if (Math.min(width, height) < 4) return { reason: "image too small to read" };
+  const bright = new Float32Array(gray.length);
+  for (let i = 0; i < gray.length; i++) bright[i] = 255 - gray[i];
+  const paper = paperLevel(bright, width, height);
+  const flat = bright.map((v, i) => Math.max(0, v - paper[i]));
+  const smooth = gaussianBlur(flat, width, height, BLUR_SIGMA);
+  if (topLevel(smooth) < MIN_CONTRAST_SHARE * 255) return { reason: "no ink found (blank page)" };
+  let peak = 0;
+  for (const v of smooth) peak = Math.max(peak, v);
+  let ink = new Float32Array(smooth.length);
+  const bytes = new Uint8Array(smooth.length);
+  for (let i = 0; i < ink.length; i++) {
+    ink[i] = Math.min(1, Math.max(0, smooth[i] / peak));
+    bytes[i] = Math.floor(ink[i] * 255);
+  }
+  const threshold = Math.max(otsu(bytes), (MIN_CONTRAST_SHARE * 255 * 255) / peak);
+  let mask = ink.map((v) => (v * 255 > threshold ? 1 : 0));
+  let count = 0;
+  for (const m of mask) count += m;
+  if (count < 4) return { reason: "no ink found (too little ink)" };
+  const skew = skewOf(mask, width, height);
+  const forward = rotationMatrix(width / 2, height / 2, skew);
+  if (skew) {
+    ink = warpAffine(ink, width, height, forward, width, height);
+    mask = ink.map((v) => (v * 255 > threshold ? 1 : 0));
+  }
+  return { ink, mask, width, height, skew, inverse: invertAffine(forward) };
+}
+
+// reading/ink.py::_paper_level: the paper's brightness at every pixel (where strokes cross and
+// pile up, the paper shows through less): a grey opening on a reduced image, smoothed, enlarged.
+function paperLevel(bright, width, height) {
+  const factor = Math.max(1, Math.min(height, width) / 48);
+  const w = Math.max(1, Math.round(width / factor)), h = Math.max(1, Math.round(height / factor));
+  const small = factor > 1 ? resizeArea(bright, width, height, w, h) : Float32Array.from(bright);
+  const side = Math.max(3, Math.round(Math.min(w, h) / PAPER_WINDOW) | 1);
+  const opened = extremum(extremum(small, w, h, side, Math.min), w, h, side, Math.max);
+  const blurred = boxBlur(opened, w, h, side);
+  return resizeLinear(blurred, w, h, width, height);
+}
+
+// A side × side minimum (erode) or maximum (dilate) filter; pixels outside are ignored.
+function extremum(src, width, height, side, pick) {
+  const half = Math.floor(side / 2);
+  const pass = (input, across) => {
+    const out = new Float32Array(input.length);
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        let v = input[y * width + x];
+        for (let k = -half; k <= half; k++) {
+          const xx = across ? x + k : x, yy = across ? y : y + k;
+          if (xx >= 0 && yy >= 0 && xx < width && yy < height) v = pick(v, input[yy * width + xx]);
+        }
+        out[y * width + x] = v;
+      }
+    }
+    return out;
+  };
+  return pass(pass(src, true), false);
+}
+
+// cv2.blur: the mean of a side × side window, the border reflected (BORDER_REFLECT_101).
+function boxBlur(src, width, height, side) {
+  const half = Math.floor(side / 2);
+  const reflect = (i, n) => (n === 1 ? 0 : i < 0 ? -i : i >= n ? 2 * n - 2 - i : i);
+  const pass = (input, across) => {
+    const out = new Float32Array(input.length);
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        let v = 0;
+        for (let k = -half; k <= half; k++) {
+          v += across ? input[y * width + reflect(x + k, width)] : input[reflect(y + k, height) * width + x];
+        }
+        out[y * width + x] = v / side;
+      }
+    }
+    return out;
+  };
+  return pass(pass(src, true), false);
+}
+
+function topLevel(values) {
+  // The count-th largest value: a min-heap of the count largest seen (count is at most 400).
+  const count = Math.max(1, Math.min(Math.round(0.005 * values.length), INK_PIXELS));
+  const heap = new Float64Array(count).fill(-Infinity);
+  for (const v of values) {
+    if (v <= heap[0]) continue;
+    heap[0] = v; // replace the smallest and sift it down
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1, r = l + 1;
+      let m = i;
+      if (l < count && heap[l] < heap[m]) m = l;
+      if (r < count && heap[r] < heap[m]) m = r;
+      if (m === i) break;
+      [heap[i], heap[m]] = [heap[m], heap[i]];
+      i = m;
+    }
+  }
+  return heap[0];
+}
+
+function gaussianBlur(src, width, height, sigma) {
+  const size = Math.round(sigma * 8 + 1) | 1; // OpenCV's kernel size for float images
+  const half = (size - 1) / 2;
+  const kernel = [];
+  let sum = 0;
+  for (let i = 0; i < size; i++) {
+    const x = i - half;
+    kernel.push(Math.exp(-(x * x) / (2 * sigma * sigma)));
+    sum += kernel[i];
+  }
+  for (let i = 0; i < size; i++) kernel[i] /= sum;
+  const reflect = (i, n) => (n === 1 ? 0 : i < 0 ? -i : i >= n ? 2 * n - 2 - i : i); // BORDER_REFLECT_101
+  const rows = new Float32Array(src.length);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      let v = 0;
+      for (let k = 0; k < size; k++) v += kernel[k] * src[y * width + reflect(x + k - half, width)];
+      rows[y * width + x] = v;
+    }
+  }
+  const out = new Float32Array(src.length);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      let v = 0;
+      for (let k = 0; k < size; k++) v += kernel[k] * rows[reflect(y + k - half, height) * width + x];
+      out[y * width + x] = v;
+    }
+  }
+  return out;
+}
+
+// OpenCV's Otsu threshold (getThreshVal_Otsu_8u), step for step.
+function otsu(bytes) {
+  const FLT_EPSILON = 1.1920929e-7;
+  const histogram = new Float64Array(256);
+  for (const v of bytes) histogram[v] += 1;
+  const scale = 1 / bytes.length;
+  let mu = 0;
+  for (let i = 0; i < 256; i++) mu += i * histogram[i];
+  mu *= scale;
+  let q1 = 0, mu1 = 0, maxSigma = 0, maxVal = 0;
+  for (let i = 0; i < 256; i++) {
+    const p = histogram[i] * scale;
+    mu1 *= q1;
+    q1 += p;
+    const q2 = 1 - q1;
+    if (Math.min(q1, q2) < FLT_EPSILON || Math.max(q1, q2) > 1 - FLT_EPSILON) continue;
+    mu1 = (mu1 + i * p) / q1;
+    const mu2 = (mu - q1 * mu1) / q2;
+    const sigma = q1 * q2 * (mu1 - mu2) * (mu1 - mu2);
+    if (sigma > maxSigma) {
+      maxSigma = sigma;
+      maxVal = i;
+    }
+  }
+  return maxVal;
+}
+
+function rotationMatrix(cx, cy, degrees) {
+  // cv2.getRotationMatrix2D(center, angle, 1)
+  const a = (degrees * Math.PI) / 180;
+  const alpha = Math.cos(a), beta = Math.sin(a);
+  return [alpha, beta, (1 - alpha) * cx - beta * cy, -beta, alpha, beta * cx + (1 - alpha) * cy];
+}
+
+function invertAffine([a, b, c, d, e, f]) {
+  const det = a * e - b * d;
+  const ia = e / det, ib = -b / det, id = -d / det, ie = a / det;
+  return [ia, ib, -(ia * c + ib * f), id, ie, -(id * c + ie * f)];
+}
+
+// cv2.warpAffine(src, M, (w, h)), bilinear, zero outside: dst(x, y) = src(M⁻¹ (x, y)). Only the
+// destination pixels whose source lies near the ink's bounding box are computed (the rest are 0).
+function warpAffine(src, width, height, matrix, outWidth, outHeight) {
+  const [a, b, c, d, e, f] = invertAffine(matrix);
+  const out = new Float32Array(outWidth * outHeight);
+  let bx0 = width, bx1 = -1, by0 = height, by1 = -1;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      if (src[y * width + x] !== 0) {
+        if (x < bx0) bx0 = x;
+        if (x > bx1) bx1 = x;
+        if (y < by0) by0 = y;
+        if (y > by1) by1 = y;
+      }
+    }
+  }
+  if (bx1 < 0) return out;
+  // x where lo <= slope * x + offset <= hi, as [from, to) within [0, outWidth)
+  const span = (slope, offset, lo, hi, range) => {
+    if (slope === 0) return offset >= lo && offset <= hi ? range : [0, 0];
+    let x0 = (lo - offset) / slope, x1 = (hi - offset) / slope;
+    if (x0 > x1) [x0, x1] = [x1, x0];
+    return [Math.max(range[0], Math.floor(x0)), Math.min(range[1], Math.ceil(x1) + 1)];
+  };
+  for (let y = 0; y < outHeight; y++) {
+    const cx = b * y + c, cy = e * y + f;
+    const [from, to] = span(d, cy, by0 - 1, by1 + 1, span(a, cx, bx0 - 1, bx1 + 1, [0, outWidth]));
+    for (let x = from; x < to; x++) {
+      const sx = a * x + cx, sy = d * x + cy;
+      const x0 = Math.floor(sx), y0 = Math.floor(sy);
+      if (x0 < -1 || y0 < -1 || x0 >= width || y0 >= height) continue; // all four taps outside
+      const fx = sx - x0, fy = sy - y0;
+      const left = x0 >= 0, right = x0 + 1 < width, up = y0 >= 0, down = y0 + 1 < height;
+      const row = y0 * width, next = row + width;
+      let v = 0;
+      if (up && left) v += (1 - fx) * (1 - fy) * src[row + x0];
+      if (up && right) v += fx * (1 - fy) * src[row + x0 + 1];
+      if (down && left) v += (1 - fx) * fy * src[next + x0];
+      if (down && right) v += fx * fy * src[next + x0 + 1];
+      out[y * outWidth + x] = v;
+    }
+  }
+  return out;
+}
+
+// cv2.resize(..., INTER_AREA) for shrinking: each output pixel averages the input it covers.
+function resizeArea(src, width, height, outWidth, outHeight) {
+  const weights = (n, m) => {
+    const scale = n / m;
+    const table = [];
+    for (let i = 0; i < m; i++) {
+      const lo = i * scale, hi = Math.min(n, (i + 1) * scale);
+      const parts = [];
+      for (let j = Math.floor(lo); j < Math.ceil(hi); j++) {
+        const w = Math.min(hi, j + 1) - Math.max(lo, j);
+        if (w > 1e-9) parts.push([j, w / (hi - lo)]);
+      }
+      table.push(parts);
+    }
+    return table;
+  };
+  return separable(src, width, height, outWidth, outHeight, weights(width, outWidth), weights(height, outHeight));
+}
+
+// cv2.resize(..., INTER_LINEAR): pixel centres aligned, edges clamped.
+function resizeLinear(src, width, height, outWidth, outHeight) {
+  const weights = (n, m) => {
+    const table = [];
+    for (let i = 0; i < m; i++) {
+      let s = ((i + 0.5) * n) / m - 0.5;
+      s = Math.max(0, s);
+      const j = Math.min(Math.floor(s), n - 1), f = Math.min(s - j, 1);
+      table.push(j + 1 < n ? [[j, 1 - f], [j + 1, f]] : [[j, 1]]);
+    }
+    return table;
+  };
+  return separable(src, width, height, outWidth, outHeight, weights(width, outWidth), weights(height, outHeight));
+}
+
+// Resampling by a table per axis: for output index i, the input indices and their weights.
+// Tables are flattened into typed arrays (start, count per output; then index, weight pairs).
+function flatten(table) {
+  const starts = new Int32Array(table.length), counts = new Int32Array(table.length);
+  const total = table.reduce((n, parts) => n + parts.length, 0);
+  const index = new Int32Array(total), weight = new Float64Array(total);
+  let k = 0;
+  table.forEach((parts, i) => {
+    starts[i] = k;
+    counts[i] = parts.length;
+    for (const [j, w] of parts) {
+      index[k] = j;
+      weight[k] = w;
+      k++;
+    }
+  });
+  return { starts, counts, index, weight };
+}
+
+function separable(src, width, height, outWidth, outHeight, across, down) {
+  const h = flatten(across), v = flatten(down);
+  const rows = new Float32Array(outWidth * height);
+  for (let y = 0; y < height; y++) {
+    const base = y * width;
+    for (let x = 0; x < outWidth; x++) {
+      let s = 0;
+      for (let k = h.starts[x], end = k + h.counts[x]; k < end; k++) s += h.weight[k] * src[base + h.index[k]];
+      rows[y * outWidth + x] = s;
+    }
+  }
+  const out = new Float32Array(outWidth * outHeight);
+  for (let y = 0; y < outHeight; y++) {
+    for (let k = v.starts[y], end = k + v.counts[y]; k < end; k++) {
+      const w = v.weight[k], base = v.index[k] * outWidth;
+      for (let x = 0; x < outWidth; x++) out[y * outWidth + x] += w * rows[base + x];
+    }
+  }
+  return out;
+}
+
+function skewOf(mask, width, height) {
+  // reading/ink.py::_skew: the rotation that makes the ink's row profile sharpest.
+  const factor = Math.max(1, width / 400);
+  const w = Math.max(1, Math.round(width / factor)), h = Math.max(1, Math.round(height / factor));
+  const small = factor > 1 ? resizeArea(Float32Array.from(mask), width, height, w, h) : Float32Array.from(mask);
+  const scores = new Map();
+  for (let angle = -MAX_SKEW; angle <= MAX_SKEW + SKEW_STEP / 2; angle += SKEW_STEP) {
+    const key = Math.round(angle * 100) / 100;
+    const turned = warpAffine(small, w, h, rotationMatrix(w / 2, h / 2, key), w, h);
+    let score = 0;
+    for (let y = 0; y < h; y++) {
+      let row = 0;
+      for (let x = 0; x < w; x++) row += turned[y * w + x];
+      score += row * row;
+    }
+    scores.set(key, score);
+  }
+  let best = 0;
+  for (const [angle, score] of scores) {
+    const current = scores.get(best);
+    if (score > current || (score === current && Math.abs(angle) < Math.abs(best))) best = angle;
+  }
+  if (Math.abs(best) < MIN_SKEW || scores.get(best) < MIN_SKEW_GAIN * scores.get(0)) return 0;
+  return best;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The line image and its reading (reading/line_model.py).
+
+function lineImage(ink, mask, width, height) {
+  let top = height, bottom = -1, left = width, right = -1;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      if (mask[y * width + x]) {
+        top = Math.min(top, y); bottom = Math.max(bottom, y);
+        left = Math.min(left, x); right = Math.max(right, x);
+      }
+    }
+  }
+  if (bottom < 0) return null;
+  const cw = right - left + 1, ch = bottom - top + 1;
+  const kept = new Uint8Array(cw * ch);
+  for (let y = 0; y < ch; y++) for (let x = 0; x < cw; x++) kept[y * cw + x] = mask[(top + y) * width + left + x];
+  const crop = new Float32Array(cw * ch); // the ink within a pixel of the kept ink (soft edges)
+  for (let y = 0; y < ch; y++) {
+    for (let x = 0; x < cw; x++) {
+      let near = 0;
+      for (let dy = -1; dy <= 1 && !near; dy++) {
+        for (let dx = -1; dx <= 1 && !near; dx++) {
+          const yy = y + dy, xx = x + dx;
+          if (yy >= 0 && xx >= 0 && yy < ch && xx < cw && kept[yy * cw + xx]) near = 1;
+        }
+      }
+      crop[y * cw + x] = near ? ink[(top + y) * width + left + x] : 0;
+    }
+  }
+  const inner = HEIGHT - 2 * PAD;
+  const scale = inner / ch;
+  const outWidth = Math.min(Math.max(Math.round(cw * scale), 1), MAX_WIDTH - 4 * PAD);
+  const small = scale < 1 ? resizeArea(crop, cw, ch, outWidth, inner) : resizeLinear(crop, cw, ch, outWidth, inner);
+  const lineWidth = outWidth + 4 * PAD;
+  const pixels = new Uint8Array(HEIGHT * lineWidth);
+  for (let y = 0; y < inner; y++) {
+    for (let x = 0; x < outWidth; x++) {
+      pixels[(y + PAD) * lineWidth + x + 2 * PAD] = Math.floor(Math.min(255, Math.max(0, small[y * outWidth + x] * 255)));
+    }
+  }
+  return { pixels, width: lineWidth, kept, keptWidth: cw, keptHeight: ch, left, top, scale: outWidth / cw };
+}
+
+function greedyDecode({ values, frames }) {
+  const classes = BLANK + 1;
+  const best = [];
+  for (let t = 0; t < frames; t++) {
+    let k = 0;
+    for (let c = 1; c < classes; c++) if (values[t * classes + c] > values[t * classes + k]) k = c;
+    best.push(k);
+  }
+  const emitted = [];
+  let start = 0;
+  for (let t = 1; t <= frames; t++) {
+    if (t === frames || best[t] !== best[start]) {
+      const label = best[start];
+      if (label !== BLANK) {
+        let peak = start;
+        for (let u = start; u < t; u++) if (values[u * classes + label] > values[peak * classes + label]) peak = u;
+        emitted.push({ digit: label, confidence: Math.exp(values[peak * classes + label]), peak });
+      }
+      start = t;
+    }
+  }
+  return emitted;
+}
+
+function digitBoxes(line, emitted) {
+  const { kept, keptWidth: width, keptHeight: height } = line;
+  const centres = emitted.map((e) => ((e.peak + 0.5) * STRIDE - 2 * PAD) / line.scale);
+  const cuts = [0];
+  for (let i = 1; i < centres.length; i++) cuts.push((centres[i - 1] + centres[i]) / 2);
+  cuts.push(width);
+  const roundHalfEven = (v) => {
+    const r = Math.round(v);
+    return Math.abs(v % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r; // Python's round()
+  };
+  const boxes = [];
+  for (let i = 0; i + 1 < cuts.length; i++) {
+    let x0 = Math.min(Math.max(roundHalfEven(cuts[i]), 0), width - 1);
+    let x1 = Math.min(Math.max(roundHalfEven(cuts[i + 1]), 1), width);
+    x1 = Math.max(x1, x0 + 1);
+    let rowLo = height, rowHi = -1, colLo = x1, colHi = -1;
+    for (let y = 0; y < height; y++) {
+      for (let x = x0; x < x1; x++) {
+        if (kept[y * width + x]) {
+          rowLo = Math.min(rowLo, y); rowHi = Math.max(rowHi, y);
+          colLo = Math.min(colLo, x); colHi = Math.max(colHi, x);
+        }
+      }
+    }
+    let y0 = 0, y1 = height;
+    if (rowHi >= 0) {
+      [x0, x1, y0, y1] = [colLo, colHi + 1, rowLo, rowHi + 1];
+    }
+    boxes.push([line.left + x0, line.top + y0, x1 - x0, y1 - y0]);
+  }
+  return boxes;
+}
+
+// reading/ink.py::PageInk.to_page: a box on the levelled page -> the box covering it on the pad.
+function toPage(page, [x, y, w, h]) {
+  const [a, b, c, d, e, f] = page.inverse;
+  const xs = [], ys = [];
+  for (const [px, py] of [[x, y], [x + w, y], [x, y + h], [x + w, y + h]]) {
+    xs.push(a * px + b * py + c);
+    ys.push(d * px + e * py + f);
+  }
+  const left = Math.max(0, Math.floor(Math.min(...xs))), top = Math.max(0, Math.floor(Math.min(...ys)));
+  const right = Math.min(page.width, Math.ceil(Math.max(...xs))), bottom = Math.min(page.height, Math.ceil(Math.max(...ys)));
+  return [left, top, Math.max(1, right - left), Math.max(1, bottom - top)];
+}
