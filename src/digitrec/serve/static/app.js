@@ -230,6 +230,11 @@
     if (active && event.pointerId === active.pointerId) {
       active = null;
       announce();
+      // The pen is up: no reason to wait out the debounce.
+      if (timer !== null) {
+        clearTimeout(timer);
+        recognize();
+      }
     }
   }
   zone.addEventListener("pointerup", endStroke);

@@ -196,32 +196,33 @@ function topLevel(values) {
 function gaussianBlur(src, width, height, sigma) {
   const size = Math.round(sigma * 8 + 1) | 1; // OpenCV's kernel size for float images
   const half = (size - 1) / 2;
-  const kernel = [];
+  const kernel = new Float64Array(size);
   let sum = 0;
   for (let i = 0; i < size; i++) {
-    const x = i - half;
-    kernel.push(Math.exp(-(x * x) / (2 * sigma * sigma)));
+    kernel[i] = Math.exp(-((i - half) * (i - half)) / (2 * sigma * sigma));
     sum += kernel[i];
   }
   for (let i = 0; i < size; i++) kernel[i] /= sum;
   const reflect = (i, n) => (n === 1 ? 0 : i < 0 ? -i : i >= n ? 2 * n - 2 - i : i); // BORDER_REFLECT_101
-  const rows = new Float32Array(src.length);
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      let v = 0;
-      for (let k = 0; k < size; k++) v += kernel[k] * src[y * width + reflect(x + k - half, width)];
-      rows[y * width + x] = v;
+  // One pass along rows (step 1) or columns (step width); reflection only near the edges.
+  const pass = (input, n, lines, step, lineStep) => {
+    const out = new Float32Array(input.length);
+    for (let line = 0; line < lines; line++) {
+      const base = line * lineStep;
+      for (let i = 0; i < n; i++) {
+        let v = 0;
+        if (i >= half && i < n - half) {
+          const at = base + (i - half) * step;
+          for (let k = 0; k < size; k++) v += kernel[k] * input[at + k * step];
+        } else {
+          for (let k = 0; k < size; k++) v += kernel[k] * input[base + reflect(i + k - half, n) * step];
+        }
+        out[base + i * step] = v;
+      }
     }
-  }
-  const out = new Float32Array(src.length);
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      let v = 0;
-      for (let k = 0; k < size; k++) v += kernel[k] * rows[reflect(y + k - half, height) * width + x];
-      out[y * width + x] = v;
-    }
-  }
-  return out;
+    return out;
+  };
+  return pass(pass(src, width, height, 1, width), height, width, width, 1);
 }
 
 // OpenCV's Otsu threshold (getThreshVal_Otsu_8u), step for step.
