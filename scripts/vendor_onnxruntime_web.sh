@@ -5,6 +5,7 @@
 # reads on the server when they are missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/npm_package.sh
 VERSION=1.31.1
 SHA256=bdccdb9fbb9ab537247c0c734e9b1d2b1b338b4f2a09faa58f0dc1cfa27c312c
 OUT=src/digitrec/serve/static/ort
@@ -14,9 +15,7 @@ if [ "$(cat "$OUT/VERSION" 2>/dev/null)" = "$STAMP" ]; then
 fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-(cd "$work" && npm pack --silent "onnxruntime-web@$VERSION" >/dev/null)
-echo "$SHA256  $work/onnxruntime-web-$VERSION.tgz" | sha256sum --check --quiet
-tar xzf "$work/onnxruntime-web-$VERSION.tgz" -C "$work"
+npm_package onnxruntime-web "$VERSION" "$SHA256" "$work"
 mkdir -p "$OUT"
 for file in ort.wasm.min.mjs ort-wasm-simd-threaded.mjs ort-wasm-simd-threaded.wasm; do
     cp "$work/package/dist/$file" "$OUT/$file.partial"

@@ -4,14 +4,13 @@
 # are committed; rerun only to change the version.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/npm_package.sh
 VERSION=5.35.0
 SHA256=1b8e891893404ea4c3558b6a87e2a3e494e7eedba41168c2ece5800a391a6ea6
 OUT=src/digitrec/serve/static/docs
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-(cd "$work" && npm pack --silent "swagger-ui-dist@$VERSION" >/dev/null)
-echo "$SHA256  $work/swagger-ui-dist-$VERSION.tgz" | sha256sum --check --quiet
-tar xzf "$work/swagger-ui-dist-$VERSION.tgz" -C "$work"
+npm_package swagger-ui-dist "$VERSION" "$SHA256" "$work"
 mkdir -p "$OUT"
 for file in swagger-ui-bundle.js swagger-ui.css LICENSE NOTICE; do
     cp "$work/package/$file" "$OUT/$file"

@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 import pytest
 from web_drawing import (
+    desktop_page,
     digit_box,
     digit_strokes,
     draw_with_finger,
@@ -63,13 +64,10 @@ def server(web_server: dict[str, Any]) -> dict[str, Any]:
 @pytest.fixture
 def page(browser: Any, server: dict[str, Any]) -> Iterator[Any]:
     """The page at / on a desktop-sized window."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.add_init_script(COUNT_EXPLAIN_FETCHES)
-    page = context.new_page()
-    page.set_default_timeout(WAIT_MS)
-    page.goto(server["url"] + "/")
-    yield page
-    context.close()
+    with desktop_page(browser, WAIT_MS) as page:
+        page.add_init_script(COUNT_EXPLAIN_FETCHES)
+        page.goto(server["url"] + "/")
+        yield page
 
 
 @pytest.fixture(scope="module")

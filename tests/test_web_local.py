@@ -12,7 +12,14 @@ from typing import Any
 import cv2
 import numpy as np
 import pytest
-from web_drawing import digit_strokes, draw_with_mouse, number_boxes, screenshot, wait_for_answer
+from web_drawing import (
+    desktop_page,
+    digit_strokes,
+    draw_with_mouse,
+    number_boxes,
+    screenshot,
+    wait_for_answer,
+)
 
 from digitrec.data import load
 from digitrec.reading import ink, line_onnx
@@ -23,6 +30,7 @@ from digitrec.reading.reader import packaged_line_reader, read_line
 LOCAL_READER = Path(__file__).resolve().parents[1] / "src/digitrec/serve/static/local_reader.js"
 PADS = 60  # rendered pads compared between the browser and Python
 PAD_SHAPE = (280, 560)  # the page's pad, canvas pixels
+READER_SETTLED = "() => document.getElementById('pad').dataset.reader"  # loaded, or given up
 
 # Runs in the page: each pad (grey levels, base64) through the browser's cut and reader.
 READ_IN_BROWSER = """
@@ -60,13 +68,10 @@ def server(web_server: dict[str, Any]) -> dict[str, Any]:
 @pytest.fixture
 def page(browser: Any, server: dict[str, Any]) -> Iterator[Any]:
     """The page at /, once its in-browser reader has loaded (or failed to)."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    page.goto(server["url"] + "/")
-    page.wait_for_function("() => document.getElementById('pad').dataset.reader")
-    yield page
-    context.close()
+    with desktop_page(browser) as page:
+        page.goto(server["url"] + "/")
+        page.wait_for_function(READER_SETTLED)
+        yield page
 
 
 def rendered_pads(count: int, seed: int = 0) -> tuple[list[np.ndarray], list[str]]:
@@ -158,22 +163,19 @@ def test_the_browser_reads_what_the_server_reads(page: Any) -> None:
 def test_drawing_still_reads_with_the_api_blocked(browser: Any, server: dict[str, Any]) -> None:
     """Every /v1/ request refused: a drawn number is read in the browser, boxes and all; a single
     digit too, with a line saying the server is out of reach."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
     blocked: list[str] = []
 
     def refuse(route: Any) -> None:
         blocked.append(route.request.url)
         route.abort()
 
-    context.route("**/v1/**", refuse)
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    try:
+    with desktop_page(browser) as page:
+        page.route("**/v1/**", refuse)
         page.goto(server["url"] + "/")
-        page.wait_for_function("() => document.getElementById('pad').dataset.reader")
+        page.wait_for_function(READER_SETTLED)
         assert page.get_attribute("#pad", "data-reader") == "browser"
         digits = load("mnist", "test")
-        indices = [200, 201, 202]  # 3 4 7... as MNIST's test split has them
+        indices = [200, 201, 202]  # a 3-digit number of MNIST test digits
         truth = "".join(str(int(digits.labels[i])) for i in indices)
         for index, box in zip(indices, number_boxes(page, len(indices)), strict=True):
             draw_with_mouse(page, box, digit_strokes(digits.images[index]))
@@ -191,5 +193,3 @@ def test_drawing_still_reads_with_the_api_blocked(browser: Any, server: dict[str
         assert page.text_content("#summary").startswith("Looks like a 7 (")
         assert "out of reach" in page.text_content("#feedback-status")
         assert blocked and all("/v1/" in url for url in blocked)
-    finally:
-        context.close()

@@ -4,6 +4,7 @@ Playwright's mouse or, through the Chrome DevTools Protocol, a finger on a touch
 the pad to draw, and waiting for the page's answer."""
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -163,3 +164,16 @@ def wait_for_answer(page: Any) -> dict[str, Any]:
             "rows => rows.map(r => [Number(r.dataset.digit), Number(r.dataset.probability)])",
         ),
     }
+
+
+@contextmanager
+def desktop_page(browser: Any, timeout_ms: int = 30_000) -> Iterator[Any]:
+    """A new page in a desktop-sized window of its own (closed afterwards), not yet loaded: add
+    init scripts and routes, then `goto`."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        page = context.new_page()
+        page.set_default_timeout(timeout_ms)
+        yield page
+    finally:
+        context.close()
