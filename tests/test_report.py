@@ -213,6 +213,29 @@ def test_bad_arguments_are_one_line_errors(
     assert len(errors) == 2 and all(e.startswith("digitrec: error: ") for e in errors)
 
 
+def test_the_recorded_command_reruns_the_report() -> None:
+    """A report's command names every option that was given or has a value by default (spelled
+    from the parser's own list): parsed again, it gives the same arguments."""
+    import shlex
+
+    from digitrec.cli import build_parser
+    from digitrec.cli.report_commands import _command
+
+    parser = build_parser()
+    given = [
+        ["compare", "--models", "cnn-small,svm", "--seeds", "2", "--epochs", "1.5", "--limit",
+         "300", "--no-budget", "--smoke", "--threads", "1", "--out", "reports/x"],
+        ["study", "transfer", "--usps-source", "data/usps", "--max-steps", "7", "--eval-limit",
+         "50", "--source", "data/mnist", "--out", "reports/y"],
+    ]  # fmt: skip
+    for argv in given:
+        args = parser.parse_args(argv)
+        head = argv[:2] if argv[0] == "study" else argv[:1]
+        command = _command(args, *head)
+        again = parser.parse_args(shlex.split(command)[1:])
+        assert vars(again) == vars(args), command
+
+
 def test_html_escapes_and_embeds(tmp_path: Path) -> None:
     png = b"\x89PNG\r\n\x1a\nfake"
     report = Report(

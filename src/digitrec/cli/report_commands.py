@@ -27,6 +27,7 @@ def register(commands: "argparse._SubParsersAction[Any]") -> None:
         help="the papers' full epochs and all seeds for every model (many hours on a small CPU)",
     )
     _common(compare)
+    _spelled(compare)
     compare.set_defaults(handler=run_compare)
 
     study = commands.add_parser(
@@ -44,6 +45,7 @@ def register(commands: "argparse._SubParsersAction[Any]") -> None:
         "--usps-source", type=Path, help="a directory holding the USPS files (transfer)"
     )
     _common(study)
+    _spelled(study)
     study.set_defaults(handler=run_study)
 
 
@@ -84,30 +86,28 @@ def _settings(args: argparse.Namespace, default_seeds: int) -> Any:
     return settings.smoke() if args.smoke else settings
 
 
+def _spelled(parser: argparse.ArgumentParser) -> None:
+    """Let `_command` spell out this command's options: the parser's own list of them."""
+    options = [
+        (action.dest, action.option_strings[-1], action.nargs == 0)
+        for action in parser._actions
+        if action.option_strings and action.dest not in ("help", "out")
+    ]
+    parser.set_defaults(spelled_options=options)
+
+
 def _command(args: argparse.Namespace, *head: str) -> str:
-    """The command, every option spelled out (what a reader needs to rerun the report)."""
+    """The command, every option given or defaulted spelled out (what a reader needs to rerun
+    the report), from the parser's own option list."""
     import shlex
 
     parts = ["digitrec", *head]
-    for name in (
-        "models",
-        "seeds",
-        "epochs",
-        "runs",
-        "source",
-        "usps_source",
-        "threads",
-        "limit",
-        "max_steps",
-        "eval_limit",
-    ):
-        value = getattr(args, name, None)
-        if value not in (None, 0, ""):
-            parts += [
-                f"--{name.replace('_', '-')}",
-                f"{value:g}" if isinstance(value, float) else str(value),
-            ]
-    parts += ["--smoke"] * args.smoke + ["--no-budget"] * getattr(args, "no_budget", False)
+    for dest, option, is_flag in args.spelled_options:
+        value = getattr(args, dest, None)
+        if is_flag:
+            parts += [option] * bool(value)
+        elif value not in (None, 0, ""):
+            parts += [option, f"{value:g}" if isinstance(value, float) else str(value)]
     return shlex.join([*parts, "--out", str(args.out)])
 
 

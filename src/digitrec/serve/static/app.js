@@ -310,9 +310,15 @@
     });
 
   async function readPad(image) {
-    if (!local) return { ...(await postJSON("/v1/read", { image })), where: "server" };
-    const body = await local.read(ctx.getImageData(0, 0, PAD_WIDTH, PAD_HEIGHT));
-    return { ok: body.digits.length > 0, status: body.digits.length ? 200 : 422, body, where: "browser" };
+    if (local) {
+      try {
+        const body = await local.read(ctx.getImageData(0, 0, PAD_WIDTH, PAD_HEIGHT));
+        return { ok: body.digits.length > 0, status: body.digits.length ? 200 : 422, body, where: "browser" };
+      } catch (error) {
+        console.info(`digitrec: the in-browser reader failed (${error.message || error}); asking the server`);
+      }
+    }
+    return { ...(await postJSON("/v1/read", { image })), where: "server" };
   }
 
   async function recognize() {
