@@ -318,7 +318,7 @@
         console.info(`digitrec: the in-browser reader failed (${error.message || error}); asking the server`);
       }
     }
-    return { ...(await postJSON("/v1/read", { image })), where: "server" };
+    return { ...(await postJSON("/v1/read", { image: image() })), where: "server" };
   }
 
   async function recognize() {
@@ -327,7 +327,8 @@
     if (inFlight || !strokes.length) return; // the running request looks again when it ends
     const asked = { version, epoch };
     const started = performance.now();
-    const image = pad.toDataURL("image/png");
+    let png = null; // the drawing as the server gets it, encoded only when it is sent
+    const image = () => (png ??= pad.toDataURL("image/png"));
     inFlight = true;
     let answer;
     let number = null;
@@ -336,7 +337,7 @@
       // The line reader says how many digits there are; one digit gets the classifier's view.
       reading = await readPad(image);
       if (reading.ok && reading.body.digits.length > 1) number = reading.body;
-      else answer = await postJSON("/v1/explain", { image });
+      else answer = await postJSON("/v1/explain", { image: image() });
     } finally {
       inFlight = false;
     }

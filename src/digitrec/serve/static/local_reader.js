@@ -92,42 +92,51 @@ function grayOf(imageData) {
 
 function pageInk({ gray, width, height }) {
   if (Math.min(width, height) < 4) return { reason: "image too small to read" };
-  const bright = new Float32Array(gray.length);
-  for (let i = 0; i < gray.length; i++) bright[i] = 255 - gray[i];
+  const size = gray.length;
+  const bright = new Float32Array(size);
+  for (let i = 0; i < size; i++) bright[i] = 255 - gray[i];
   const paper = paperLevel(bright, width, height);
-  const flat = bright.map((v, i) => Math.max(0, v - paper[i]));
-  const smooth = gaussianBlur(flat, width, height, BLUR_SIGMA);
+  if (paper) for (let i = 0; i < size; i++) bright[i] = Math.max(0, bright[i] - paper[i]); // flat ink
+  const smooth = gaussianBlur(bright, width, height, BLUR_SIGMA);
   if (topLevel(smooth) < MIN_CONTRAST_SHARE * 255) return { reason: "no ink found (blank page)" };
   let peak = 0;
-  for (const v of smooth) peak = Math.max(peak, v);
-  let ink = new Float32Array(smooth.length);
-  const bytes = new Uint8Array(smooth.length);
-  for (let i = 0; i < ink.length; i++) {
-    ink[i] = Math.min(1, Math.max(0, smooth[i] / peak));
+  for (let i = 0; i < size; i++) if (smooth[i] > peak) peak = smooth[i];
+  let ink = new Float32Array(size);
+  const bytes = new Uint8Array(size);
+  for (let i = 0; i < size; i++) {
+    const v = Math.min(1, Math.max(0, smooth[i] / peak));
+    ink[i] = v;
     bytes[i] = Math.floor(ink[i] * 255);
   }
   const threshold = Math.max(otsu(bytes), (MIN_CONTRAST_SHARE * 255 * 255) / peak);
-  let mask = ink.map((v) => (v * 255 > threshold ? 1 : 0));
+  const masked = (values) => {
+    const out = new Uint8Array(size);
+    for (let i = 0; i < size; i++) out[i] = values[i] * 255 > threshold ? 1 : 0;
+    return out;
+  };
+  let mask = masked(ink);
   let count = 0;
-  for (const m of mask) count += m;
+  for (let i = 0; i < size; i++) count += mask[i];
   if (count < 4) return { reason: "no ink found (too little ink)" };
   const skew = skewOf(mask, width, height);
   const forward = rotationMatrix(width / 2, height / 2, skew);
   if (skew) {
     ink = warpAffine(ink, width, height, forward, width, height);
-    mask = ink.map((v) => (v * 255 > threshold ? 1 : 0));
+    mask = masked(ink);
   }
   return { ink, mask, width, height, skew, inverse: invertAffine(forward) };
 }
 
 // reading/ink.py::_paper_level: the paper's brightness at every pixel (where strokes cross and
-// pile up, the paper shows through less): a grey opening on a reduced image, smoothed, enlarged.
+// pile up, the paper shows through less): a grey opening on a reduced image, smoothed, enlarged;
+// null where it is 0 everywhere.
 function paperLevel(bright, width, height) {
   const factor = Math.max(1, Math.min(height, width) / 48);
   const w = Math.max(1, Math.round(width / factor)), h = Math.max(1, Math.round(height / factor));
   const small = factor > 1 ? resizeArea(bright, width, height, w, h) : Float32Array.from(bright);
   const side = Math.max(3, Math.round(Math.min(w, h) / PAPER_WINDOW) | 1);
   const opened = extremum(extremum(small, w, h, side, Math.min), w, h, side, Math.max);
+  if (!opened.some((v) => v !== 0)) return null; // clean paper (the pad, mostly): level 0
   const blurred = boxBlur(opened, w, h, side);
   return resizeLinear(blurred, w, h, width, height);
 }
@@ -265,23 +274,31 @@ function invertAffine([a, b, c, d, e, f]) {
   return [ia, ib, -(ia * c + ib * f), id, ie, -(id * c + ie * f)];
 }
 
-// cv2.warpAffine(src, M, (w, h)), bilinear, zero outside: dst(x, y) = src(M⁻¹ (x, y)). Only the
-// destination pixels whose source lies near the ink's bounding box are computed (the rest are 0).
-function warpAffine(src, width, height, matrix, outWidth, outHeight) {
-  const [a, b, c, d, e, f] = invertAffine(matrix);
-  const out = new Float32Array(outWidth * outHeight);
-  let bx0 = width, bx1 = -1, by0 = height, by1 = -1;
+// The bounding box [x0, x1, y0, y1] of an image's nonzero pixels; null when there are none.
+function nonzeroBox(src, width, height) {
+  let x0 = width, x1 = -1, y0 = height, y1 = -1;
   for (let y = 0; y < height; y++) {
+    const row = y * width;
     for (let x = 0; x < width; x++) {
-      if (src[y * width + x] !== 0) {
-        if (x < bx0) bx0 = x;
-        if (x > bx1) bx1 = x;
-        if (y < by0) by0 = y;
-        if (y > by1) by1 = y;
+      if (src[row + x] !== 0) {
+        if (x < x0) x0 = x;
+        if (x > x1) x1 = x;
+        if (y < y0) y0 = y;
+        y1 = y;
       }
     }
   }
-  if (bx1 < 0) return out;
+  return x1 < 0 ? null : [x0, x1, y0, y1];
+}
+
+// cv2.warpAffine(src, M, (w, h)), bilinear, zero outside: dst(x, y) = src(M⁻¹ (x, y)). Only the
+// destination pixels whose source lies near the nonzero box are computed (the rest are 0). With
+// `rowSums`, each destination row's sum is added there instead and no image is made.
+function warpAffine(src, width, height, matrix, outWidth, outHeight, box = nonzeroBox(src, width, height), rowSums = null) {
+  const [a, b, c, d, e, f] = invertAffine(matrix);
+  const out = rowSums ? null : new Float32Array(outWidth * outHeight);
+  if (!box) return out;
+  const [bx0, bx1, by0, by1] = box;
   // x where lo <= slope * x + offset <= hi, as [from, to) within [0, outWidth)
   const span = (slope, offset, lo, hi, range) => {
     if (slope === 0) return offset >= lo && offset <= hi ? range : [0, 0];
@@ -292,6 +309,7 @@ function warpAffine(src, width, height, matrix, outWidth, outHeight) {
   for (let y = 0; y < outHeight; y++) {
     const cx = b * y + c, cy = e * y + f;
     const [from, to] = span(d, cy, by0 - 1, by1 + 1, span(a, cx, bx0 - 1, bx1 + 1, [0, outWidth]));
+    let sum = 0;
     for (let x = from; x < to; x++) {
       const sx = a * x + cx, sy = d * x + cy;
       const x0 = Math.floor(sx), y0 = Math.floor(sy);
@@ -304,8 +322,10 @@ function warpAffine(src, width, height, matrix, outWidth, outHeight) {
       if (up && right) v += fx * (1 - fy) * src[row + x0 + 1];
       if (down && left) v += (1 - fx) * fy * src[next + x0];
       if (down && right) v += fx * fy * src[next + x0 + 1];
-      out[y * outWidth + x] = v;
+      if (out) out[y * outWidth + x] = v;
+      else sum += Math.fround(v); // the warped image is float32, as OpenCV's
     }
+    if (rowSums) rowSums[y] += sum;
   }
   return out;
 }
@@ -390,15 +410,14 @@ function skewOf(mask, width, height) {
   const w = Math.max(1, Math.round(width / factor)), h = Math.max(1, Math.round(height / factor));
   const small = factor > 1 ? resizeArea(Float32Array.from(mask), width, height, w, h) : Float32Array.from(mask);
   const scores = new Map();
+  const box = nonzeroBox(small, w, h);
+  const rows = new Float64Array(h);
   for (let angle = -MAX_SKEW; angle <= MAX_SKEW + SKEW_STEP / 2; angle += SKEW_STEP) {
     const key = Math.round(angle * 100) / 100;
-    const turned = warpAffine(small, w, h, rotationMatrix(w / 2, h / 2, key), w, h);
+    rows.fill(0);
+    warpAffine(small, w, h, rotationMatrix(w / 2, h / 2, key), w, h, box, rows);
     let score = 0;
-    for (let y = 0; y < h; y++) {
-      let row = 0;
-      for (let x = 0; x < w; x++) row += turned[y * w + x];
-      score += row * row;
-    }
+    for (let y = 0; y < h; y++) score += rows[y] * rows[y];
     scores.set(key, score);
   }
   let best = 0;
