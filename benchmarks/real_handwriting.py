@@ -7,10 +7,14 @@ Sets (each is held out from every training set and every choice; see `digitrec d
     pages held out by a hash of their name);
 (c) our synthetic pages (`digitrec data synth-numbers`, MNIST **test** digits, the original
     generator, seed 0), as benchmarks/read_numbers.py makes them;
+(e) phone photos: sheets photographed as tests/renderings.py `photographed_sheet` draws them
+    (a 10-digit number on a small part of an unevenly lit 2000×1500 sheet, the size the web page
+    sends; JPEG quality 90), each number written by ONE of `cvl`'s held-out test writers with the
+    digits as the archive ships them (seed 0);
 (d) `cvl` test writers through `predict` (one digit per file, the PNG files as shipped, dark ink
     on light paper, tight crops), beside the textbook pipeline (ink bounding box → 20×20 →
     centre of mass) feeding the same default model.
-For (a)-(c): exact-string accuracy, character error rate and digits read per second (one
+For (a)-(c) and (e): exact-string accuracy, character error rate and digits read per second (one
 process, the model loaded; Tesseract: a process per image, `--psm 7`, digits whitelist, on the
 same images saved as PNG). The previous reader is `digitrec read` as shipped at --previous
 (a git revision; default d5d573b, the last before issue 16): its own code and weights, run from
@@ -19,8 +23,9 @@ a git worktree with this environment's libraries, on the same PNG files.
 Targets (issue 16): written numbers ≥ 97% exact; parish test pages ≥ 92%; CVL test writers
 ≥ 98.5%; synthetic pages ≥ 94.5%.
 
-    python benchmarks/real_handwriting.py [--previous REV] [--synth-pages 200] [--limit N]
-                                          [--no-tesseract] [--source DIR] [--out benchmarks/results]
+    python benchmarks/real_handwriting.py [--previous REV] [--synth-pages 200] [--photos 60]
+                                          [--limit N] [--no-tesseract] [--source DIR]
+                                          [--out benchmarks/results]
 
 --source: the folder holding the datasets' files when they are not cached yet (the team's copy:
 ../shared/data, whose sub-folders are tried in turn).
@@ -50,7 +55,12 @@ from digitrec.reading.evaluation import read_numbers, reading_scores
 from digitrec.storage import atomic_write_json
 
 ROOT = Path(__file__).resolve().parent.parent
-TARGETS = {"written-numbers": 0.97, "parish-rows": 0.92, "cvl": 0.985, "synthetic": 0.945}
+TARGETS = {
+    "written-numbers": 0.97,
+    "parish-rows": 0.92,
+    "cvl": 0.985,
+    "synthetic": 0.945,
+}  # issue 16
 
 
 def main() -> int:
@@ -61,6 +71,7 @@ def main() -> int:
         help="git revision of the previous reader (before issue 16)",
     )
     parser.add_argument("--synth-pages", type=int, default=200)
+    parser.add_argument("--photos", type=int, default=60, help="phone photos of CVL test writers")
     parser.add_argument("--limit", type=int, help="only the first N images of each set")
     parser.add_argument("--no-tesseract", action="store_true")
     parser.add_argument("--source", type=Path, default=ROOT.parent / "shared" / "data")
@@ -81,12 +92,12 @@ def main() -> int:
         work = Path(tmp)
         synth = synthetic_pages(args.synth_pages, work / "synth")
         sets = {
-            "written-numbers": ("written-numbers", "test"),
-            "parish-rows": ("parish-rows", "test"),
-            "synthetic": (f"strings:{synth}", "test"),
+            "written-numbers": load_numbers("written-numbers")["test"],
+            "parish-rows": load_numbers("parish-rows")["test"],
+            "synthetic": load_numbers(f"strings:{synth}")["test"],
+            "photos": photo_sheets(args.photos),
         }
-        for name, (spec, split) in sets.items():
-            numbers = load_numbers(spec)[split]
+        for name, numbers in sets.items():
             numbers = limited(numbers, args.limit)
             entry: dict[str, Any] = {"count": len(numbers)}
             entry["digitrec"] = summary(read_numbers("default", numbers))
@@ -150,6 +161,40 @@ def synthetic_pages(count: int, out: Path) -> Path:
     """read_numbers' synthetic pages: a strings:DIR folder (all in its test split)."""
     synth_numbers(load("mnist", "test"), out, SynthConfig(count=count, seed=0))
     return out
+
+
+def photo_sheets(count: int, seed: int = 0) -> NumberSet:
+    """(e) Phone photos of numbers written by CVL's held-out test writers: per sheet one writer
+    (taken in turn, those with 10 digits or more), 10 of their digits in a random order."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    import cv2
+    from renderings import photographed_sheet
+
+    from digitrec.data.cvl import label_and_writer, raw_digits
+
+    by_writer: dict[str, list[tuple[np.ndarray, int]]] = {}
+    for name, png, label in raw_digits("test"):
+        gray = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_GRAYSCALE)
+        side = max(gray.shape)  # centred on a square of its own paper, the aspect kept
+        top, left = (side - gray.shape[0]) // 2, (side - gray.shape[1]) // 2
+        square = np.full((side, side), int(np.median(gray)), np.uint8)
+        square[top : top + gray.shape[0], left : left + gray.shape[1]] = gray
+        ink = 255 - cv2.resize(square, (28, 28), interpolation=cv2.INTER_AREA)  # bright on black
+        by_writer.setdefault(label_and_writer(name)[1], []).append((ink, label))
+    writers = [w for w in sorted(by_writer) if len(by_writer[w]) >= 10]
+    rng = np.random.default_rng(seed)
+    images, texts = [], []
+    for k in range(count):
+        digits = by_writer[writers[k % len(writers)]]
+        chosen = rng.choice(len(digits), 10, replace=False)
+        photo, _ = photographed_sheet(
+            np.stack([digits[i][0] for i in chosen]), rng, width=2000, height=1500
+        )
+        ok, jpeg = cv2.imencode(".jpg", photo, [cv2.IMWRITE_JPEG_QUALITY, 90])
+        assert ok
+        images.append(cv2.imdecode(jpeg, cv2.IMREAD_GRAYSCALE))
+        texts.append("".join(str(digits[i][1]) for i in chosen))
+    return NumberSet("photos", "test", images, texts, [f"{i:05d}.jpg" for i in range(count)])
 
 
 def limited(numbers: NumberSet, limit: int | None) -> NumberSet:

@@ -74,7 +74,7 @@ def raw_digits(split: str, source: Path | None = None) -> list[tuple[str, bytes,
     files = _archive_files(fetch(source).path(ARCHIVE.name))
     out = []
     for name in sorted(files):
-        label, writer = _label_and_writer(name)
+        label, writer = label_and_writer(name)
         if writer_split(writer) == split:
             out.append((name, files[name], label))
     return out
@@ -95,7 +95,7 @@ def _archive_files(path: Path) -> dict[str, bytes]:
     return files
 
 
-def _label_and_writer(member: str) -> tuple[int, str]:
+def label_and_writer(member: str) -> tuple[int, str]:
     """'train/3-0042-01-07.png' -> (3, '0042')."""
     parts = Path(member).name.split("-")
     if len(parts) < 2 or not parts[0].isdigit() or len(parts[0]) != 1:
