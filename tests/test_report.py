@@ -223,7 +223,7 @@ def test_the_recorded_command_reruns_the_report() -> None:
 
     parser = build_parser()
     given = [
-        ["compare", "--models", "cnn-small,svm", "--seeds", "2", "--epochs", "1.5", "--limit",
+        ["compare", "--models", "cnn-small,svm", "--seeds", "0", "--epochs", "1.2345678", "--limit",
          "300", "--no-budget", "--smoke", "--threads", "1", "--out", "reports/x"],
         ["study", "transfer", "--usps-source", "data/usps", "--max-steps", "7", "--eval-limit",
          "50", "--source", "data/mnist", "--out", "reports/y"],

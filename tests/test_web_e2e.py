@@ -63,10 +63,12 @@ def server(web_server: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.fixture
 def page(browser: Any, server: dict[str, Any]) -> Iterator[Any]:
-    """The page at / on a desktop-sized window."""
+    """The page at / on a desktop-sized window, its in-browser reader loaded (so the drawings are
+    read as users' are)."""
     with desktop_page(browser, WAIT_MS) as page:
         page.add_init_script(COUNT_EXPLAIN_FETCHES)
         page.goto(server["url"] + "/")
+        page.wait_for_function("() => document.getElementById('pad').dataset.reader")
         yield page
 
 

@@ -89,7 +89,7 @@ def _settings(args: argparse.Namespace, default_seeds: int) -> Any:
 def _spelled(parser: argparse.ArgumentParser) -> None:
     """Let `_command` spell out this command's options: the parser's own list of them."""
     options = [
-        (action.dest, action.option_strings[-1], action.nargs == 0)
+        (action.dest, action.option_strings[-1], action.nargs == 0, action.default)
         for action in parser._actions
         if action.option_strings and action.dest not in ("help", "out")
     ]
@@ -102,12 +102,12 @@ def _command(args: argparse.Namespace, *head: str) -> str:
     import shlex
 
     parts = ["digitrec", *head]
-    for dest, option, is_flag in args.spelled_options:
+    for dest, option, is_flag, default in args.spelled_options:
         value = getattr(args, dest, None)
         if is_flag:
             parts += [option] * bool(value)
-        elif value not in (None, 0, ""):
-            parts += [option, f"{value:g}" if isinstance(value, float) else str(value)]
+        elif value is not None and not (value == default and not default):
+            parts += [option, repr(value) if isinstance(value, float) else str(value)]
     return shlex.join([*parts, "--out", str(args.out)])
 
 

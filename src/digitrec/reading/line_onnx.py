@@ -79,17 +79,17 @@ def export_line_reader(reader: LineReader, out: Path) -> Path:
 
 def cached_line_reader(reader: LineReader, cache: Path | None = None) -> Path:
     """The ONNX graph of `reader`, made once and kept in the cache ($DIGITREC_HOME/onnx unless
-    `cache` is given), keyed by its weights and the torch version. OSError when the cache cannot
-    be written."""
+    `cache` is given), keyed by its weights, the opset, digitrec's and torch's versions (a changed
+    exporter makes a new file). OSError when the cache cannot be written."""
     from importlib.metadata import version
 
     digest = hashlib.sha256()
     for name, tensor in sorted(reader.net.state_dict().items()):
         digest.update(name.encode())
         digest.update(tensor.detach().cpu().numpy().tobytes())
-    path = (
-        cache or digitrec_home() / "onnx"
-    ) / f"line-{digest.hexdigest()[:24]}-torch{version('torch')}.onnx"
+    digest.update(f"opset{OPSET} digitrec{version('digitrec')}".encode())  # how it is exported
+    name = f"line-{digest.hexdigest()[:24]}-torch{version('torch')}.onnx"
+    path = (cache or digitrec_home() / "onnx") / name
     if not path.is_file():
         path.parent.mkdir(parents=True, exist_ok=True)
         export_line_reader(reader, path)

@@ -144,6 +144,8 @@ class Engine:
                 return cached_line_reader(self.line_reader)
             except OSError as error:
                 raise Problem(503, f"cannot keep the exported reader ({error})") from None
+            except Exception as error:  # the exporter's own failures: one line, not a 500
+                raise Problem(503, f"cannot export the line reader ({error})") from None
 
     # The work itself (runs on the pool's threads).
 

@@ -107,7 +107,10 @@
           setStatus(status, "Cannot reach the digitrec server.", "error");
           return;
         }
-        if (response.ok) finish(true);
+        if (response.ok) {
+          finish(true);
+          if (!local) loadLocalReader();
+        }
         else if (response.status === 401) setStatus(status, "That is not this server's token.", "error");
         else setStatus(status, await problemText(response), "error");
       };
@@ -295,19 +298,23 @@
   // The line reader runs in this browser when it can (local_reader.js: ONNX Runtime Web and the
   // server's reader as ONNX, both from this server); until it has loaded, or where WebAssembly
   // is missing, the pad is read by POST /v1/read. `window.digitrecLocalReader` is for tests.
+  // With `--auth all` the model needs the token too: loaded again once signed in.
   let local = null;
-  window.digitrecLocalReader = import("/static/local_reader.js")
-    .then((module) => module.load())
-    .then((reader) => {
-      local = reader;
-      pad.dataset.reader = "browser";
-      return reader;
-    })
-    .catch((error) => {
-      pad.dataset.reader = "server";
-      console.info(`digitrec: reading on the server (${error.message || error})`);
-      return null;
-    });
+  function loadLocalReader() {
+    window.digitrecLocalReader = import("/static/local_reader.js")
+      .then((module) => module.load())
+      .then((reader) => {
+        local = reader;
+        pad.dataset.reader = "browser";
+        return reader;
+      })
+      .catch((error) => {
+        pad.dataset.reader = "server";
+        console.info(`digitrec: reading on the server (${error.message || error})`);
+        return null;
+      });
+  }
+  loadLocalReader();
 
   async function readPad(image) {
     if (local) {
@@ -341,18 +348,22 @@
     } finally {
       inFlight = false;
     }
-    // No server for the classifier's view: the digit the browser read is the answer.
+    // No classifier's view from the server (out of reach, busy, refused): the digit the browser
+    // read is the answer.
     const offline = answer && !answer.ok && answer.status === 0;
-    if (offline && reading.where === "browser") {
+    if (answer && !answer.ok && answer.status !== 422 && reading.where === "browser") {
       if (reading.ok) number = reading.body;
-      else answer = { ok: false, status: 422, message: reading.body.reason || "No digit found." };
+      else if (offline) answer = { ok: false, status: 422, message: reading.body.reason || "No digit found." };
     }
     if (asked.epoch === epoch && strokes.length) {
       result.dataset.readBy = number ? reading.where : "server";
       result.dataset.ms = String(Math.round(performance.now() - started));
       if (number) showNumber(number, asked.version);
       else showAnswer(answer, asked.version);
-      if (number && offline) setStatus($("feedback-status"), "The server is out of reach: read in your browser.");
+      if (number && answer && !answer.ok) {
+        const why = offline ? "The server is out of reach" : answer.message.replace(/[.]$/, "");
+        setStatus($("feedback-status"), `${why}: read in your browser.`);
+      }
       announce();
     }
     // The drawing changed while we waited and no debounce is pending: ask about the latest one.

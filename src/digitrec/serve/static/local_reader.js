@@ -5,8 +5,7 @@
 // the shape of POST /v1/read's: {text, confidence, digits: [{digit, confidence, box}]}.
 //
 // The pad is clean white paper with dark ink, so the steps the server takes for scans and photos
-// (the paper's lighting, scan margins, form lines, choosing among bands of rows) are left out
-// here; tests/test_web_local.py holds the two to the same readings and line images.
+// that a pad never needs (scan margins, form lines) are left out here; tests/test_web_local.py holds the two to the same readings and line images.
 "use strict";
 
 // reading/line_model.py (checked against the server by tests/test_web_local.py)
@@ -15,6 +14,10 @@ export const PAD = 2; // rows of paper above and below the ink, columns beside i
 export const STRIDE = 4; // line-image columns per frame
 export const BLANK = 10; // CTC's blank class
 export const MAX_WIDTH = 4096;
+export const BANDS = 3; // bands of rows read per page; the surest reading wins
+// reading/form_lines.py
+const BAND_OVERLAP = 0.5;
+const SPECK = 0.02;
 // reading/ink.py
 const PAPER_WINDOW = 6;
 const MIN_CONTRAST_SHARE = 0.08;
@@ -28,7 +31,7 @@ const BLUR_SIGMA = 0.7;
 const ORT_MODULE = "/static/ort/ort.wasm.min.mjs";
 const MODEL_URL = "/models/line-reader.onnx";
 
-// -> a reader {read(imageData), lineImage(imageData)}; throws when ONNX Runtime Web or the model
+// -> a reader {read(imageData)}; throws when ONNX Runtime Web or the model
 // cannot be had (the page then reads on the server).
 export async function load() {
   const ort = await import(ORT_MODULE);
@@ -54,12 +57,21 @@ export async function load() {
     return { values: result[output].data, frames };
   }
 
+  // The digits of the band read most surely (line_model.LineReader.read_best: the highest mean
+  // log confidence; the first band wins ties).
   async function read(imageData) {
-    const { page, line, reason } = cutLine(imageData);
+    const { page, lines, reason } = cutLines(imageData);
     if (reason) return { text: "", confidence: 0, digits: [], reason };
-    const emitted = greedyDecode(await logProbs(line));
-    const boxes = digitBoxes(line, emitted).map((box) => toPage(page, box));
-    const digits = emitted.map((e, i) => ({ digit: e.digit, confidence: e.confidence, box: boxes[i] }));
+    let best = null;
+    for (const line of lines) {
+      const emitted = greedyDecode(await logProbs(line));
+      const score = emitted.length
+        ? emitted.reduce((s, e) => s + Math.log(Math.max(e.confidence, 1e-12)), 0) / emitted.length
+        : -Infinity;
+      if (best === null || score > best.score) best = { line, emitted, score };
+    }
+    const boxes = digitBoxes(best.line, best.emitted).map((box) => toPage(page, box));
+    const digits = best.emitted.map((e, i) => ({ digit: e.digit, confidence: e.confidence, box: boxes[i] }));
     if (!digits.length) return { text: "", confidence: 0, digits, reason: "no digits found" };
     const confidence = digits.reduce((p, d) => p * d.confidence, 1);
     return { text: digits.map((d) => d.digit).join(""), confidence, digits };
@@ -68,13 +80,15 @@ export async function load() {
   return { read };
 }
 
-// A drawing (ImageData) -> {page, line}: the page's ink and the line image the reader is given;
-// or {reason} when there is nothing to read.
-export function cutLine(imageData) {
+// A drawing (ImageData) -> {page, lines}: the page's ink and the line images of up to BANDS bands
+// of rows the writing may stand in (the likeliest first); or {reason} when there is nothing to read.
+export function cutLines(imageData) {
   const page = pageInk(grayOf(imageData));
   if (page.reason) return { reason: page.reason };
-  const line = lineImage(page.ink, page.mask, page.width, page.height);
-  return line ? { page, line } : { reason: "no digits found" };
+  const lines = textBands(page.mask, page.width, page.height, BANDS)
+    .map((band) => lineImage(page.ink, band, page.width, page.height))
+    .filter((line) => line !== null);
+  return lines.length ? { page, lines } : { reason: "no digits found" };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -430,6 +444,115 @@ function skewOf(mask, width, height) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Bands of rows (reading/form_lines.py::text_bands, without its form-line removal: a pad has none).
+
+// 8-connected components of a mask, labelled 1.. in raster order of their first pixel (as
+// OpenCV's connectedComponentsWithStats), with each one's top, height, width and area.
+function components(mask, width, height) {
+  const parent = [0];
+  const find = (a) => {
+    while (parent[a] !== a) a = parent[a] = parent[parent[a]];
+    return a;
+  };
+  const provisional = new Int32Array(width * height);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const i = y * width + x;
+      if (!mask[i]) continue;
+      let label = 0;
+      const join = (n) => {
+        const root = find(provisional[n]);
+        if (!label) label = root;
+        else if (root !== label) {
+          if (root < label) {
+            parent[label] = root;
+            label = root;
+          } else parent[root] = label;
+        }
+      };
+      if (x > 0 && provisional[i - 1]) join(i - 1);
+      if (y > 0) {
+        const up = i - width;
+        if (x > 0 && provisional[up - 1]) join(up - 1);
+        if (provisional[up]) join(up);
+        if (x + 1 < width && provisional[up + 1]) join(up + 1);
+      }
+      if (!label) {
+        label = parent.length;
+        parent.push(label);
+      }
+      provisional[i] = label;
+    }
+  }
+  const final = new Int32Array(parent.length);
+  const labels = new Int32Array(width * height);
+  const stats = []; // [left, top, right, bottom, area] per final label - 1
+  for (let i = 0; i < labels.length; i++) {
+    if (!provisional[i]) continue;
+    const root = find(provisional[i]);
+    if (!final[root]) {
+      stats.push([width, height, -1, -1, 0]);
+      final[root] = stats.length;
+    }
+    const label = final[root];
+    labels[i] = label;
+    const s = stats[label - 1], x = i % width, y = (i - x) / width;
+    if (x < s[0]) s[0] = x;
+    if (y < s[1]) s[1] = y;
+    if (x > s[2]) s[2] = x;
+    s[3] = y; // raster order: the latest row seen is the lowest
+    s[4] += 1;
+  }
+  const tops = stats.map((s) => s[1]), heights = stats.map((s) => s[3] - s[1] + 1);
+  const widths = stats.map((s) => s[2] - s[0] + 1), areas = stats.map((s) => s[4]);
+  return { labels, tops, heights, widths, areas };
+}
+
+function textBands(mask, width, height, count) {
+  const { labels, tops, heights, widths, areas } = components(mask, width, height);
+  const n = areas.length;
+  if (n <= 1) return [mask];
+  const largest = Math.max(...areas);
+  const sizeable = areas.map((a) => a >= SPECK * largest);
+  const stature = heights.map((h, k) => {
+    const cut = tops[k] === 0 || tops[k] + h === height;
+    return sizeable[k] ? h * Math.sqrt(widths[k]) * (cut ? 0.5 : 1) : -1;
+  });
+  const order = [...Array(n).keys()].sort((a, b) => stature[b] - stature[a] || a - b); // stable
+  const held = new Array(n).fill(false);
+  const bands = [];
+  for (const seed of order) {
+    if (bands.length === count || !sizeable[seed]) break;
+    if (held[seed]) continue;
+    const keep = band(tops, heights, sizeable, seed);
+    keep.forEach((k, i) => { if (k) held[i] = true; });
+    const out = new Uint8Array(mask.length);
+    for (let i = 0; i < out.length; i++) if (labels[i] && keep[labels[i] - 1]) out[i] = 1;
+    bands.push(out);
+  }
+  return bands;
+}
+
+function band(tops, heights, sizeable, seed) {
+  let top = tops[seed], bottom = tops[seed] + heights[seed];
+  const inside = tops.map((_, k) => k === seed);
+  const overlap = (k) => Math.min(tops[k] + heights[k], bottom) - Math.max(tops[k], top);
+  for (let grew = true; grew; ) {
+    grew = false;
+    const joins = tops.map((_, k) => !inside[k] && sizeable[k] && overlap(k) >= BAND_OVERLAP * heights[k]);
+    joins.forEach((j, k) => { if (j) { inside[k] = true; grew = true; } });
+    for (let k = 0; k < tops.length; k++) {
+      if (inside[k]) {
+        top = Math.min(top, tops[k]);
+        bottom = Math.max(bottom, tops[k] + heights[k]);
+      }
+    }
+  }
+  // Small pieces (dots, broken-off bits) within the band stay; everything outside it goes.
+  return tops.map((_, k) => inside[k] || (!sizeable[k] && overlap(k) > 0));
+}
+
+// ---------------------------------------------------------------------------------------------
 // The line image and its reading (reading/line_model.py).
 
 function lineImage(ink, mask, width, height) {
@@ -461,7 +584,7 @@ function lineImage(ink, mask, width, height) {
   }
   const inner = HEIGHT - 2 * PAD;
   const scale = inner / ch;
-  const outWidth = Math.min(Math.max(Math.round(cw * scale), 1), MAX_WIDTH - 4 * PAD);
+  const outWidth = Math.min(Math.max(roundHalfEven(cw * scale), 1), MAX_WIDTH - 4 * PAD);
   const small = scale < 1 ? resizeArea(crop, cw, ch, outWidth, inner) : resizeLinear(crop, cw, ch, outWidth, inner);
   const lineWidth = outWidth + 4 * PAD;
   const pixels = new Uint8Array(HEIGHT * lineWidth);
@@ -471,6 +594,12 @@ function lineImage(ink, mask, width, height) {
     }
   }
   return { pixels, width: lineWidth, kept, keptWidth: cw, keptHeight: ch, left, top, scale: outWidth / cw };
+}
+
+// Python's round(): halves to the even neighbour.
+function roundHalfEven(v) {
+  const r = Math.round(v);
+  return Math.abs(v % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
 function greedyDecode({ values, frames }) {
@@ -503,10 +632,6 @@ function digitBoxes(line, emitted) {
   const cuts = [0];
   for (let i = 1; i < centres.length; i++) cuts.push((centres[i - 1] + centres[i]) / 2);
   cuts.push(width);
-  const roundHalfEven = (v) => {
-    const r = Math.round(v);
-    return Math.abs(v % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r; // Python's round()
-  };
   const boxes = [];
   for (let i = 0; i + 1 < cuts.length; i++) {
     let x0 = Math.min(Math.max(roundHalfEven(cuts[i]), 0), width - 1);
