@@ -16,6 +16,7 @@ PAPER_WINDOW = 6  # the paper level: a grey opening this many times narrower tha
 MIN_LEAN = 1.0  # grey levels the ink must pull the mean from the median to decide the polarity
 MIN_BORDER_CONTRAST = 64  # grey levels a scan's dark margin lies below the paper, at least
 MIN_CONTRAST_SHARE = 0.08  # ink this share of 255 brighter than the flattened paper or less: blank
+INK_PIXELS = 400  # the blank test looks at the brightest 0.5% of the pixels, or this many
 MAX_SKEW = 6.0  # degrees either way searched for the line's rotation
 SKEW_STEP = 0.5  # degrees
 MIN_SKEW = 0.75  # smaller rotations are left alone (digits tolerate them; resampling blurs)
@@ -136,11 +137,6 @@ def _scan_borders(dark: np.ndarray) -> np.ndarray:
         return none
     solid &= radius >= 3.0 * float(others.max())
     return solid[labels] if solid.any() else none
-
-
-INK_PIXELS = (
-    400  # the blank test looks at the brightest 0.5% of the pixels, or this many (a few digits)
-)
 
 
 def _top_level(flat: np.ndarray) -> float:

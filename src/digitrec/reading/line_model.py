@@ -107,21 +107,28 @@ class LineNet(nn.Module):
         self.lstm = nn.LSTM(2 * c, hidden, batch_first=True, bidirectional=True)
         self.head = nn.Linear(2 * hidden, BLANK + 1)
 
-    def forward(self, x: torch.Tensor, frames: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, frames: torch.Tensor | None = None) -> torch.Tensor:
         """x: (B, 1, HEIGHT, W) ink in [0, 1]; frames: (B,) int64, each line's own frame count
-        (the rest is padding, which neither the convolutions nor the LSTM read)."""
+        (the rest is padding, which neither the convolutions nor the LSTM read). None: every
+        column is the lines' own (one line, W a multiple of STRIDE), so nothing is masked or
+        packed — the graph `line_onnx` exports."""
         for block, pool in zip(self.blocks, self.pools, strict=True):
             x = block(x)
-            columns = frames * (x.shape[-1] // int(frames.max()))
-            x = pool(x * (torch.arange(x.shape[-1]) < columns[:, None])[:, None, None, :])
+            if frames is not None:
+                columns = frames * (x.shape[-1] // int(frames.max()))
+                x = x * (torch.arange(x.shape[-1]) < columns[:, None])[:, None, None, :]
+            x = pool(x)
         sequence = self.column(x).squeeze(2).transpose(1, 2)  # (B, T, 2c)
-        packed = nn.utils.rnn.pack_padded_sequence(
-            sequence, frames.cpu(), batch_first=True, enforce_sorted=False
-        )
-        read, _ = self.lstm(packed)
-        out, _ = nn.utils.rnn.pad_packed_sequence(
-            read, batch_first=True, total_length=sequence.shape[1]
-        )
+        if frames is None:
+            out, _ = self.lstm(sequence)
+        else:
+            packed = nn.utils.rnn.pack_padded_sequence(
+                sequence, frames.cpu(), batch_first=True, enforce_sorted=False
+            )
+            read, _ = self.lstm(packed)
+            out, _ = nn.utils.rnn.pad_packed_sequence(
+                read, batch_first=True, total_length=sequence.shape[1]
+            )
         logits: torch.Tensor = self.head(out)
         return torch.log_softmax(logits, dim=-1)
 

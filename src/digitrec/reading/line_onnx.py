@@ -1,8 +1,7 @@
 """The line reader as an ONNX graph for one line, which the web page runs in the browser with
 ONNX Runtime Web: input "line" (1, 1, HEIGHT, W) float32 ink in [0, 1] with W a multiple of
-STRIDE, output "log_probs" (1, W / STRIDE, 11). For one line the reader's masks and packed
-sequence change nothing (every column is the line's own), so the graph is the network's plain
-forward pass. The settings the page needs to cut and decode a line ride along as metadata
+STRIDE, output "log_probs" (1, W / STRIDE, 11): the network's forward pass without frame counts
+(for one full line its masks and packed sequence change nothing). The settings the page needs to cut and decode a line ride along as metadata
 ("digitrec_line": HEIGHT, PAD, STRIDE, BLANK, MAX_WIDTH).
 
 The graph comes from the TorchScript exporter: torch.export (the dynamo exporter) fixes the
@@ -16,31 +15,14 @@ import warnings
 from pathlib import Path
 
 import torch
-from torch import nn
 
+from digitrec.export.onnx_export import OPSET
 from digitrec.extras import require
 from digitrec.home import digitrec_home
-from digitrec.reading.line_model import BLANK, HEIGHT, MAX_WIDTH, PAD, STRIDE, LineNet, LineReader
+from digitrec.reading.line_model import BLANK, HEIGHT, MAX_WIDTH, PAD, STRIDE, LineReader
 from digitrec.storage import atomic_write_bytes
 
-OPSET = 18
 INPUT, OUTPUT = "line", "log_probs"
-
-
-class OneLine(nn.Module):
-    """LineNet's forward pass for a batch of one full line: (1, 1, HEIGHT, W) -> (1, W/4, 11)."""
-
-    def __init__(self, net: LineNet) -> None:
-        super().__init__()
-        self.net = net
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        net = self.net
-        for block, pool in zip(net.blocks, net.pools, strict=True):
-            x = pool(block(x))
-        sequence = net.column(x).squeeze(2).transpose(1, 2)
-        read, _ = net.lstm(sequence)
-        return torch.log_softmax(net.head(read), dim=-1)
 
 
 def settings() -> dict[str, int]:
@@ -53,7 +35,7 @@ def export_line_reader(reader: LineReader, out: Path) -> Path:
     require("onnx")
     import onnx
 
-    module = OneLine(reader.net).eval()
+    module = reader.net.eval()
     example = torch.zeros(1, 1, HEIGHT, 24 * STRIDE)
     with tempfile.TemporaryDirectory() as scratch, warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the exporter's notes on its own deprecation

@@ -51,6 +51,7 @@ class Engine:
     on_busy: Callable[[int], None] | None = None  # told each new `busy` (the metrics' gauge)
     _explainer: Any = None  # the torch module for saliency, loaded on first use
     _export_lock: threading.Lock = field(default_factory=threading.Lock)  # one export at a time
+    _line_onnx: Path | None = None  # the exported line reader, once made
 
     @classmethod
     def start(cls, settings: ServeSettings) -> "Engine":
@@ -140,8 +141,11 @@ class Engine:
         if not onnx_available():
             raise Problem(404, "the server cannot export models (install digitrec[onnx])")
         with self._export_lock:
+            if self._line_onnx is not None and self._line_onnx.is_file():
+                return self._line_onnx
             try:
-                return cached_line_reader(self.line_reader)
+                self._line_onnx = cached_line_reader(self.line_reader)
+                return self._line_onnx
             except OSError as error:
                 raise Problem(503, f"cannot keep the exported reader ({error})") from None
             except Exception as error:  # the exporter's own failures: one line, not a 500

@@ -333,7 +333,6 @@
     waitingSince = null;
     if (inFlight || !strokes.length) return; // the running request looks again when it ends
     const asked = { version, epoch };
-    const started = performance.now();
     let png = null; // the drawing as the server gets it, encoded only when it is sent
     const image = () => (png ??= pad.toDataURL("image/png"));
     inFlight = true;
@@ -357,7 +356,6 @@
     }
     if (asked.epoch === epoch && strokes.length) {
       result.dataset.readBy = number ? reading.where : "server";
-      result.dataset.ms = String(Math.round(performance.now() - started));
       if (number) showNumber(number, asked.version);
       else showAnswer(answer, asked.version);
       if (number && answer && !answer.ok) {
