@@ -1,16 +1,19 @@
-"""Pen-up to answer on the web page (issue 21): the number drawn on the pad read in the browser
-(ONNX Runtime Web, serve/static/local_reader.js) beside the same page reading it on the server
-(POST /v1/read, the round trip it made before), in one run, on one `digitrec serve` and one
+"""Pen-up to answer on the web page (issue 21): what is drawn on the pad read in the browser
+(ONNX Runtime Web: serve/static/local_reader.js for numbers, local_digit.js for a single digit's
+ten bars and 28×28 input) beside the same page reading it on the server (POST /v1/read and
+/v1/explain, the round trips it made before), in one run, on one `digitrec serve` and one
 Chromium (Debian's, headless, driven by Playwright).
 
-    python benchmarks/browser_reading.py [--numbers 20] [--out benchmarks/results]
+    python benchmarks/browser_reading.py [--numbers 20] [--digits 10] [--out benchmarks/results]
 
-Each number is 2-6 MNIST **test** digits (seed 0) drawn with the mouse along their skeletons, as
-the web tests draw them. The time is from the last pointerup to the page showing its answer about
-that drawing (a MutationObserver on #result), per number; the server mode is the same page with
-GET /models/line-reader.onnx refused, so it falls back to /v1/read. Target (issue 21): in the
-browser, p50 <= 50 ms. Also: exact numbers in each mode, and the bytes the page fetched to read
-in the browser (ONNX Runtime Web's files and the model, as sent and unpacked), once.
+Each number is 2-6 MNIST **test** digits (seed 0), each single digit one of them, drawn with the
+mouse along their skeletons, as the web tests draw them. The time is from the last pointerup to
+the page showing its answer about that drawing (a MutationObserver on #result); the server mode
+is the same page with GET /models/*.onnx refused, so it falls back to /v1/read and /v1/explain.
+(A digit read in the browser asks the server for its saliency afterwards; that picture is not
+waited for.) Target (issue 21): in the browser, p50 <= 50 ms. Also: exact answers in each mode,
+and the bytes the page fetched to read in the browser (ONNX Runtime Web's files and the models,
+as sent and unpacked), once.
 """
 
 import argparse
@@ -27,7 +30,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
 from servers import running_server  # noqa: E402
-from web_drawing import digit_strokes, draw_with_mouse, number_boxes  # noqa: E402
+from web_drawing import MODELS_SETTLED, digit_strokes, draw_with_mouse, number_boxes  # noqa: E402
 
 from digitrec.data import load  # noqa: E402
 from digitrec.provenance import provenance  # noqa: E402
@@ -58,28 +61,30 @@ OBSERVE = """
 """
 
 
-def numbers(count: int, seed: int) -> list[list[int]]:
+def drawings(numbers: int, digits: int, seed: int) -> list[list[int]]:
+    """`numbers` numbers of 2-6 MNIST test digits, then `digits` single digits (indices)."""
     rng = np.random.default_rng(seed)
     test = load("mnist", "test")
-    return [
-        list(rng.choice(len(test), int(rng.integers(2, 7)), replace=False)) for _ in range(count)
+    drawn = [
+        list(rng.choice(len(test), int(rng.integers(2, 7)), replace=False)) for _ in range(numbers)
     ]
+    return drawn + [[int(i)] for i in rng.choice(len(test), digits, replace=False)]
 
 
 def run_mode(browser: Any, url: str, mode: str, drawn: list[list[int]]) -> dict[str, Any]:
     test = load("mnist", "test")
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     if mode == "server":
-        context.route("**/models/line-reader.onnx", lambda route: route.abort())
+        context.route("**/models/*.onnx", lambda route: route.abort())
     page = context.new_page()
     page.add_init_script(OBSERVE)
     page.set_default_timeout(30_000)
     page.goto(url)
-    page.wait_for_function("() => document.getElementById('pad').dataset.reader")
-    assert page.get_attribute("#pad", "data-reader") == (
-        "browser" if mode == "browser" else "server"
-    )
-    times, exact = [], 0
+    page.wait_for_function(MODELS_SETTLED)
+    for model in ("data-reader", "data-classifier"):
+        assert page.get_attribute("#pad", model) == ("browser" if mode == "browser" else "server")
+    times: dict[str, list[float]] = {"numbers": [], "digits": []}
+    exact = {"numbers": 0, "digits": 0}
     for indices in drawn:
         if page.is_enabled("#clear"):
             page.click("#clear")
@@ -88,8 +93,9 @@ def run_mode(browser: Any, url: str, mode: str, drawn: list[list[int]]) -> dict[
             draw_with_mouse(page, box, digit_strokes(test.images[index]))
         page.wait_for_function("n => window.__answers.length > n", arg=before)
         answer = page.evaluate("window.__answers[window.__answers.length - 1]")
-        times.append(answer["ms"])
-        exact += answer["number"] == "".join(str(int(test.labels[i])) for i in indices)
+        kind = "digits" if len(indices) == 1 else "numbers"
+        times[kind].append(answer["ms"])
+        exact[kind] += answer["number"] == "".join(str(int(test.labels[i])) for i in indices)
     transfers = page.evaluate(
         """() => performance.getEntriesByType("resource")
           .filter((e) => e.name.includes("/static/ort/") || e.name.includes("/models/"))
@@ -99,25 +105,30 @@ def run_mode(browser: Any, url: str, mode: str, drawn: list[list[int]]) -> dict[
     sent, unpacked = (
         (sum(column) for column in zip(*transfers, strict=True)) if transfers else (0, 0)
     )
-    return {
-        "numbers": len(drawn),
-        "exact": round(exact / len(drawn), 4),
-        "p50_ms": round(statistics.median(times), 1),
-        "p90_ms": round(float(np.percentile(times, 90)), 1),
-        "mean_ms": round(statistics.fmean(times), 1),
-        "bytes_to_read_locally": {"sent": sent, "unpacked": unpacked},
+    summary: dict[str, Any] = {
+        kind: {
+            "count": len(taken),
+            "exact": round(exact[kind] / len(taken), 4),
+            "p50_ms": round(statistics.median(taken), 1),
+            "p90_ms": round(float(np.percentile(taken, 90)), 1),
+            "mean_ms": round(statistics.fmean(taken), 1),
+        }
+        for kind, taken in times.items()
+        if taken
     }
+    return summary | {"bytes_to_read_locally": {"sent": sent, "unpacked": unpacked}}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--numbers", type=int, default=20)
+    parser.add_argument("--digits", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
-    drawn = numbers(args.numbers, args.seed)
+    drawn = drawings(args.numbers, args.digits, args.seed)
     with tempfile.TemporaryDirectory() as scratch, running_server(Path(scratch)) as server:
         url = f"http://127.0.0.1:{server['port']}/"
         with sync_playwright() as playwright:
@@ -133,7 +144,11 @@ def main() -> int:
         "benchmark": "browser_reading",
         "seed": args.seed,
         "target_p50_ms": TARGET_MS,
-        "met": modes["browser"]["p50_ms"] <= TARGET_MS,
+        "met": all(
+            modes["browser"][kind]["p50_ms"] <= TARGET_MS
+            for kind in ("numbers", "digits")
+            if kind in modes["browser"]
+        ),
         "modes": modes,
         "provenance": provenance(),
     }

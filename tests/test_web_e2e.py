@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 import pytest
 from web_drawing import (
+    MODELS_SETTLED,
     desktop_page,
     digit_box,
     digit_strokes,
@@ -28,6 +29,7 @@ from web_drawing import (
 )
 
 from digitrec.data import load
+from digitrec.preprocess import normalize_digit
 
 REPO = Path(__file__).resolve().parents[1]
 NUMBER_SCAN = REPO / "examples" / "numbers" / "00002.png"  # "85646"; `digitrec read` gets it right
@@ -68,7 +70,7 @@ def page(browser: Any, server: dict[str, Any]) -> Iterator[Any]:
     with desktop_page(browser, WAIT_MS) as page:
         page.add_init_script(COUNT_EXPLAIN_FETCHES)
         page.goto(server["url"] + "/")
-        page.wait_for_function("() => document.getElementById('pad').dataset.reader")
+        page.wait_for_function(MODELS_SETTLED)
         yield page
 
 
@@ -117,6 +119,15 @@ def test_drawn_mnist_digits_are_read_live(page: Any, mnist_test: tuple) -> None:
         assert sum(probabilities) == pytest.approx(1, abs=1e-4)
         # the live region says the answer once the pen is up, as the summary shows it
         assert page.text_content("#announce") == page.text_content("#summary")
+        assert page.get_attribute("#result", "data-read-by") == "browser"
+        # what the model saw, made in the browser, is what the server makes of the same pad
+        seen = page.get_attribute("#model-input", "src")
+        browser_input = cv2.imdecode(
+            np.frombuffer(base64.b64decode(seen.split(",", 1)[1]), np.uint8), cv2.IMREAD_GRAYSCALE
+        )
+        python_input = normalize_digit(pad_pixels(page))
+        assert np.abs(browser_input.astype(int) - python_input).max() <= 2
+        page.wait_for_selector("#saliency[data-state=done]")  # the server's part
         for view in ("#model-input", "#saliency"):
             assert page.get_attribute(view, "src").startswith("data:image/png;base64,")
             assert page.is_visible(view)

@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 import pytest
 from web_drawing import (
+    MODELS_SETTLED,
     desktop_page,
     digit_strokes,
     draw_with_mouse,
@@ -30,7 +31,6 @@ from digitrec.reading.reader import packaged_line_reader, read_line
 LOCAL_READER = Path(__file__).resolve().parents[1] / "src/digitrec/serve/static/local_reader.js"
 PADS = 60  # rendered pads compared between the browser and Python
 PAD_SHAPE = (280, 560)  # the page's pad, canvas pixels
-READER_SETTLED = "() => document.getElementById('pad').dataset.reader"  # loaded, or given up
 
 # Runs in the page: each pad (grey levels, base64) through the browser's cut and reader.
 READ_IN_BROWSER = """
@@ -71,7 +71,7 @@ def page(browser: Any, server: dict[str, Any]) -> Iterator[Any]:
     """The page at /, once its in-browser reader has loaded (or failed to)."""
     with desktop_page(browser) as page:
         page.goto(server["url"] + "/")
-        page.wait_for_function(READER_SETTLED)
+        page.wait_for_function(MODELS_SETTLED)
         yield page
 
 
@@ -186,7 +186,7 @@ def test_drawing_still_reads_with_the_api_blocked(browser: Any, server: dict[str
     with desktop_page(browser) as page:
         page.route("**/v1/**", refuse)
         page.goto(server["url"] + "/")
-        page.wait_for_function(READER_SETTLED)
+        page.wait_for_function(MODELS_SETTLED)
         assert page.get_attribute("#pad", "data-reader") == "browser"
         digits = load("mnist", "test")
         indices = [200, 201, 202]  # a 3-digit number of MNIST test digits
@@ -205,5 +205,10 @@ def test_drawing_still_reads_with_the_api_blocked(browser: Any, server: dict[str
         answer = wait_for_answer(page)
         assert answer["digit"] == "7", page.text_content("#summary")
         assert page.text_content("#summary").startswith("Looks like a 7 (")
-        assert "out of reach" in page.text_content("#feedback-status")
+        assert page.get_attribute("#result", "data-read-by") == "browser"
+        assert [d for d, _ in answer["bars"]] == list(range(10))  # the classifier's, in the browser
+        assert page.get_attribute("#model-input", "src").startswith("data:image/png;base64,")
+        # the saliency only the server draws: a note says why it is missing
+        page.wait_for_selector("#saliency[data-state=missing]", state="attached")
+        assert "out of reach" in page.text_content("#saliency-caption")
         assert any(url.endswith("/v1/explain") for url in blocked)  # it asked, and was refused

@@ -146,6 +146,12 @@ def number_boxes(page: Any, count: int) -> list[dict[str, float]]:
     ]
 
 
+# The page's in-browser models have loaded, or given up (the server reads instead).
+MODELS_SETTLED = (
+    "() => { const d = document.getElementById('pad').dataset; return d.reader && d.classifier; }"
+)
+
+
 def wait_for_answer(page: Any) -> dict[str, Any]:
     """Wait until the result shown is the answer about the drawing as it is now."""
     version = page.get_attribute("#pad", "data-version")

@@ -58,8 +58,11 @@ def export_module(
     source_sha256: str = "",
     *,
     opset: int = OPSET,
+    input_name: str = INPUT,
+    output_name: str = OUTPUT,
 ) -> Path:
-    """Export a network (in eval mode) with its card to `out` (fp32), checked by onnx."""
+    """Export a network (in eval mode) with its card to `out` (fp32), checked by onnx. The graph's
+    input and output are named INPUT and OUTPUT unless given other names."""
     require("onnx")
     require("onnxscript")
     import onnx
@@ -78,8 +81,8 @@ def export_module(
             dynamo=True,
             external_data=False,
             opset_version=opset,
-            input_names=[INPUT],
-            output_names=[OUTPUT],
+            input_names=[input_name],
+            output_names=[output_name],
             dynamic_shapes=({0: torch.export.Dim("batch")},),
             verbose=False,
         )

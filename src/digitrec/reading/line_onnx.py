@@ -8,7 +8,6 @@ The graph comes from the TorchScript exporter: torch.export (the dynamo exporter
 sequence length of the LSTM to the example's, and a line's width varies.
 """
 
-import hashlib
 import json
 import tempfile
 import warnings
@@ -16,9 +15,9 @@ from pathlib import Path
 
 import torch
 
+from digitrec.export.browser import cached_onnx
 from digitrec.export.onnx_export import OPSET
 from digitrec.extras import require
-from digitrec.home import digitrec_home
 from digitrec.reading.line_model import BLANK, HEIGHT, MAX_WIDTH, PAD, STRIDE, LineReader
 from digitrec.storage import atomic_write_bytes
 
@@ -59,20 +58,7 @@ def export_line_reader(reader: LineReader, out: Path) -> Path:
     return out
 
 
-def cached_line_reader(reader: LineReader, cache: Path | None = None) -> Path:
-    """The ONNX graph of `reader`, made once and kept in the cache ($DIGITREC_HOME/onnx unless
-    `cache` is given), keyed by its weights, the opset, digitrec's and torch's versions (a changed
-    exporter makes a new file). OSError when the cache cannot be written."""
-    from importlib.metadata import version
-
-    digest = hashlib.sha256()
-    for name, tensor in sorted(reader.net.state_dict().items()):
-        digest.update(name.encode())
-        digest.update(tensor.detach().cpu().numpy().tobytes())
-    digest.update(f"opset{OPSET} digitrec{version('digitrec')}".encode())  # how it is exported
-    name = f"line-{digest.hexdigest()[:24]}-torch{version('torch')}.onnx"
-    path = (cache or digitrec_home() / "onnx") / name
-    if not path.is_file():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        export_line_reader(reader, path)
-    return path
+def cached_line_reader(reader: LineReader) -> Path:
+    """The ONNX graph of `reader`, made once (export.browser.cached_onnx). OSError when the
+    cache cannot be written."""
+    return cached_onnx("line", reader.net, lambda path: export_line_reader(reader, path))

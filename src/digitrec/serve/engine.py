@@ -51,7 +51,7 @@ class Engine:
     on_busy: Callable[[int], None] | None = None  # told each new `busy` (the metrics' gauge)
     _explainer: Any = None  # the torch module for saliency, loaded on first use
     _export_lock: threading.Lock = field(default_factory=threading.Lock)  # one export at a time
-    _line_onnx: Path | None = None  # the exported line reader, once made
+    _browser_models: dict[str, Path] = field(default_factory=dict)  # exported, once made
 
     @classmethod
     def start(cls, settings: ServeSettings) -> "Engine":
@@ -130,26 +130,51 @@ class Engine:
         if self.on_busy is not None:
             self.on_busy(self.busy)
 
-    def line_reader_onnx(self) -> Path:
-        """The line reader as an ONNX graph for the page to run in the browser (made once, on
-        first use, into the cache: a few seconds). A 404 problem when there is none to give."""
+    def browser_model(self, name: str) -> Path:
+        """A model the page runs in the browser, as an ONNX graph (made once, on first use, into
+        the cache: a few seconds): "line-reader" (reading.line_onnx) or "digit-classifier"
+        (export.browser). A 404 problem when there is none to give."""
         from digitrec.export.runtime import onnx_available
+
+        if not onnx_available():
+            raise Problem(404, "the server cannot export models (install digitrec[onnx])")
+        with self._export_lock:
+            made = self._browser_models.get(name)
+            if made is not None and made.is_file():
+                return made
+            exporters = {
+                "line-reader": self._line_reader_graph,
+                "digit-classifier": self._classifier_graph,
+            }
+            export = exporters[name]
+            what = name.replace("-", " ")
+            try:
+                self._browser_models[name] = made = export()
+                return made
+            except OSError as error:
+                raise Problem(503, f"cannot keep the exported {what} ({error})") from None
+            except Problem:
+                raise
+            except Exception as error:  # the exporter's own failures: one line, not a 500
+                raise Problem(503, f"cannot export the {what} ({error})") from None
+
+    def _line_reader_graph(self) -> Path:
         from digitrec.reading.line_onnx import cached_line_reader
 
         if self.line_reader is None:
             raise Problem(404, "this server reads numbers with the segment reader: no line reader")
-        if not onnx_available():
-            raise Problem(404, "the server cannot export models (install digitrec[onnx])")
-        with self._export_lock:
-            if self._line_onnx is not None and self._line_onnx.is_file():
-                return self._line_onnx
-            try:
-                self._line_onnx = cached_line_reader(self.line_reader)
-                return self._line_onnx
-            except OSError as error:
-                raise Problem(503, f"cannot keep the exported reader ({error})") from None
-            except Exception as error:  # the exporter's own failures: one line, not a 500
-                raise Problem(503, f"cannot export the line reader ({error})") from None
+        return cached_line_reader(self.line_reader)
+
+    def _classifier_graph(self) -> Path:
+        from digitrec.export.browser import cached_browser_classifier
+
+        try:
+            module = self._module()
+        except Problem:
+            raise Problem(
+                404, "only a neural network runs in the browser: not this model"
+            ) from None
+        return cached_browser_classifier(module, self.classifier.card)
 
     # The work itself (runs on the pool's threads).
 

@@ -234,8 +234,31 @@ async def line_reader_model(engine: EngineDep) -> FileResponse:
     """The server's line reader for one line (reading.line_onnx): input "line" (1, 1, 32, W)
     ink in [0, 1], W a multiple of 4; output "log_probs" (1, W/4, 11). Outside /v1/ so that a
     page that cannot reach the API still reads what is drawn on it."""
-    path = await run_in_threadpool(engine.line_reader_onnx)
+    path = await run_in_threadpool(engine.browser_model, "line-reader")
     headers = {"Cache-Control": "no-cache"}
+    return FileResponse(path, media_type="application/octet-stream", headers=headers)
+
+
+@router.get(
+    "/models/digit-classifier.onnx",
+    summary="The digit classifier as ONNX, for reading a drawn digit in the browser",
+    tags=["info"],
+    response_class=FileResponse,
+    responses={
+        200: {"content": {"application/octet-stream": {"schema": {"type": "string"}}}},
+        **problem_responses(404, 503),
+    },
+)
+async def digit_classifier_model(engine: EngineDep) -> FileResponse:
+    """The server's classifier (export.browser): input "digits" (N, 1, 28, 28), the normalized
+    digit's ink in [0, 1]; output "probabilities" (N, 10), calibrated as the server's. The
+    header Digitrec-Threshold gives the confidence below which the server answers "unsure".
+    Outside /v1/, as the line reader."""
+    path = await run_in_threadpool(engine.browser_model, "digit-classifier")
+    headers = {
+        "Cache-Control": "no-cache",
+        "Digitrec-Threshold": f"{engine.settings.threshold:g}",
+    }
     return FileResponse(path, media_type="application/octet-stream", headers=headers)
 
 

@@ -1,7 +1,8 @@
 // digitrec web page: a drawing pad read live — by the line reader (a number, a box and a
 // confidence per digit), run in the browser (local_reader.js) or else by POST /v1/read, and, when
-// it holds one digit, by POST /v1/explain (the digit, all ten probabilities, the 28 × 28 the model
-// saw, saliency) with a correction sent to POST /v1/feedback — and a photo reader that posts to
+// it holds one digit, by the digit classifier (the digit, all ten probabilities, the 28 × 28 the
+// model saw), run in the browser too (local_digit.js) or else by POST /v1/explain, which also
+// gives the saliency; a correction goes to POST /v1/feedback — and a photo reader that posts to
 // /v1/read and draws a box around every digit it found. Plain JS, no build step, no network
 // beyond this server.
 "use strict";
@@ -295,37 +296,104 @@
     timer = setTimeout(recognize, wait);
   }
 
-  // The line reader runs in this browser when it can (local_reader.js: ONNX Runtime Web and the
-  // server's reader as ONNX, both from this server); until it has loaded, or where WebAssembly
-  // is missing, the pad is read by POST /v1/read. `window.digitrecLocalReader` is for tests.
-  // With `--auth all` the model needs the token too: loaded again once signed in.
+  // The line reader and the digit classifier run in this browser when they can (local_reader.js,
+  // local_digit.js: ONNX Runtime Web and the server's own models as ONNX, all from this server);
+  // until they have loaded, or where WebAssembly is missing, the pad is read by POST /v1/read and
+  // /v1/explain. `window.digitrecLocalReader` and `window.digitrecLocalDigit` are for tests.
+  // With `--auth all` the models need the token too: loaded again once signed in.
   let local = null;
+  let localDigit = null;
   function loadLocalReader() {
-    window.digitrecLocalReader = import("/static/local_reader.js")
-      .then((module) => module.load())
-      .then((reader) => {
-        local = reader;
-        pad.dataset.reader = "browser";
-        return reader;
-      })
-      .catch((error) => {
-        pad.dataset.reader = "server";
-        console.info(`digitrec: reading on the server (${error.message || error})`);
-        return null;
-      });
+    const loaded = (module, attribute, keep) =>
+      import(module)
+        .then((m) => m.load())
+        .then((model) => {
+          keep(model);
+          pad.dataset[attribute] = "browser";
+          return model;
+        })
+        .catch((error) => {
+          pad.dataset[attribute] = "server";
+          console.info(`digitrec: ${module} not loaded, the server reads instead (${error.message || error})`);
+          return null;
+        });
+    window.digitrecLocalReader = loaded("/static/local_reader.js", "reader", (m) => (local = m));
+    window.digitrecLocalDigit = loaded("/static/local_digit.js", "classifier", (m) => (localDigit = m));
   }
   loadLocalReader();
+
+  function padImage() {
+    return ctx.getImageData(0, 0, PAD_WIDTH, PAD_HEIGHT);
+  }
 
   async function readPad(image) {
     if (local) {
       try {
-        const body = await local.read(ctx.getImageData(0, 0, PAD_WIDTH, PAD_HEIGHT));
+        const body = await local.read(padImage());
         return { ok: body.digits.length > 0, status: body.digits.length ? 200 : 422, body, where: "browser" };
       } catch (error) {
         console.info(`digitrec: the in-browser reader failed (${error.message || error}); asking the server`);
       }
     }
     return { ...(await postJSON("/v1/read", { image: image() })), where: "server" };
+  }
+
+  // One digit: the classifier's view, in the browser when it can be (without the saliency, which
+  // only the server draws), else the server's (POST /v1/explain).
+  async function classifyPad(image) {
+    if (localDigit) {
+      try {
+        const body = await localDigit.classify(padImage());
+        if (!body.input) return { ok: false, status: 422, message: sentence(`no digit to explain: ${body.reason}`), where: "browser" };
+        return { ok: true, status: 200, body: { ...body, input_png: inputPng(body.input) }, where: "browser" };
+      } catch (error) {
+        console.info(`digitrec: the in-browser classifier failed (${error.message || error}); asking the server`);
+      }
+    }
+    return { ...(await postJSON("/v1/explain", { image: image() })), where: "server" };
+  }
+
+  // The 28 × 28 input as the server draws it (serve/explain.py::input_png): ink white on black.
+  function inputPng(pixels) {
+    const small = document.createElement("canvas");
+    small.width = small.height = 28;
+    const c = small.getContext("2d");
+    const data = c.createImageData(28, 28);
+    pixels.forEach((v, i) => {
+      data.data.set([v, v, v, 255], 4 * i);
+    });
+    c.putImageData(data, 0, 0);
+    return small.toDataURL("image/png");
+  }
+
+  // The saliency of a digit read in the browser, from the server when it answers (else a note):
+  // one request at a time, for the latest drawing.
+  let saliencyWanted = null;
+  let saliencyBusy = false;
+  async function showSaliency(image, answeredVersion) {
+    saliencyWanted = { image, answeredVersion };
+    if (saliencyBusy) return;
+    saliencyBusy = true;
+    try {
+      while (saliencyWanted) {
+        const wanted = saliencyWanted;
+        saliencyWanted = null;
+        if (wanted.answeredVersion !== version) continue;
+        const saliency = $("saliency");
+        saliency.dataset.state = "pending";
+        const answer = await postJSON("/v1/explain", { image: wanted.image() });
+        if (wanted.answeredVersion !== version) continue;
+        if (answer.ok) {
+          saliency.src = answer.body.saliency_png;
+          saliency.dataset.state = "done";
+        } else {
+          saliency.dataset.state = "missing";
+          $("saliency-caption").textContent = "Where it looked: drawn by the server, out of reach now";
+        }
+      }
+    } finally {
+      saliencyBusy = false;
+    }
   }
 
   async function recognize() {
@@ -343,7 +411,7 @@
       // The line reader says how many digits there are; one digit gets the classifier's view.
       reading = await readPad(image);
       if (reading.ok && reading.body.digits.length > 1) number = reading.body;
-      else answer = await postJSON("/v1/explain", { image: image() });
+      else answer = await classifyPad(image);
     } finally {
       inFlight = false;
     }
@@ -355,9 +423,10 @@
       else if (offline) answer = { ok: false, status: 422, message: reading.body.reason || "No digit found." };
     }
     if (asked.epoch === epoch && strokes.length) {
-      result.dataset.readBy = number ? reading.where : "server";
+      result.dataset.readBy = number ? reading.where : answer.where;
       if (number) showNumber(number, asked.version);
       else showAnswer(answer, asked.version);
+      if (!number && answer.ok && answer.where === "browser") showSaliency(image, asked.version);
       if (number && answer && !answer.ok) {
         const why = offline ? "The server is out of reach" : answer.message.replace(/[.]$/, "");
         setStatus($("feedback-status"), `${why}: read in your browser.`);
@@ -479,7 +548,15 @@
     else setStatus(summary, `Looks like ${article(digit)} ${digit} (${percent(body.confidence)} sure).`);
     showBars(body.probabilities || []);
     $("model-input").src = body.input_png;
-    $("saliency").src = body.saliency_png;
+    const saliency = $("saliency");
+    $("saliency-caption").textContent = "Where it looked";
+    if (body.saliency_png) {
+      saliency.src = body.saliency_png;
+      saliency.dataset.state = "done";
+    } else {
+      saliency.removeAttribute("src"); // asked of the server next (showSaliency)
+      saliency.dataset.state = "pending";
+    }
     $("views").hidden = false;
   }
 

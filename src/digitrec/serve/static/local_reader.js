@@ -8,6 +8,12 @@
 // that a pad never needs (scan margins, form lines) are left out here; tests/test_web_local.py holds the two to the same readings and line images.
 "use strict";
 
+import { openSession } from "./ort_session.js";
+import {
+  boxBlur, components, extremum, gaussianBlur, grayOf, nonzeroBox, otsu, resizeArea, resizeLinear,
+  roundHalfEven,
+} from "./pixels.js";
+
 // reading/line_model.py (checked against the server by tests/test_web_local.py)
 export const HEIGHT = 32; // rows of a line image
 export const PAD = 2; // rows of paper above and below the ink, columns beside it (× 2)
@@ -28,21 +34,12 @@ const MIN_SKEW = 0.75;
 const MIN_SKEW_GAIN = 1.15;
 const BLUR_SIGMA = 0.7;
 
-const ORT_MODULE = "/static/ort/ort.wasm.min.mjs";
 const MODEL_URL = "/models/line-reader.onnx";
 
 // -> a reader {read(imageData)}; throws when ONNX Runtime Web or the model
 // cannot be had (the page then reads on the server).
 export async function load() {
-  const ort = await import(ORT_MODULE);
-  ort.env.wasm.numThreads = 1; // no cross-origin isolation here: one thread, no workers
-  ort.env.wasm.wasmPaths = "/static/ort/";
-  const response = await fetch(MODEL_URL);
-  if (!response.ok) throw new Error(`the reader model answered ${response.status}`);
-  const model = new Uint8Array(await response.arrayBuffer());
-  const session = await ort.InferenceSession.create(model, { executionProviders: ["wasm"] });
-  const [input] = session.inputNames;
-  const [output] = session.outputNames;
+  const { ort, session, input, output } = await openSession(MODEL_URL);
 
   async function logProbs(line) {
     const frames = Math.max(1, Math.floor(line.width / STRIDE));
@@ -93,16 +90,6 @@ export function cutLines(imageData) {
 
 // ---------------------------------------------------------------------------------------------
 // The page's ink (reading/ink.py::page_ink, for dark ink on clean light paper).
-
-function grayOf(imageData) {
-  const { data, width, height } = imageData;
-  const gray = new Uint8Array(width * height);
-  for (let i = 0; i < gray.length; i++) {
-    const r = data[4 * i], g = data[4 * i + 1], b = data[4 * i + 2];
-    gray[i] = (r * 4899 + g * 9617 + b * 1868 + 8192) >> 14; // OpenCV's BGR -> grey, fixed point
-  }
-  return { gray, width, height };
-}
 
 function pageInk({ gray, width, height }) {
   if (Math.min(width, height) < 4) return { reason: "image too small to read" };
@@ -155,46 +142,6 @@ function paperLevel(bright, width, height) {
   return resizeLinear(blurred, w, h, width, height);
 }
 
-// A side × side minimum (erode) or maximum (dilate) filter; pixels outside are ignored.
-function extremum(src, width, height, side, pick) {
-  const half = Math.floor(side / 2);
-  const pass = (input, across) => {
-    const out = new Float32Array(input.length);
-    for (let y = 0; y < height; y++) {
-      for (let x = 0; x < width; x++) {
-        let v = input[y * width + x];
-        for (let k = -half; k <= half; k++) {
-          const xx = across ? x + k : x, yy = across ? y : y + k;
-          if (xx >= 0 && yy >= 0 && xx < width && yy < height) v = pick(v, input[yy * width + xx]);
-        }
-        out[y * width + x] = v;
-      }
-    }
-    return out;
-  };
-  return pass(pass(src, true), false);
-}
-
-// cv2.blur: the mean of a side × side window, the border reflected (BORDER_REFLECT_101).
-function boxBlur(src, width, height, side) {
-  const half = Math.floor(side / 2);
-  const reflect = (i, n) => (n === 1 ? 0 : i < 0 ? -i : i >= n ? 2 * n - 2 - i : i);
-  const pass = (input, across) => {
-    const out = new Float32Array(input.length);
-    for (let y = 0; y < height; y++) {
-      for (let x = 0; x < width; x++) {
-        let v = 0;
-        for (let k = -half; k <= half; k++) {
-          v += across ? input[y * width + reflect(x + k, width)] : input[reflect(y + k, height) * width + x];
-        }
-        out[y * width + x] = v / side;
-      }
-    }
-    return out;
-  };
-  return pass(pass(src, true), false);
-}
-
 function topLevel(values) {
   // The count-th largest value: a min-heap of the count largest seen (count is at most 400).
   const count = Math.max(1, Math.min(Math.round(0.005 * values.length), INK_PIXELS));
@@ -216,65 +163,6 @@ function topLevel(values) {
   return heap[0];
 }
 
-function gaussianBlur(src, width, height, sigma) {
-  const size = Math.round(sigma * 8 + 1) | 1; // OpenCV's kernel size for float images
-  const half = (size - 1) / 2;
-  const kernel = new Float64Array(size);
-  let sum = 0;
-  for (let i = 0; i < size; i++) {
-    kernel[i] = Math.exp(-((i - half) * (i - half)) / (2 * sigma * sigma));
-    sum += kernel[i];
-  }
-  for (let i = 0; i < size; i++) kernel[i] /= sum;
-  const reflect = (i, n) => (n === 1 ? 0 : i < 0 ? -i : i >= n ? 2 * n - 2 - i : i); // BORDER_REFLECT_101
-  // One pass along rows (step 1) or columns (step width); reflection only near the edges.
-  const pass = (input, n, lines, step, lineStep) => {
-    const out = new Float32Array(input.length);
-    for (let line = 0; line < lines; line++) {
-      const base = line * lineStep;
-      for (let i = 0; i < n; i++) {
-        let v = 0;
-        if (i >= half && i < n - half) {
-          const at = base + (i - half) * step;
-          for (let k = 0; k < size; k++) v += kernel[k] * input[at + k * step];
-        } else {
-          for (let k = 0; k < size; k++) v += kernel[k] * input[base + reflect(i + k - half, n) * step];
-        }
-        out[base + i * step] = v;
-      }
-    }
-    return out;
-  };
-  return pass(pass(src, width, height, 1, width), height, width, width, 1);
-}
-
-// OpenCV's Otsu threshold (getThreshVal_Otsu_8u), step for step.
-function otsu(bytes) {
-  const FLT_EPSILON = 1.1920929e-7;
-  const histogram = new Float64Array(256);
-  for (const v of bytes) histogram[v] += 1;
-  const scale = 1 / bytes.length;
-  let mu = 0;
-  for (let i = 0; i < 256; i++) mu += i * histogram[i];
-  mu *= scale;
-  let q1 = 0, mu1 = 0, maxSigma = 0, maxVal = 0;
-  for (let i = 0; i < 256; i++) {
-    const p = histogram[i] * scale;
-    mu1 *= q1;
-    q1 += p;
-    const q2 = 1 - q1;
-    if (Math.min(q1, q2) < FLT_EPSILON || Math.max(q1, q2) > 1 - FLT_EPSILON) continue;
-    mu1 = (mu1 + i * p) / q1;
-    const mu2 = (mu - q1 * mu1) / q2;
-    const sigma = q1 * q2 * (mu1 - mu2) * (mu1 - mu2);
-    if (sigma > maxSigma) {
-      maxSigma = sigma;
-      maxVal = i;
-    }
-  }
-  return maxVal;
-}
-
 function rotationMatrix(cx, cy, degrees) {
   // cv2.getRotationMatrix2D(center, angle, 1)
   const a = (degrees * Math.PI) / 180;
@@ -286,23 +174,6 @@ function invertAffine([a, b, c, d, e, f]) {
   const det = a * e - b * d;
   const ia = e / det, ib = -b / det, id = -d / det, ie = a / det;
   return [ia, ib, -(ia * c + ib * f), id, ie, -(id * c + ie * f)];
-}
-
-// The bounding box [x0, x1, y0, y1] of an image's nonzero pixels; null when there are none.
-function nonzeroBox(src, width, height) {
-  let x0 = width, x1 = -1, y0 = height, y1 = -1;
-  for (let y = 0; y < height; y++) {
-    const row = y * width;
-    for (let x = 0; x < width; x++) {
-      if (src[row + x] !== 0) {
-        if (x < x0) x0 = x;
-        if (x > x1) x1 = x;
-        if (y < y0) y0 = y;
-        y1 = y;
-      }
-    }
-  }
-  return x1 < 0 ? null : [x0, x1, y0, y1];
 }
 
 // cv2.warpAffine(src, M, (w, h)), bilinear, zero outside: dst(x, y) = src(M⁻¹ (x, y)). Only the
@@ -344,80 +215,6 @@ function warpAffine(src, width, height, matrix, outWidth, outHeight, box = nonze
   return out;
 }
 
-// cv2.resize(..., INTER_AREA) for shrinking: each output pixel averages the input it covers.
-function resizeArea(src, width, height, outWidth, outHeight) {
-  const weights = (n, m) => {
-    const scale = n / m;
-    const table = [];
-    for (let i = 0; i < m; i++) {
-      const lo = i * scale, hi = Math.min(n, (i + 1) * scale);
-      const parts = [];
-      for (let j = Math.floor(lo); j < Math.ceil(hi); j++) {
-        const w = Math.min(hi, j + 1) - Math.max(lo, j);
-        if (w > 1e-9) parts.push([j, w / (hi - lo)]);
-      }
-      table.push(parts);
-    }
-    return table;
-  };
-  return separable(src, width, height, outWidth, outHeight, weights(width, outWidth), weights(height, outHeight));
-}
-
-// cv2.resize(..., INTER_LINEAR): pixel centres aligned, edges clamped.
-function resizeLinear(src, width, height, outWidth, outHeight) {
-  const weights = (n, m) => {
-    const table = [];
-    for (let i = 0; i < m; i++) {
-      let s = ((i + 0.5) * n) / m - 0.5;
-      s = Math.max(0, s);
-      const j = Math.min(Math.floor(s), n - 1), f = Math.min(s - j, 1);
-      table.push(j + 1 < n ? [[j, 1 - f], [j + 1, f]] : [[j, 1]]);
-    }
-    return table;
-  };
-  return separable(src, width, height, outWidth, outHeight, weights(width, outWidth), weights(height, outHeight));
-}
-
-// Resampling by a table per axis: for output index i, the input indices and their weights.
-// Tables are flattened into typed arrays (start, count per output; then index, weight pairs).
-function flatten(table) {
-  const starts = new Int32Array(table.length), counts = new Int32Array(table.length);
-  const total = table.reduce((n, parts) => n + parts.length, 0);
-  const index = new Int32Array(total), weight = new Float64Array(total);
-  let k = 0;
-  table.forEach((parts, i) => {
-    starts[i] = k;
-    counts[i] = parts.length;
-    for (const [j, w] of parts) {
-      index[k] = j;
-      weight[k] = w;
-      k++;
-    }
-  });
-  return { starts, counts, index, weight };
-}
-
-function separable(src, width, height, outWidth, outHeight, across, down) {
-  const h = flatten(across), v = flatten(down);
-  const rows = new Float32Array(outWidth * height);
-  for (let y = 0; y < height; y++) {
-    const base = y * width;
-    for (let x = 0; x < outWidth; x++) {
-      let s = 0;
-      for (let k = h.starts[x], end = k + h.counts[x]; k < end; k++) s += h.weight[k] * src[base + h.index[k]];
-      rows[y * outWidth + x] = s;
-    }
-  }
-  const out = new Float32Array(outWidth * outHeight);
-  for (let y = 0; y < outHeight; y++) {
-    for (let k = v.starts[y], end = k + v.counts[y]; k < end; k++) {
-      const w = v.weight[k], base = v.index[k] * outWidth;
-      for (let x = 0; x < outWidth; x++) out[y * outWidth + x] += w * rows[base + x];
-    }
-  }
-  return out;
-}
-
 function skewOf(mask, width, height) {
   // reading/ink.py::_skew: the rotation that makes the ink's row profile sharpest.
   const factor = Math.max(1, width / 400);
@@ -445,68 +242,6 @@ function skewOf(mask, width, height) {
 
 // ---------------------------------------------------------------------------------------------
 // Bands of rows (reading/form_lines.py::text_bands, without its form-line removal: a pad has none).
-
-// 8-connected components of a mask, labelled 1.. in raster order of their first pixel (as
-// OpenCV's connectedComponentsWithStats), with each one's top, height, width and area.
-function components(mask, width, height) {
-  const parent = [0];
-  const find = (a) => {
-    while (parent[a] !== a) a = parent[a] = parent[parent[a]];
-    return a;
-  };
-  const provisional = new Int32Array(width * height);
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const i = y * width + x;
-      if (!mask[i]) continue;
-      let label = 0;
-      const join = (n) => {
-        const root = find(provisional[n]);
-        if (!label) label = root;
-        else if (root !== label) {
-          if (root < label) {
-            parent[label] = root;
-            label = root;
-          } else parent[root] = label;
-        }
-      };
-      if (x > 0 && provisional[i - 1]) join(i - 1);
-      if (y > 0) {
-        const up = i - width;
-        if (x > 0 && provisional[up - 1]) join(up - 1);
-        if (provisional[up]) join(up);
-        if (x + 1 < width && provisional[up + 1]) join(up + 1);
-      }
-      if (!label) {
-        label = parent.length;
-        parent.push(label);
-      }
-      provisional[i] = label;
-    }
-  }
-  const final = new Int32Array(parent.length);
-  const labels = new Int32Array(width * height);
-  const stats = []; // [left, top, right, bottom, area] per final label - 1
-  for (let i = 0; i < labels.length; i++) {
-    if (!provisional[i]) continue;
-    const root = find(provisional[i]);
-    if (!final[root]) {
-      stats.push([width, height, -1, -1, 0]);
-      final[root] = stats.length;
-    }
-    const label = final[root];
-    labels[i] = label;
-    const s = stats[label - 1], x = i % width, y = (i - x) / width;
-    if (x < s[0]) s[0] = x;
-    if (y < s[1]) s[1] = y;
-    if (x > s[2]) s[2] = x;
-    s[3] = y; // raster order: the latest row seen is the lowest
-    s[4] += 1;
-  }
-  const tops = stats.map((s) => s[1]), heights = stats.map((s) => s[3] - s[1] + 1);
-  const widths = stats.map((s) => s[2] - s[0] + 1), areas = stats.map((s) => s[4]);
-  return { labels, tops, heights, widths, areas };
-}
 
 function textBands(mask, width, height, count) {
   const { labels, tops, heights, widths, areas } = components(mask, width, height);
@@ -594,12 +329,6 @@ function lineImage(ink, mask, width, height) {
     }
   }
   return { pixels, width: lineWidth, kept, keptWidth: cw, keptHeight: ch, left, top, scale: outWidth / cw };
-}
-
-// Python's round(): halves to the even neighbour.
-function roundHalfEven(v) {
-  const r = Math.round(v);
-  return Math.abs(v % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
 function greedyDecode({ values, frames }) {
