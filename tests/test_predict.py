@@ -13,7 +13,7 @@ import pytest
 
 import digitrec
 from digitrec.data import load
-from digitrec.images import apply_orientation, decode_image, exif_orientation
+from digitrec.images import apply_orientation, decode_image, decode_reduced, exif_orientation
 from digitrec.recognize import predict_many
 
 DIGITREC = Path(sys.executable).with_name("digitrec")
@@ -90,6 +90,31 @@ def test_exif_orientation_is_applied(test_digits: tuple[np.ndarray, np.ndarray])
     for orientation in range(1, 9):  # the eight orientations are the 8 symmetries of a square
         turned = apply_orientation(np.arange(6).reshape(2, 3), orientation)
         assert sorted(turned.flatten()) == list(range(6))
+
+
+def test_big_jpegs_are_decoded_smaller_for_reading_turned_as_tagged() -> None:
+    """decode_reduced: a JPEG at least twice the side asked for is decoded 2, 4 or 8 times
+    smaller, to what the full decode shrunk by that much gives (within JPEG's rounding), its
+    size as seen reported (turned by its EXIF tag); a PNG, or a JPEG under twice the side, is
+    decoded whole."""
+    rng = np.random.default_rng(0)
+    stored = cv2.GaussianBlur(rng.integers(0, 256, (1200, 1600), np.uint8), (0, 0), 4)
+    _, jpeg = cv2.imencode(".jpg", stored, [cv2.IMWRITE_JPEG_QUALITY, 95])
+    data = jpeg.tobytes()
+    for side, factor in ((200, 8), (300, 4), (500, 2), (800, 2), (801, 1), (0, 1)):
+        reduced = decode_reduced(data, "photo.jpg", side=side)
+        assert reduced.factor == factor and reduced.size == (1600, 1200), side
+        assert reduced.gray.shape == (1200 // factor, 1600 // factor)
+        whole = decode_image(data, "photo.jpg")
+        shrunk = cv2.resize(whole, None, fx=1 / factor, fy=1 / factor, interpolation=cv2.INTER_AREA)
+        assert np.abs(reduced.gray.astype(int) - shrunk).mean() < 1.5, side
+    tagged = decode_reduced(with_exif_orientation(data, 6), "turned.jpg", side=300)
+    assert tagged.size == (1200, 1600) and tagged.gray.shape == (400, 300)
+    np.testing.assert_array_equal(
+        tagged.gray, np.rot90(decode_reduced(data, "x", side=300).gray, -1)
+    )
+    _, png = cv2.imencode(".png", stored)
+    assert decode_reduced(png.tobytes(), "scan.png", side=200).factor == 1
 
 
 @pytest.mark.parametrize("fmt", ["PNG", "WEBP", "TIFF"])

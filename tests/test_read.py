@@ -271,10 +271,14 @@ def test_a_phone_photo_of_a_sheet_is_read_at_a_bounded_working_size(
     cv2.imwrite(str(path), photo, [cv2.IMWRITE_JPEG_QUALITY, 90])
     page = page_ink(photo)
     assert page.ink.shape == (1500, WORK_SIDE) and page.shape == photo.shape[:2]
-    reading = digitrec.read(path)
+    reading = digitrec.read(path)  # the file: decoded at half size (images.decode_reduced)
     assert reading.text == truth
     for digit in reading.digits:
         bx, by, bw, bh = digit.box
         assert x - 10 <= bx and bx + bw <= x + w + 10 and y - 10 <= by and by + bh <= y + h + 10
+    whole = digitrec.read(cv2.imread(str(path), cv2.IMREAD_GRAYSCALE))  # decoded whole
+    assert whole.text == truth
+    for small, big in zip(reading.digits, whole.digits, strict=True):
+        assert np.abs(np.subtract(small.box, big.box)).max() <= 8, (small.box, big.box)
     blank, _ = photographed_sheet(np.zeros((10, 28, 28), np.uint8), np.random.default_rng(5))
     assert digitrec.read(blank).reason == "no ink found (blank page)"

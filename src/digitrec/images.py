@@ -6,13 +6,15 @@ pixel limit checked from the header before decoding (`image_headers`), so a smal
 huge image is refused cheaply; other formats are refused as not images. OpenCV decodes the pixels
 and Pillow reads the EXIF orientation: `benchmarks/image_decoding.py` measured both ways side by
 side (Pillow's decoding was slower, to identical pixels, and its answers to broken headers name
-no format; see README).
+no format; see README). For reading a page, `decode_reduced` decodes a big JPEG smaller by libjpeg's
+DCT scaling, so a phone photo's time and memory do not grow with its megapixels.
 """
 
 import functools
 import io
 import warnings
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -31,8 +33,13 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".p
 def read_image_file(path: Path, *, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     """Read and decode an image file (a regular file of at most MAX_FILE_BYTES, see
     `read_regular_file`). Returns (H, W) uint8 grayscale as stored (no inversion)."""
+    return read_reduced(path, max_pixels=max_pixels).gray
+
+
+def read_reduced(path: Path, *, max_pixels: int = MAX_PIXELS, side: int = 0) -> "Reduced":
+    """`read_image_file`, decoded as `decode_reduced` does."""
     data = read_regular_file(path, MAX_FILE_BYTES, ImageTooLargeError)
-    return decode_image(data, str(path), max_pixels=max_pixels)
+    return decode_reduced(data, str(path), max_pixels=max_pixels, side=side)
 
 
 def decode_image(data: bytes, name: str, *, max_pixels: int = MAX_PIXELS) -> np.ndarray:
@@ -40,6 +47,24 @@ def decode_image(data: bytes, name: str, *, max_pixels: int = MAX_PIXELS) -> np.
 
     The format comes from the bytes (see image_headers), and the pixel limit is checked against
     the size the header claims before the decoder allocates anything."""
+    return decode_reduced(data, name, max_pixels=max_pixels).gray
+
+
+class Reduced(NamedTuple):
+    """An image decoded `factor` times smaller than it is (`size`: its width and height as seen)."""
+
+    gray: np.ndarray
+    factor: int
+    size: tuple[int, int]
+
+
+def decode_reduced(
+    data: bytes, name: str, *, max_pixels: int = MAX_PIXELS, side: int = 0
+) -> Reduced:
+    """`decode_image`, but a JPEG at least twice `side` on its longer side is decoded 2, 4 or 8
+    times smaller (the most that keeps its longer side at least `side`) by libjpeg's DCT
+    scaling, straight to grey: no full-size pixels are ever made. Other images, and all with
+    side 0, are decoded at their size (factor 1)."""
     import cv2
 
     if not data:
@@ -56,18 +81,35 @@ def decode_image(data: bytes, name: str, *, max_pixels: int = MAX_PIXELS) -> np.
         raise ImageTooLargeError(
             f"{name}: image is {size[0]}×{size[1]}, over the {max_pixels:,}-pixel limit"
         )
+    factor = 1
+    while side and kind == "JPEG" and factor < 8 and max(size) >= 2 * factor * side:
+        factor *= 2
+    flags = {
+        1: cv2.IMREAD_UNCHANGED,  # keeps alpha
+        2: cv2.IMREAD_REDUCED_GRAYSCALE_2,
+        4: cv2.IMREAD_REDUCED_GRAYSCALE_4,
+        8: cv2.IMREAD_REDUCED_GRAYSCALE_8,
+    }[factor]
+    if factor > 1:
+        flags |= cv2.IMREAD_IGNORE_ORIENTATION  # turned below, as every image is
     _quiet_opencv()
     try:
-        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)  # keeps alpha
+        image = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
     except cv2.error:
         image = None
     if image is None or image.size == 0:
         raise NotAnImageError(f"{name}: not a readable image (corrupt {kind} data)")
-    if image.shape[0] * image.shape[1] > max_pixels:  # a header that lied
+    width, height = image.shape[1] * factor, image.shape[0] * factor
+    if factor == 1 and width * height > max_pixels:  # a header that lied
         raise ImageTooLargeError(
-            f"{name}: image is {image.shape[1]}×{image.shape[0]}, over the {max_pixels:,}-pixel limit"
+            f"{name}: image is {width}×{height}, over the {max_pixels:,}-pixel limit"
         )
-    return apply_orientation(to_gray_uint8(image), exif_orientation(data))
+    orientation = exif_orientation(data)
+    gray = apply_orientation(to_gray_uint8(image), orientation)
+    seen = size if factor > 1 else (image.shape[1], image.shape[0])
+    if orientation >= 5:  # turned a quarter: width and height trade places
+        seen = (seen[1], seen[0])
+    return Reduced(gray, factor, (int(seen[0]), int(seen[1])))
 
 
 @functools.cache

@@ -14,7 +14,15 @@ from typing import Any
 import numpy as np
 
 from digitrec.errors import DataError, ImageTooLargeError, NotAnImageError
-from digitrec.images import MAX_PIXELS, decode_image, read_image_file, to_gray_uint8
+from digitrec.images import (
+    MAX_PIXELS,
+    Reduced,
+    decode_image,
+    decode_reduced,
+    read_image_file,
+    read_reduced,
+    to_gray_uint8,
+)
 from digitrec.models.loading import load_model
 from digitrec.models.modelfile import Classifier
 from digitrec.preprocess import normalize_digit
@@ -71,6 +79,17 @@ def to_gray(image: ImageInput, name: str, max_pixels: int = MAX_PIXELS) -> np.nd
             image = image[:, :, [2, 1, 0, 3][: image.shape[2]]]
         return to_gray_uint8(image)
     raise DataError(f"{name}: cannot read a {type(image).__name__} as an image")
+
+
+def to_page(image: ImageInput, name: str, max_pixels: int = MAX_PIXELS, side: int = 0) -> Reduced:
+    """`to_gray` for reading a page `side` pixels long at most: a bigger JPEG (a file or bytes)
+    is decoded smaller (`images.decode_reduced`); anything else as `to_gray` gives it."""
+    if isinstance(image, str | Path):
+        return read_reduced(Path(image), max_pixels=max_pixels, side=side)
+    if isinstance(image, bytes | bytearray | memoryview):
+        return decode_reduced(bytes(image), name, max_pixels=max_pixels, side=side)
+    gray = to_gray(image, name, max_pixels)
+    return Reduced(gray, 1, (gray.shape[1], gray.shape[0]))
 
 
 def predict(

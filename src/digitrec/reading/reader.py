@@ -23,7 +23,7 @@ from digitrec.images import MAX_PIXELS
 from digitrec.models.loading import load_model
 from digitrec.models.modelfile import Classifier
 from digitrec.reading.form_lines import remove_form_lines
-from digitrec.reading.ink import PageInk, page_ink
+from digitrec.reading.ink import WORK_SIDE, PageInk, page_ink
 from digitrec.reading.line_model import (
     BANDS,
     LINE_STEM,
@@ -35,7 +35,7 @@ from digitrec.reading.line_model import (
 from digitrec.reading.segment import Candidate, Line, candidates, choose, describe, find_atoms
 from digitrec.reading.segment_scorer import SegmentScorer, load_scorer
 from digitrec.reading.verifier import Verifier, load_verifier
-from digitrec.recognize import ImageInput, message_without_name, source_name, to_gray
+from digitrec.recognize import ImageInput, message_without_name, source_name, to_page
 
 READERS = ("auto", "line", "segment")
 HOPELESS = -4.0  # verifier logit (P ≈ 1.8%) at or below which a candidate is not classified
@@ -62,6 +62,22 @@ class NumberReading:
     digits: list[ReadDigit] = field(default_factory=list)
     reason: str | None = None
     error: str | None = None
+
+    def enlarged(self, factor: int, size: tuple[int, int]) -> "NumberReading":
+        """This reading of an image decoded `factor` times smaller, in the pixels of the image
+        itself (`size`: its width and height)."""
+        if factor == 1:
+            return self
+        width, height = size
+
+        def scaled(box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+            x, y = min(box[0] * factor, width - 1), min(box[1] * factor, height - 1)
+            return x, y, min(box[2] * factor, width - x), min(box[3] * factor, height - y)
+
+        digits = [ReadDigit(d.digit, d.confidence, scaled(d.box)) for d in self.digits]
+        return NumberReading(
+            self.source, self.text, self.confidence, digits, self.reason, self.error
+        )
 
     def to_json(self) -> dict[str, Any]:
         record: dict[str, Any] = {
@@ -104,15 +120,16 @@ def read_many(
     for index, image in enumerate(images):
         name = names[index] if names else source_name(image, index)
         try:
-            gray = to_gray(image, name, max_pixels)
+            page = to_page(image, name, max_pixels, WORK_SIDE)
         except DataError as error:
             results.append(NumberReading(name, "", 0.0, error=message_without_name(error, name)))
         else:
             if line_reader is not None:
-                results.append(read_line(gray, line_reader, name))
+                reading = read_line(page.gray, line_reader, name)
             else:
                 assert classifier is not None
-                results.append(read_gray(gray, classifier, *segment_models(reader), name))
+                reading = read_gray(page.gray, classifier, *segment_models(reader), name)
+            results.append(reading.enlarged(page.factor, page.size))
         if on_progress:
             on_progress(1)
     return results

@@ -15,6 +15,7 @@ import numpy as np
 from digitrec.errors import DataError, DigitrecError
 from digitrec.models.loading import load_model
 from digitrec.models.modelfile import Classifier
+from digitrec.reading.ink import WORK_SIDE
 from digitrec.reading.line_model import LineReader
 from digitrec.reading.reader import (
     NumberReading,
@@ -31,6 +32,7 @@ from digitrec.recognize import (
     message_without_name,
     predict_many,
     to_gray,
+    to_page,
 )
 from digitrec.serve.problems import Problem
 from digitrec.serve.settings import ServeSettings
@@ -197,12 +199,14 @@ class Engine:
         return self.predict([self.gray(data, name)], [name], threshold)[0]
 
     def read(self, data: bytes, name: str) -> tuple[NumberReading, tuple[int, int]]:
-        gray = self.gray(data, name)
+        """The number in an image and the image's width and height (a big photo is decoded
+        smaller, `to_page`; the boxes are in its own pixels all the same)."""
+        page = to_page(data, name, self.settings.max_pixels, WORK_SIDE)
         if self.line_reader is not None:
-            reading = read_line(gray, self.line_reader, name)
+            reading = read_line(page.gray, self.line_reader, name)
         else:
-            reading = read_gray(gray, self.classifier, self.verifier, self.scorer, name)
-        return reading, (gray.shape[1], gray.shape[0])
+            reading = read_gray(page.gray, self.classifier, self.verifier, self.scorer, name)
+        return reading.enlarged(page.factor, page.size), page.size
 
     def correction_image(self, data: bytes, name: str) -> tuple[DigitPrediction, bytes]:
         """What a correction stores: the model's reading, and the image as PNG, gray, at most
