@@ -45,6 +45,7 @@ import sys
 from pathlib import Path
 
 from digitrec.reading.line_model import LINE_STEM, READER_STEM
+from digitrec.reading.line_onnx import ship_graph
 from digitrec.reading.line_training import LineTrainConfig, ReaderData, train_reader
 from digitrec.storage import atomic_write_json
 
@@ -79,6 +80,7 @@ def main() -> int:
     if args.ship:
         for suffix in (".safetensors", ".json"):
             shutil.copyfile(reader.with_suffix(suffix), LINE_STEM.with_suffix(suffix))
+        ship_graph()  # its graph for ONNX Runtime, which `digitrec read` runs when it can
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_json(RESULTS, summary)
     print(f"best epoch {card['best_epoch']}: mean validation exact {card['val_exact']:.2%}")

@@ -9,7 +9,7 @@ source scripts/npm_package.sh
 VERSION=1.31.1
 SHA256=bdccdb9fbb9ab537247c0c734e9b1d2b1b338b4f2a09faa58f0dc1cfa27c312c
 OUT=src/digitrec/serve/static/ort
-STAMP="onnxruntime-web $VERSION (npm), sha256 of the package $SHA256, MIT licence"
+STAMP="onnxruntime-web $VERSION (npm), sha256 of the package $SHA256, MIT licence (package.json: the npm package ships no licence file)"
 if [ "$(cat "$OUT/VERSION" 2>/dev/null)" = "$STAMP" ]; then
     exit 0
 fi
@@ -17,9 +17,10 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 npm_package onnxruntime-web "$VERSION" "$SHA256" "$work"
 mkdir -p "$OUT"
-for file in ort.wasm.min.mjs ort-wasm-simd-threaded.mjs ort-wasm-simd-threaded.wasm; do
-    cp "$work/package/dist/$file" "$OUT/$file.partial"
-    mv "$OUT/$file.partial" "$OUT/$file"
+for file in dist/ort.wasm.min.mjs dist/ort-wasm-simd-threaded.mjs dist/ort-wasm-simd-threaded.wasm package.json; do
+    name=$(basename "$file")
+    cp "$work/package/$file" "$OUT/$name.partial"
+    mv "$OUT/$name.partial" "$OUT/$name"
 done
 echo "$STAMP" > "$OUT/VERSION"
 echo "vendored onnxruntime-web $VERSION into $OUT" >&2

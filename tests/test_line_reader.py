@@ -14,20 +14,16 @@ from digitrec.reading.form_lines import remove_form_lines
 from digitrec.reading.ink import page_ink
 from digitrec.reading.line_data import LineSet, make_lines
 from digitrec.reading.line_model import (
-    BLANK,
-    HEIGHT,
-    PAD,
-    STRIDE,
     Emitted,
-    LineNet,
     LineReader,
-    as_batch,
     digit_boxes,
     greedy_decode,
     line_image,
     load_line_reader,
     save_line_reader,
 )
+from digitrec.reading.line_net import LineNet, as_batch
+from digitrec.reading.line_shape import BLANK, HEIGHT, PAD, STRIDE
 from digitrec.reading.line_training import LineTrainConfig, train_line_reader
 from digitrec.reading.reader import read_line, read_many
 
@@ -178,3 +174,71 @@ def test_every_network_file_is_one_format_and_a_file_of_another_kind_is_refused(
     (tmp_path / "bad.safetensors").write_bytes(b"not a safetensors file")
     with pytest.raises(DataError, match="not a readable safetensors file"):
         load_line_reader(tmp_path / "bad")
+
+
+def test_the_package_reads_under_onnx_runtime_as_under_torch(splits: dict) -> None:
+    """The package's reader runs under ONNX Runtime (`line_ort`: its graph is of the shipped
+    weights) and gives torch's log-probabilities (to 1e-4) and readings on 150 synthetic pages
+    of MNIST validation digits, 1-8 digits, plain and wild."""
+    from digitrec.reading.line_model import page_lines
+    from digitrec.reading.line_ort import OnnxLineReader
+    from digitrec.reading.reader import packaged_line_reader
+
+    onnx_reader = packaged_line_reader()
+    assert isinstance(onnx_reader, OnnxLineReader)
+    torch_reader = load_line_reader()
+    rng = np.random.default_rng(3)
+    lines = []
+    for _ in range(150):
+        page = make_page(splits["val"], SynthConfig(wild=0.5), rng)
+        lines += [line.pixels for line in page_lines(page_ink(page.image), 3)]
+    expected, got = torch_reader.log_probs(lines), onnx_reader.log_probs(lines)
+    for want, have in zip(expected, got, strict=True):
+        assert want.shape == have.shape and np.abs(want - have).max() < 1e-4
+        assert [e.digit for e in greedy_decode(want)] == [e.digit for e in greedy_decode(have)]
+
+
+def test_a_stale_graph_is_not_used(tmp_path: Path) -> None:
+    """A graph whose recorded weights are not the reader's beside it is left alone (the torch
+    reader reads instead), as is a reader without a graph."""
+    import shutil
+
+    from digitrec.reading.line_model import LINE_STEM
+    from digitrec.reading.line_ort import packaged_onnx_reader
+
+    stem = tmp_path / "line_reader"
+    for suffix in (".onnx", ".json", ".safetensors"):
+        shutil.copyfile(LINE_STEM.with_suffix(suffix), stem.with_suffix(suffix))
+    assert packaged_onnx_reader(stem) is not None
+    net = load_line_reader().net
+    with torch.no_grad():
+        net.head.bias += 0.01  # retrained: new weights, the old graph
+    save_line_reader(net, {"arguments": {}}, stem)
+    assert packaged_onnx_reader(stem) is None
+    stem.with_suffix(".onnx").unlink()
+    assert packaged_onnx_reader(stem) is None
+
+
+def test_reading_a_number_does_not_start_torch(tmp_path: Path, splits: dict) -> None:
+    """`digitrec read` runs without importing torch (its start-up alone is a second on this
+    machine), and reads."""
+    import json
+    import subprocess
+    import sys
+
+    import cv2
+
+    page = make_page(
+        splits["val"], SynthConfig(min_digits=5, max_digits=5), np.random.default_rng(1)
+    )
+    path = tmp_path / "number.png"
+    cv2.imwrite(str(path), page.image)
+    script = (
+        "import sys; from digitrec.cli import main; code = main(['read', '--json', sys.argv[1]]);"
+        " assert 'torch' not in sys.modules, 'torch was imported'; sys.exit(code)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(path)], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["text"] == page.text

@@ -28,7 +28,8 @@ from digitrec.errors import DataError, UsageError
 from digitrec.home import digitrec_home
 from digitrec.progress import count_bar
 from digitrec.reading.ink import page_ink
-from digitrec.reading.line_model import HEIGHT, page_line
+from digitrec.reading.line_model import page_line
+from digitrec.reading.line_shape import HEIGHT
 
 CHUNK = 500  # synthetic pages per worker task
 DIGIT_SOURCES = "mnist+usps+cvl"  # where synthetic pages take their digits (train / val splits)

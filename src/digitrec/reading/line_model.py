@@ -17,25 +17,20 @@ on pages of validation digits; test digits only in the benchmark), stored as saf
 import itertools
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
-from torch import nn
 
 from digitrec.errors import DataError
-from digitrec.models.ours import conv_bn
 from digitrec.reading.form_lines import line_masks
 from digitrec.reading.ink import PageInk
-from digitrec.reading.netfile import load_net, save_net
+from digitrec.reading.line_shape import BLANK, HEIGHT, MAX_WIDTH, PAD, STRIDE
+
+if TYPE_CHECKING:
+    from digitrec.reading.line_net import LineNet
 
 LINE_STEM = Path(__file__).resolve().parent / "line_reader"
 KIND = "line-reader"  # its kind of digitrec-model/1 file
-HEIGHT = 32  # rows of a line image
-PAD = 2  # rows of paper above and below the ink, columns beside it (× 2)
-STRIDE = 4  # line-image columns per frame
-BLANK = 10  # CTC's blank class; 0-9 are the digits
-MAX_WIDTH = 4096  # longer line images are squeezed to this (about 150 digits)
 BATCH = 32  # lines per forward pass
 BANDS = 3  # bands of rows read per page; the surest reading wins (chosen on validation pages)
 READER_STEM = "reader"  # a train-reader run's model: RUN_DIR/reader.safetensors + reader.json
@@ -87,69 +82,6 @@ def page_lines(page: PageInk, count: int = BANDS) -> list[LineImage]:
     return [line for line in found if line is not None]
 
 
-class LineNet(nn.Module):
-    """(B, 1, HEIGHT, W) -> (B, W // STRIDE, 11) log-probabilities (classes 0-9 and blank)."""
-
-    def __init__(self, widths: tuple[int, int, int] = (24, 48, 64), hidden: int = 64) -> None:
-        super().__init__()
-        a, b, c = widths
-        # (block, columns per frame after it): the columns past a line's end are zeroed after
-        # every block, as the next convolution's own zero padding would be for a line alone.
-        self.blocks = nn.ModuleList([conv_bn(1, a), conv_bn(a, b), conv_bn(b, c), conv_bn(c, c)])
-        self.pools = nn.ModuleList(
-            [nn.MaxPool2d(2), nn.MaxPool2d(2), nn.Identity(), nn.MaxPool2d((2, 1))]
-        )
-        self.column = nn.Sequential(  # HEIGHT/8 rows -> one feature vector per frame
-            nn.Conv2d(c, 2 * c, (HEIGHT // 8, 1), bias=False),
-            nn.BatchNorm2d(2 * c),
-            nn.ReLU(inplace=True),
-        )
-        self.lstm = nn.LSTM(2 * c, hidden, batch_first=True, bidirectional=True)
-        self.head = nn.Linear(2 * hidden, BLANK + 1)
-
-    def forward(self, x: torch.Tensor, frames: torch.Tensor | None = None) -> torch.Tensor:
-        """x: (B, 1, HEIGHT, W) ink in [0, 1]; frames: (B,) int64, each line's own frame count
-        (the rest is padding, which neither the convolutions nor the LSTM read). None: every
-        column is the lines' own (one line, W a multiple of STRIDE), so nothing is masked or
-        packed — the graph `line_onnx` exports."""
-        for block, pool in zip(self.blocks, self.pools, strict=True):
-            x = block(x)
-            if frames is not None:
-                columns = frames * (x.shape[-1] // int(frames.max()))
-                x = x * (torch.arange(x.shape[-1]) < columns[:, None])[:, None, None, :]
-            x = pool(x)
-        sequence = self.column(x).squeeze(2).transpose(1, 2)  # (B, T, 2c)
-        if frames is None:
-            out, _ = self.lstm(sequence)
-        else:
-            packed = nn.utils.rnn.pack_padded_sequence(
-                sequence, frames.cpu(), batch_first=True, enforce_sorted=False
-            )
-            read, _ = self.lstm(packed)
-            out, _ = nn.utils.rnn.pad_packed_sequence(
-                read, batch_first=True, total_length=sequence.shape[1]
-            )
-        logits: torch.Tensor = self.head(out)
-        return torch.log_softmax(logits, dim=-1)
-
-
-def frame_count(width: int) -> int:
-    return max(1, width // STRIDE)
-
-
-def as_batch(images: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
-    """Line images (HEIGHT, W_i) uint8 -> a (B, 1, HEIGHT, W) float batch in [0, 1], padded with
-    paper (0, the same as the convolutions' own zero padding, so a line reads the same alone or
-    beside longer ones), and each line's frame count."""
-    width = max(frame_count(i.shape[1]) for i in images) * STRIDE
-    batch = np.zeros((len(images), 1, HEIGHT, width), np.float32)
-    for k, image in enumerate(images):
-        usable = min(frame_count(image.shape[1]) * STRIDE, image.shape[1])
-        batch[k, 0, :, :usable] = image[:, :usable] / 255.0
-    frames = torch.tensor([frame_count(i.shape[1]) for i in images], dtype=torch.int64)
-    return torch.from_numpy(batch), frames
-
-
 @dataclass(frozen=True)
 class Emitted:
     digit: int
@@ -175,12 +107,19 @@ def greedy_decode(log_probs: np.ndarray) -> list[Emitted]:
 
 
 class LineReader:
-    def __init__(self, net: LineNet, card: dict[str, Any]) -> None:
+    """The line reader, its network under torch (`line_net.LineNet`); `line_ort.OnnxLineReader`
+    runs the package's own under ONNX Runtime."""
+
+    def __init__(self, net: "LineNet", card: dict[str, Any]) -> None:
         self.net = net.eval()
         self.card = card
 
     def log_probs(self, images: list[np.ndarray]) -> list[np.ndarray]:
         """Line images -> per line (T_i, 11) log-probabilities; similar widths share a batch."""
+        import torch
+
+        from digitrec.reading.line_net import as_batch
+
         order = sorted(range(len(images)), key=lambda i: images[i].shape[1])
         out: list[np.ndarray] = [np.zeros((0, BLANK + 1))] * len(images)
         with torch.inference_mode():
@@ -238,11 +177,17 @@ def digit_boxes(line: LineImage, emitted: list[Emitted]) -> list[tuple[int, int,
     return boxes
 
 
-def save_line_reader(net: LineNet, card: dict[str, Any], stem: Path = LINE_STEM) -> None:
+def save_line_reader(net: "LineNet", card: dict[str, Any], stem: Path = LINE_STEM) -> None:
+    from digitrec.reading.netfile import save_net
+
     save_net(net, card, stem, KIND, "line-net")
 
 
 def load_line_reader(stem: Path = LINE_STEM) -> LineReader:
+    """The reader at STEM.safetensors, under torch."""
+    from digitrec.reading.line_net import LineNet
+    from digitrec.reading.netfile import load_net
+
     card, state = load_net(stem, KIND, "scripts/train_line_reader.py")
     arguments = dict(card.get("arguments", {}))
     if "widths" in arguments:  # a list in JSON

@@ -18,7 +18,8 @@ import torch
 from digitrec.export.browser import cached_onnx
 from digitrec.export.onnx_export import OPSET
 from digitrec.extras import require
-from digitrec.reading.line_model import BLANK, HEIGHT, MAX_WIDTH, PAD, STRIDE, LineReader
+from digitrec.reading.line_model import LineReader
+from digitrec.reading.line_shape import BLANK, HEIGHT, MAX_WIDTH, PAD, STRIDE
 from digitrec.storage import atomic_write_bytes
 
 INPUT, OUTPUT = "line", "log_probs"
@@ -29,8 +30,11 @@ def settings() -> dict[str, int]:
     return {"height": HEIGHT, "pad": PAD, "stride": STRIDE, "blank": BLANK, "max_width": MAX_WIDTH}
 
 
-def export_line_reader(reader: LineReader, out: Path) -> Path:
-    """Write `reader` as an ONNX graph for one line to `out` (atomically), checked by onnx."""
+def export_line_reader(
+    reader: LineReader, out: Path, metadata: dict[str, str] | None = None
+) -> Path:
+    """Write `reader` as an ONNX graph for one line to `out` (atomically), checked by onnx, with
+    `metadata` beside the settings."""
     require("onnx")
     import onnx
 
@@ -50,8 +54,9 @@ def export_line_reader(reader: LineReader, out: Path) -> Path:
             dynamic_axes={INPUT: {3: "width"}, OUTPUT: {1: "frames"}},
         )
         model = onnx.load(str(path))
-    entry = model.metadata_props.add()
-    entry.key, entry.value = "digitrec_line", json.dumps(settings())
+    for key, value in {"digitrec_line": json.dumps(settings()), **(metadata or {})}.items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, value
     model.producer_name = "digitrec"
     onnx.checker.check_model(model)
     atomic_write_bytes(out, model.SerializeToString())
@@ -62,3 +67,18 @@ def cached_line_reader(reader: LineReader) -> Path:
     """The ONNX graph of `reader`, made once (export.browser.cached_onnx). OSError when the
     cache cannot be written."""
     return cached_onnx("line", reader.net, lambda path: export_line_reader(reader, path))
+
+
+def ship_graph() -> Path:
+    """Write the package's reader as its graph for ONNX Runtime (`line_ort.GRAPH`), recording the
+    SHA-256 of the weights it is exported from: run whenever a reader is shipped."""
+    from digitrec.reading.line_model import LINE_STEM, load_line_reader
+    from digitrec.reading.line_ort import GRAPH, WEIGHTS_KEY
+    from digitrec.storage import sha256_file
+
+    weights = sha256_file(LINE_STEM.with_suffix(".safetensors"))
+    return export_line_reader(load_line_reader(), GRAPH, {WEIGHTS_KEY: weights})
+
+
+if __name__ == "__main__":
+    print(ship_graph())

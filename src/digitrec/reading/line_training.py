@@ -26,15 +26,14 @@ from digitrec.progress import count_bar
 from digitrec.reading.accuracy import string_scores
 from digitrec.reading.line_data import LineSet
 from digitrec.reading.line_model import (
-    BLANK,
     READER_STEM,
-    LineNet,
     LineReader,
-    as_batch,
     greedy_decode,
     load_reader,
     save_line_reader,
 )
+from digitrec.reading.line_net import LineNet, as_batch
+from digitrec.reading.line_shape import BLANK
 from digitrec.storage import atomic_write_json, atomic_write_text
 
 

@@ -14,7 +14,7 @@ import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -34,8 +34,10 @@ from digitrec.reading.line_model import (
 )
 from digitrec.reading.segment import Candidate, Line, candidates, choose, describe, find_atoms
 from digitrec.reading.segment_scorer import SegmentScorer, load_scorer
-from digitrec.reading.verifier import Verifier, load_verifier
 from digitrec.recognize import ImageInput, message_without_name, source_name, to_page
+
+if TYPE_CHECKING:  # the verifier is a torch network: imported when the segment reader runs
+    from digitrec.reading.verifier import Verifier
 
 READERS = ("auto", "line", "segment")
 HOPELESS = -4.0  # verifier logit (P ≈ 1.8%) at or below which a candidate is not classified
@@ -164,11 +166,14 @@ def has_line_reader() -> bool:
 
 @functools.cache
 def packaged_line_reader() -> LineReader:
-    """The line reader shipped in the package, loaded once per process."""
-    return load_line_reader()
+    """The line reader shipped in the package, loaded once per process: under ONNX Runtime when
+    it is installed (`line_ort`: no torch to start), else under torch."""
+    from digitrec.reading.line_ort import packaged_onnx_reader
+
+    return packaged_onnx_reader() or load_line_reader()
 
 
-def segment_models(reader: str) -> tuple[Verifier, SegmentScorer]:
+def segment_models(reader: str) -> tuple["Verifier", SegmentScorer]:
     """The segment reader's verifier and scorer: a `train-segmenter` run's for "segment:DIR",
     else the packaged ones."""
     if reader.startswith("segment:"):
@@ -177,8 +182,10 @@ def segment_models(reader: str) -> tuple[Verifier, SegmentScorer]:
 
 
 @functools.lru_cache(maxsize=4)
-def load_segmenter(folder: str) -> tuple[Verifier, SegmentScorer]:
+def load_segmenter(folder: str) -> tuple["Verifier", SegmentScorer]:
     """The verifier and scorer of a `train-segmenter` run directory."""
+    from digitrec.reading.verifier import load_verifier
+
     path = Path(folder)
     if not (path / "segment_scorer.json").is_file():
         raise UsageError(f"{folder}: not a train-segmenter run (no segment_scorer.json in it)")
@@ -186,8 +193,10 @@ def load_segmenter(folder: str) -> tuple[Verifier, SegmentScorer]:
 
 
 @functools.cache
-def packaged_reading_models() -> tuple[Verifier, SegmentScorer]:
+def packaged_reading_models() -> tuple["Verifier", SegmentScorer]:
     """The segment verifier and scorer shipped in the package, loaded once per process."""
+    from digitrec.reading.verifier import load_verifier
+
     return load_verifier(), load_scorer()
 
 
@@ -205,7 +214,7 @@ class PageAnalysis:
 
 
 def analyse_page(
-    gray: np.ndarray, classifier: Classifier, verifier: Verifier | None, name: str = "image"
+    gray: np.ndarray, classifier: Classifier, verifier: "Verifier | None", name: str = "image"
 ) -> PageAnalysis:
     """Raises DataError (a reason, not a failure) when there are no digits on the page.
     verifier None (while training it): its feature is 0 for every candidate."""
@@ -275,7 +284,7 @@ def read_line(
 def read_gray(
     gray: np.ndarray,
     classifier: Classifier,
-    verifier: Verifier,
+    verifier: "Verifier",
     scorer: SegmentScorer,
     name: str = "image",
 ) -> NumberReading:

@@ -162,9 +162,12 @@ class Engine:
 
     def _line_reader_graph(self) -> Path:
         from digitrec.reading.line_onnx import cached_line_reader
+        from digitrec.reading.line_ort import OnnxLineReader
 
         if self.line_reader is None:
             raise Problem(404, "this server reads numbers with the segment reader: no line reader")
+        if isinstance(self.line_reader, OnnxLineReader):  # the package's graph itself
+            return self.line_reader.graph
         return cached_line_reader(self.line_reader)
 
     def _classifier_graph(self) -> Path:
