@@ -3,6 +3,7 @@ the check and the insert share one transaction, with two processes writing at on
 server's two workers."""
 
 import multiprocessing
+import os
 import sqlite3
 from pathlib import Path
 
@@ -20,7 +21,9 @@ def _writer(path: str, budget: int, start: object) -> int:
     stored = 0
     for index in range(attempts):
         try:
-            store.add(index % 10, None, 0.5, "default", f"w{index}.png", PNG)
+            # each image its own (the same image and label twice would be one row)
+            image = PNG + f"{os.getpid()}-{index}".encode()
+            store.add(index % 10, None, 0.5, "default", f"w{index}.png", image)
             stored += 1
         except FeedbackFullError:
             pass
@@ -47,6 +50,7 @@ def test_the_byte_budget_counts_the_images(tmp_path: Path) -> None:
     for label in range(3):
         store.add(label, None, 0.5, "default", "x.png", PNG)
     with pytest.raises(FeedbackFullError, match="of 6,012 bytes of images"):
-        store.add(3, None, 0.5, "default", "x.png", PNG)
+        store.add(3, None, 0.5, "default", "x.png", PNG + b"another")
+    assert store.add(0, None, 0.5, "default", "x.png", PNG).duplicate  # stored already: fits
     store.add(4, None, 0.5, "default", "x.png", b"")  # nothing over the budget still fits
     assert len(list(store.rows())) == 4

@@ -530,9 +530,11 @@ def test_foreign_hosts_and_cross_site_writes_are_refused(test_set: Any, tmp_path
             assert_problem(refused, 403, "another site")  # a sandboxed frame; look-alikes
         # the server's own page (also as https, at a proxy in front), listed origins, and
         # clients that are not browsers (no Origin)
-        for origin in ("http://127.0.0.1", "https://127.0.0.1", "https://forms.example", None):
+        origins = ("http://127.0.0.1", "https://127.0.0.1", "https://forms.example", None)
+        for label, origin in enumerate(origins):  # each its own label: each a new row
             headers = {"origin": origin} if origin else {}
-            assert served.post("/v1/feedback", headers=headers, **form).status_code == 201
+            sent = {"files": form["files"], "data": {"label": str(label)}}
+            assert served.post("/v1/feedback", headers=headers, **sent).status_code == 201
         reading = served.post("/v1/read", headers={"origin": "http://evil.example"}, **form)
         assert reading.status_code == 403  # inference is a write of CPU time: same rule
     anywhere = ServeSettings(feedback_db=database, allowed_hosts="*")
@@ -574,7 +576,7 @@ def test_routes_take_the_store_and_the_limits_as_dependencies(
     form = {"files": {"file": ("x.png", scan(test_set.images[0]))}}
     with local_client(app, raise_server_exceptions=False) as served:
         assert served.post("/v1/feedback", data={"label": "7"}, **form).status_code == 201
-        assert_problem(served.post("/v1/feedback", data={"label": "7"}, **form), 507, "full")
+        assert_problem(served.post("/v1/feedback", data={"label": "1"}, **form), 507, "full")
         assert [served.post("/v1/read", **form).status_code for _ in range(2)] == [200, 200]
         third = served.post("/v1/predict", **form)
         assert_problem(third, 429, "reads")
@@ -686,7 +688,7 @@ def test_each_client_is_rate_limited(test_set: Any, tmp_path: Path) -> None:
     )  # fmt: skip
     form = {"files": {"file": ("x.png", scan(test_set.images[0]))}}
     with local_client(create_app(settings), raise_server_exceptions=False) as served:
-        stored = [served.post("/v1/feedback", data={"label": "7"}, **form) for _ in range(4)]
+        stored = [served.post("/v1/feedback", data={"label": str(k)}, **form) for k in range(4)]
         assert [r.status_code for r in stored] == [201, 201, 201, 429]
         assert_problem(stored[3], 429, "too many corrections")
         assert stored[3].headers["retry-after"] == "1"
@@ -858,7 +860,7 @@ def test_feedback_store_limits_and_failures_are_problems(test_set: Any, tmp_path
         first = one.post("/v1/feedback", files={"file": ("d.png", data)}, data={"label": "7"})
         assert first.status_code == 201
         assert_problem(
-            one.post("/v1/feedback", files={"file": ("d.png", data)}, data={"label": "7"}),
+            one.post("/v1/feedback", files={"file": ("d.png", data)}, data={"label": "1"}),
             507,
             "full",
         )
@@ -993,4 +995,5 @@ def test_a_wrong_method_names_every_method_of_the_path(client: TestClient) -> No
     refused = client.put("/v1/session")
     assert_problem(refused, 405, "Method Not Allowed")
     assert refused.headers["allow"] == "DELETE, GET, POST"
-    assert client.get("/v1/feedback").headers["allow"] == "POST"
+    assert client.put("/v1/feedback").headers["allow"] == "DELETE, GET, POST"
+    assert client.post("/v1/feedback/1").headers["allow"] == "DELETE, PATCH"

@@ -339,7 +339,8 @@ def test_correction_is_saved(page: Any, server: dict[str, Any], mnist_test: tupl
     page.click("[data-testid=signin-submit]")
     page.wait_for_selector("#feedback-status[data-feedback-id]")
     assert page.is_hidden("[data-testid=signin]")
-    assert page.text_content("#feedback-status") == f"Thanks — saved as {correction}."
+    an = "an" if correction == 8 else "a"
+    assert page.text_content("#feedback-status") == f"Thanks — saved as {an} {correction}."
     screenshot(page, "feedback-saved")
     row_id = int(page.get_attribute("#feedback-status", "data-feedback-id"))
     cookies = {c["name"]: c for c in page.context.cookies()}
@@ -360,13 +361,33 @@ def test_correction_is_saved(page: Any, server: dict[str, Any], mnist_test: tupl
     assert sent.shape == (280, 560) and stored.shape == (256, 512)
     expected = cv2.resize(sent, (512, 256), interpolation=cv2.INTER_AREA)
     assert np.abs(stored.astype(int) - expected).max() <= 1
+    # the same label again is the same row; the label the model read is a confirmation
+    saved_again = "s => document.querySelector('#feedback-status').textContent.startsWith(s)"
+    page.click(f"[data-testid=feedback-{correction}]")
+    page.wait_for_function(saved_again, arg="Already saved")
+    assert page.get_attribute("#feedback-status", "data-feedback-id") == str(row_id)
+    page.click(f"[data-testid=feedback-{shown}]")
+    page.wait_for_function(saved_again, arg="Thanks — confirmed: it is")
+    assert page.get_attribute("#feedback-status", "data-kind") == "confirmation"
+    confirmation = int(page.get_attribute("#feedback-status", "data-feedback-id"))
     # signed in: the next correction is stored without asking again
-    again = (correction + 1) % 10
+    again = next(k for k in range(10) if k not in (shown, correction))
     page.click(f"[data-testid=feedback-{again}]")
     page.wait_for_function(
-        "id => document.querySelector('#feedback-status').dataset.feedbackId > id", arg=row_id
+        "id => document.querySelector('#feedback-status').dataset.feedbackId > id",
+        arg=confirmation,
     )
     assert page.is_hidden("[data-testid=signin]")
+    # and the last one can be undone
+    last = int(page.get_attribute("#feedback-status", "data-feedback-id"))
+    page.click("[data-testid=feedback-undo]")
+    page.wait_for_function(saved_again, arg="That correction is removed")
+    with sqlite3.connect(db) as connection:
+        kept = connection.execute(
+            "SELECT id, label, predicted FROM feedback WHERE id IN (?, ?, ?) ORDER BY id",
+            (row_id, confirmation, last),
+        ).fetchall()
+    assert kept == [(row_id, correction, shown), (confirmation, shown, shown)]
 
 
 def test_phone_layout_and_touch_drawing(
@@ -391,7 +412,7 @@ def test_phone_layout_and_touch_drawing(
         box = pad_box(page)
         assert box["x"] >= 0 and box["x"] + box["width"] <= 390 and box["width"] >= 280
         assert page.is_visible("#take-photo")  # a touch device: the camera button is offered
-        for button in page.locator("#feedback button").all():
+        for button in page.locator("#feedback-buttons button").all():
             bounds = button.bounding_box()
             assert bounds is not None and bounds["x"] + bounds["width"] <= 390
             assert bounds["width"] >= 44 and bounds["height"] >= 44

@@ -26,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
         data_commands,
         evaluate_commands,
         export_commands,
+        feedback_commands,
         model_commands,
         predict_commands,
         read_commands,
@@ -54,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     export_commands.register(commands)
     report_commands.register(commands)
     serve_commands.register(commands)
+    feedback_commands.register(commands)
     return parser
 
 

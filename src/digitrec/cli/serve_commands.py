@@ -1,5 +1,4 @@
-"""`digitrec serve` (the REST API and web page under uvicorn) and `digitrec feedback export`
-(the corrections users submitted, as a folder dataset to fine-tune on)."""
+"""`digitrec serve`: the REST API and web page under uvicorn."""
 
 import argparse
 import os
@@ -71,16 +70,6 @@ def register(commands: "argparse._SubParsersAction[Any]") -> None:
     serve.add_argument("--workers", type=int, default=1, help="server processes (1)")
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     serve.set_defaults(handler=run_serve)
-
-    feedback = commands.add_parser("feedback", help="the corrections users submitted")
-    actions = feedback.add_subparsers(dest="action", metavar="ACTION", required=True)
-    export = actions.add_parser(
-        "export",
-        help="write them as a 0/ … 9/ folder dataset that `digitrec train` can fine-tune on",
-    )
-    export.add_argument("out", type=Path, metavar="DIR")
-    export.add_argument("--db", type=Path, help="($DIGITREC_HOME/feedback.db)")
-    export.set_defaults(handler=run_feedback_export)
 
 
 def run_serve(args: argparse.Namespace) -> int:
@@ -182,15 +171,3 @@ def checked_settings(flags: set[str]) -> "ServeSettings":
         raise UsageError(f"{where}: {first['msg']}") from None
     except SettingsError as error:
         raise UsageError(f"a DIGITREC_SERVE_* variable cannot be read: {error}") from None
-
-
-def run_feedback_export(args: argparse.Namespace) -> int:
-    from digitrec.serve.feedback import export_feedback
-    from digitrec.serve.settings import ServeSettings
-
-    db = args.db or ServeSettings().feedback_path()
-    counts = export_feedback(db, args.out)
-    total = sum(counts.values())
-    per_label = ", ".join(f"{label}: {n}" for label, n in counts.items() if n)
-    print(f"wrote {total} images to {args.out}" + (f" ({per_label})" if per_label else ""))
-    return 0

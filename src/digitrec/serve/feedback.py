@@ -1,12 +1,20 @@
 """User corrections: stored in SQLite (WAL mode, one row per correction with the image, what the
-model predicted and when) and exported as a `0/`…`9/` folder dataset `digitrec train` can use."""
+model predicted and when), reviewed (listed, relabelled, deleted) and exported as a `0/`…`9/`
+folder dataset `digitrec train` can use.
 
+The same image with the same label is one row (a second submission answers with the first); a
+label equal to the model's prediction is a confirmation, kept and counted apart from the
+corrections. Older stores gain the image digests (and lose repeated rows) when first opened.
+"""
+
+import hashlib
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import closing, contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from digitrec.errors import DataError, DigitrecError, UsageError
 from digitrec.storage import atomic_write_bytes
@@ -20,9 +28,18 @@ CREATE TABLE IF NOT EXISTS feedback (
     confidence REAL NOT NULL,
     model TEXT NOT NULL,
     source TEXT NOT NULL,             -- the uploaded file's name, or image[0] for base64
-    image BLOB NOT NULL               -- the image as received, decoded to gray, as PNG
+    image BLOB NOT NULL,              -- the image as received, decoded to gray, as PNG
+    digest TEXT                       -- SHA-256 of image: one row per image and label
 )
 """
+# Added to stores made before the digests (ALTER TABLE), and the index that makes an image and a
+# label one row.
+DIGEST_COLUMN = "ALTER TABLE feedback ADD COLUMN digest TEXT"
+ONE_ROW_PER_IMAGE_AND_LABEL = (
+    "CREATE UNIQUE INDEX IF NOT EXISTS feedback_image_label ON feedback (digest, label)"
+)
+MAX_PAGE = 100  # rows a review page (or a delete) may name at once
+KINDS = ("correction", "confirmation")
 
 
 class FeedbackFullError(DigitrecError):
@@ -36,6 +53,37 @@ class Feedback:
     label: int
     predicted: int | None
     confidence: float
+    model: str = ""
+    source: str = ""
+    duplicate: bool = False  # the image and label were stored already: this is that row
+
+    @property
+    def error(self) -> None:
+        """What `output.print_results` asks of every result: a stored row never failed."""
+        return None
+
+    @property
+    def kind(self) -> str:
+        """ "confirmation" when the label is what the model predicted, else "correction"."""
+        return "confirmation" if self.label == self.predicted else "correction"
+
+    def to_json(self) -> dict[str, Any]:
+        record = asdict(self)
+        record["confidence"] = round(self.confidence, 6)
+        return record | {"kind": self.kind}
+
+
+@dataclass(frozen=True)
+class FeedbackPage:
+    """One page of a review: its rows (newest first), how many match, and the store's counts."""
+
+    items: list[Feedback]
+    total: int  # rows matching the filters
+    corrections: int  # in the whole store
+    confirmations: int
+
+
+COLUMNS = "id, created, label, predicted, confidence, model, source"
 
 
 class FeedbackStore:
@@ -62,6 +110,8 @@ class FeedbackStore:
             with self._connect() as db:
                 db.execute("PRAGMA journal_mode=WAL")
                 db.execute(SCHEMA)
+                _add_digests(db)
+                db.execute(ONE_ROW_PER_IMAGE_AND_LABEL)
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -87,6 +137,14 @@ class FeedbackStore:
         with closing(sqlite3.connect(target, timeout=10, isolation_level=None)) as db:
             db.execute("BEGIN IMMEDIATE")
             try:
+                digest = hashlib.sha256(png).hexdigest()
+                known = db.execute(
+                    f"SELECT {COLUMNS} FROM feedback WHERE digest = ? AND label = ?",
+                    (digest, label),
+                ).fetchone()
+                if known is not None:  # the same image and label again: that row, once
+                    db.execute("COMMIT")
+                    return _feedback(known, duplicate=True)
                 count, size = db.execute(
                     "SELECT COUNT(*), COALESCE(SUM(LENGTH(image)), 0) FROM feedback"
                 ).fetchone()
@@ -102,8 +160,8 @@ class FeedbackStore:
                     )
                 cursor = db.execute(
                     "INSERT INTO feedback (created, label, predicted, confidence, model, source,"
-                    " image) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (created, label, predicted, confidence, model, source, png),
+                    " image, digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (created, label, predicted, confidence, model, source, png, digest),
                 )
                 db.execute("COMMIT")
             except BaseException:
@@ -112,12 +170,120 @@ class FeedbackStore:
                 raise
             row_id = cursor.lastrowid
         assert row_id is not None
-        return Feedback(row_id, created, label, predicted, confidence)
+        return Feedback(row_id, created, label, predicted, confidence, model, source)
+
+    def page(
+        self,
+        *,
+        offset: int = 0,
+        limit: int = 50,
+        label: int | None = None,
+        model: str | None = None,
+        kind: str | None = None,
+    ) -> FeedbackPage:
+        """Rows newest first, `limit` (at most MAX_PAGE) from `offset`, filtered by label, model
+        and kind (KINDS)."""
+        if not 0 < limit <= MAX_PAGE or offset < 0:
+            raise UsageError(f"a page holds 1 to {MAX_PAGE} rows from an offset of 0 or more")
+        if kind is not None and kind not in KINDS:
+            raise UsageError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
+        where, values = ["1 = 1"], list[Any]()
+        if label is not None:
+            where.append("label = ?")
+            values.append(label)
+        if model is not None:
+            where.append("model = ?")
+            values.append(model)
+        if kind is not None:
+            where.append(
+                "predicted IS label" if kind == "confirmation" else "predicted IS NOT label"
+            )
+        condition = " AND ".join(where)
+        with self._connect() as db:
+            rows = db.execute(
+                f"SELECT {COLUMNS} FROM feedback WHERE {condition} ORDER BY id DESC"
+                " LIMIT ? OFFSET ?",
+                (*values, limit, offset),
+            ).fetchall()
+            (total,) = db.execute(
+                f"SELECT COUNT(*) FROM feedback WHERE {condition}", values
+            ).fetchone()
+            confirmations, count = db.execute(
+                "SELECT COALESCE(SUM(predicted IS label), 0), COUNT(*) FROM feedback"
+            ).fetchone()
+        items = [_feedback(row) for row in rows]
+        return FeedbackPage(items, total, count - confirmations, confirmations)
+
+    def image(self, row_id: int) -> bytes | None:
+        """The stored PNG of a row; None when there is no such row."""
+        with self._connect() as db:
+            found = db.execute("SELECT image FROM feedback WHERE id = ?", (row_id,)).fetchone()
+        return None if found is None else bytes(found[0])
+
+    def relabel(self, row_id: int, label: int) -> Feedback | None:
+        """Give a row another label; None when there is no such row. When the same image is
+        stored with that label already, the two are one row: the other is kept, this one goes."""
+        with closing(sqlite3.connect(str(self.path), timeout=10, isolation_level=None)) as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                found = db.execute("SELECT digest FROM feedback WHERE id = ?", (row_id,)).fetchone()
+                if found is None:
+                    db.execute("COMMIT")
+                    return None
+                other = db.execute(
+                    "SELECT id FROM feedback WHERE digest = ? AND label = ? AND id != ?",
+                    (found[0], label, row_id),
+                ).fetchone()
+                if other is not None:
+                    db.execute("DELETE FROM feedback WHERE id = ?", (row_id,))
+                    row_id = other[0]
+                else:
+                    db.execute("UPDATE feedback SET label = ? WHERE id = ?", (label, row_id))
+                row = db.execute(
+                    f"SELECT {COLUMNS} FROM feedback WHERE id = ?", (row_id,)
+                ).fetchone()
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+        return _feedback(row)
+
+    def delete(self, row_ids: Sequence[int]) -> int:
+        """Delete these rows (at most MAX_PAGE at once); how many there were."""
+        if len(row_ids) > MAX_PAGE:
+            raise UsageError(f"at most {MAX_PAGE} rows at once, got {len(row_ids)}")
+        with self._connect() as db:
+            marks = ", ".join("?" * len(row_ids))
+            cursor = db.execute(f"DELETE FROM feedback WHERE id IN ({marks})", list(row_ids))
+        return cursor.rowcount
 
     def rows(self) -> Iterator[tuple[int, int, bytes]]:
         """(id, label, png) of every correction, oldest first."""
         with self._connect() as db:
             yield from db.execute("SELECT id, label, image FROM feedback ORDER BY id")
+
+
+def _feedback(row: Sequence[Any], duplicate: bool = False) -> Feedback:
+    """A Feedback from a row of COLUMNS."""
+    row_id, created, label, predicted, confidence, model, source = row
+    return Feedback(row_id, created, label, predicted, confidence, model, source, duplicate)
+
+
+def _add_digests(db: sqlite3.Connection) -> None:
+    """A store made before the digests: the column added, each image's digest filled in, and
+    the repeats of an image and label (the older rows kept) deleted, so the index can hold."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(feedback)")}
+    if "digest" not in columns:
+        db.execute(DIGEST_COLUMN)
+    missing = db.execute("SELECT id, image FROM feedback WHERE digest IS NULL").fetchall()
+    for row_id, image in missing:
+        digest = hashlib.sha256(bytes(image)).hexdigest()
+        db.execute("UPDATE feedback SET digest = ? WHERE id = ?", (digest, row_id))
+    if missing:
+        db.execute(
+            "DELETE FROM feedback WHERE id NOT IN (SELECT MIN(id) FROM feedback GROUP BY digest, label)"
+        )
 
 
 def export_feedback(db_path: Path, out: Path) -> dict[int, int]:

@@ -1,6 +1,7 @@
 """Errors as RFC 9457 problem details (`application/problem+json`): every failure a client sees
 is a JSON object with a status, a title and a one-line detail — never a stack trace."""
 
+import re
 from http import HTTPStatus
 from typing import Any
 
@@ -74,9 +75,14 @@ def problem_document(status: int, detail: str) -> dict[str, Any]:
 def allowed_methods(app: FastAPI, request: Request) -> str | None:
     """The methods documented at this request's path, for `Allow` (a path with a route per
     method, as /v1/session, would otherwise name only its first route's); None when the path
-    is not in the API's document."""
-    operations = app.openapi().get("paths", {}).get(request.url.path)
-    return ", ".join(sorted(method.upper() for method in operations)) if operations else None
+    is not in the API's document. Templated paths (/v1/feedback/{row_id}) match any value of
+    their parameters."""
+    path = request.url.path
+    for template, operations in app.openapi().get("paths", {}).items():
+        pattern = re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template))
+        if re.fullmatch(pattern, path):
+            return ", ".join(sorted(method.upper() for method in operations))
+    return None
 
 
 def status_of(error: DigitrecError) -> int:

@@ -66,6 +66,28 @@ class StoredCorrection(BaseModel):
     predicted: int | None = Field(description="what the model read (null: no confident digit)")
     confidence: float
     created: str = Field(description="when it was stored (UTC, ISO 8601)")
+    kind: str = Field(description="correction, or confirmation: the label is what the model read")
+    duplicate: bool = Field(description="the same image and label were stored already: that row")
+
+
+class ReviewedCorrection(StoredCorrection):
+    model: str = Field(description="the model that read the image")
+    source: str = Field(description="the uploaded file's name")
+
+
+class FeedbackPage(BaseModel):
+    items: list[ReviewedCorrection] = Field(description="newest first")
+    total: int = Field(description="the rows matching the filters")
+    corrections: int = Field(description="rows in the store whose label differs from the reading")
+    confirmations: int = Field(description="rows in the store whose label is what the model read")
+
+
+class Relabel(BaseModel):
+    label: int = Field(ge=0, le=9, description="the correct digit")
+
+
+class Deleted(BaseModel):
+    deleted: int = Field(description="how many of the rows named there were")
 
 
 class LoadedModel(BaseModel):

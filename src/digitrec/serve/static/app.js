@@ -67,6 +67,7 @@
     if (!response.ok) {
       return { ok: false, status: response.status, message: await problemText(response) };
     }
+    if (response.status === 204) return { ok: true, status: 204, body: null };
     try {
       return { ok: true, status: response.status, body: await response.json() };
     } catch {
@@ -611,18 +612,39 @@
     const image = pad.toDataURL("image/png");
     const asked = version;
     delete status.dataset.feedbackId;
+    $("feedback-undo").hidden = true;
     setStatus(status, "Saving…");
     setFeedbackEnabled(false);
     const answer = await postJSON("/v1/feedback", { image, label });
     setFeedbackEnabled(asked === version && strokes.length > 0);
     if (asked !== version) return; // drawn on meanwhile: the message would be about another image
     if (answer.ok) {
-      status.dataset.feedbackId = String(answer.body.id);
-      setStatus(status, `Thanks — saved as ${answer.body.label}.`, "ok");
+      const { id, kind, duplicate } = answer.body;
+      status.dataset.feedbackId = String(id);
+      status.dataset.kind = kind;
+      const what = kind === "confirmation" ? `confirmed: it is ${article(label)} ${label}` : `saved as ${article(label)} ${label}`;
+      setStatus(status, duplicate ? `Already ${what}.` : `Thanks — ${what}.`, "ok");
+      $("feedback-undo").hidden = false;
     } else {
       setStatus(status, `Not saved: ${answer.message}`, "error");
     }
   }
+
+  // Undo the correction just sent: DELETE /v1/feedback/{id}.
+  $("feedback-undo").addEventListener("click", async () => {
+    const status = $("feedback-status");
+    const id = status.dataset.feedbackId;
+    if (!id) return;
+    $("feedback-undo").hidden = true;
+    const answer = await post(`/v1/feedback/${encodeURIComponent(id)}`, { method: "DELETE" });
+    if (answer.ok || answer.status === 404) {
+      delete status.dataset.feedbackId;
+      setStatus(status, "That correction is removed.", "ok");
+    } else {
+      $("feedback-undo").hidden = false;
+      setStatus(status, `Not removed: ${answer.message}`, "error");
+    }
+  });
 
   // ---------------------------------------------------------------------------------------------
   // Reading a number from a photo or scan.
