@@ -72,6 +72,18 @@ def web_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, A
         yield {"url": f"http://127.0.0.1:{running['port']}", "home": home}
 
 
+@pytest.fixture
+def page(browser: Any, web_server: dict[str, Any]) -> Iterator[Any]:
+    """The web page at / in a desktop window, once its in-browser models have loaded (or given
+    up, the server reading instead). (tests/test_web_e2e.py has its own, counting requests.)"""
+    from web_drawing import MODELS_SETTLED, desktop_page
+
+    with desktop_page(browser) as page:
+        page.goto(web_server["url"] + "/")
+        page.wait_for_function(MODELS_SETTLED)
+        yield page
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     if not CHROMIUM.is_file():

@@ -6,14 +6,11 @@ and the same inputs and digits on MNIST test digits rendered onto the pad."""
 
 import base64
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
-import pytest
-from web_drawing import MODELS_SETTLED, desktop_page
 
 from digitrec import background, preprocess, recognize
 from digitrec.data import load
@@ -49,19 +46,6 @@ async (pads) => {
   return out;
 }
 """
-
-
-@pytest.fixture(scope="module")
-def server(web_server: dict[str, Any]) -> dict[str, Any]:
-    return web_server
-
-
-@pytest.fixture
-def page(browser: Any, server: dict[str, Any]) -> Iterator[Any]:
-    with desktop_page(browser) as page:
-        page.goto(server["url"] + "/")
-        page.wait_for_function(MODELS_SETTLED)
-        yield page
 
 
 def rendered_digits(count: int, seed: int = 0) -> tuple[list[np.ndarray], list[int]]:
@@ -105,12 +89,12 @@ def test_the_browser_uses_the_servers_constants() -> None:
     assert js_constant("DEFAULT_THRESHOLD") == recognize.DEFAULT_THRESHOLD
 
 
-def test_the_served_graph_is_the_servers_classifier(page: Any, server: dict[str, Any]) -> None:
+def test_the_served_graph_is_the_servers_classifier(page: Any, web_server: dict[str, Any]) -> None:
     """GET /models/digit-classifier.onnx: the served model's calibrated probabilities (to 1e-5)
     from the normalized digit's ink in [0, 1], with the server's threshold in a header."""
     import onnxruntime as ort
 
-    response = page.request.get(server["url"] + "/models/digit-classifier.onnx")
+    response = page.request.get(web_server["url"] + "/models/digit-classifier.onnx")
     assert response.status == 200 and response.headers["content-type"] == "application/octet-stream"
     assert response.headers["digitrec-threshold"] == "0.5"
     session = ort.InferenceSession(response.body())

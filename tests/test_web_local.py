@@ -5,13 +5,11 @@ pads rendered from MNIST test digits, and drawing still reads with every /v1/ re
 
 import base64
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
-import pytest
 from web_drawing import (
     MODELS_SETTLED,
     desktop_page,
@@ -59,20 +57,6 @@ async ([pads, width, height]) => {
   return out;
 }
 """
-
-
-@pytest.fixture(scope="module")
-def server(web_server: dict[str, Any]) -> dict[str, Any]:
-    return web_server
-
-
-@pytest.fixture
-def page(browser: Any, server: dict[str, Any]) -> Iterator[Any]:
-    """The page at /, once its in-browser reader has loaded (or failed to)."""
-    with desktop_page(browser) as page:
-        page.goto(server["url"] + "/")
-        page.wait_for_function(MODELS_SETTLED)
-        yield page
 
 
 def rendered_pads(count: int, seed: int = 0) -> tuple[list[np.ndarray], list[str]]:
@@ -124,12 +108,12 @@ def test_the_browser_uses_the_servers_constants() -> None:
     assert js_constant("MIN_SKEW_GAIN") == ink.MIN_SKEW_GAIN
 
 
-def test_the_served_graph_is_the_readers(page: Any, server: dict[str, Any]) -> None:
+def test_the_served_graph_is_the_readers(page: Any, web_server: dict[str, Any]) -> None:
     """GET /models/line-reader.onnx: the packaged reader's graph, giving torch's log-probabilities
     (to 1e-4) on real line images of every width it meets."""
     import onnxruntime as ort
 
-    response = page.request.get(server["url"] + "/models/line-reader.onnx")
+    response = page.request.get(web_server["url"] + "/models/line-reader.onnx")
     assert response.status == 200 and response.headers["content-type"] == "application/octet-stream"
     session = ort.InferenceSession(response.body())
     reader = packaged_line_reader()
@@ -174,7 +158,7 @@ def test_the_browser_reads_what_the_server_reads(page: Any) -> None:
     assert right >= 0.8 * PADS, right  # and it reads them
 
 
-def test_drawing_still_reads_with_the_api_blocked(browser: Any, server: dict[str, Any]) -> None:
+def test_drawing_still_reads_with_the_api_blocked(browser: Any, web_server: dict[str, Any]) -> None:
     """Every /v1/ request refused: a drawn number is read in the browser, boxes and all; a single
     digit too, with a line saying the server is out of reach."""
     blocked: list[str] = []
@@ -185,7 +169,7 @@ def test_drawing_still_reads_with_the_api_blocked(browser: Any, server: dict[str
 
     with desktop_page(browser) as page:
         page.route("**/v1/**", refuse)
-        page.goto(server["url"] + "/")
+        page.goto(web_server["url"] + "/")
         page.wait_for_function(MODELS_SETTLED)
         assert page.get_attribute("#pad", "data-reader") == "browser"
         digits = load("mnist", "test")

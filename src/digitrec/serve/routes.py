@@ -321,15 +321,19 @@ async def models(engine: EngineDep, packaged: PackagedModelsDep) -> dict[str, An
     }
 
 
+# What a /models/*.onnx route answers: the graph, or why there is none (404) or it cannot be made.
+ONNX_FILE: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"application/octet-stream": {"schema": {"type": "string"}}}},
+    **problem_responses(404, 503),
+}
+
+
 @router.get(
     "/models/line-reader.onnx",
     summary="The line reader as ONNX, for reading drawn numbers in the browser",
     tags=["info"],
     response_class=FileResponse,
-    responses={
-        200: {"content": {"application/octet-stream": {"schema": {"type": "string"}}}},
-        **problem_responses(404, 503),
-    },
+    responses=ONNX_FILE,
 )
 async def line_reader_model(engine: EngineDep) -> FileResponse:
     """The server's line reader for one line (reading.line_onnx): input "line" (1, 1, 32, W)
@@ -345,10 +349,7 @@ async def line_reader_model(engine: EngineDep) -> FileResponse:
     summary="The digit classifier as ONNX, for reading a drawn digit in the browser",
     tags=["info"],
     response_class=FileResponse,
-    responses={
-        200: {"content": {"application/octet-stream": {"schema": {"type": "string"}}}},
-        **problem_responses(404, 503),
-    },
+    responses=ONNX_FILE,
 )
 async def digit_classifier_model(engine: EngineDep) -> FileResponse:
     """The server's classifier (export.browser): input "digits" (N, 1, 28, 28), the normalized
