@@ -98,7 +98,7 @@ function pageInk({ gray, width, height }) {
   for (let i = 0; i < size; i++) bright[i] = 255 - gray[i];
   const paper = paperLevel(bright, width, height);
   if (paper) for (let i = 0; i < size; i++) bright[i] = Math.max(0, bright[i] - paper[i]); // flat ink
-  const smooth = gaussianBlur(bright, width, height, BLUR_SIGMA);
+  const smooth = blurredInk(bright, width, height);
   if (topLevel(smooth) < MIN_CONTRAST_SHARE * 255) return { reason: "no ink found (blank page)" };
   let peak = 0;
   for (let i = 0; i < size; i++) if (smooth[i] > peak) peak = smooth[i];
@@ -126,6 +126,24 @@ function pageInk({ gray, width, height }) {
     mask = masked(ink);
   }
   return { ink, mask, width, height, skew, inverse: invertAffine(forward) };
+}
+
+// cv2.GaussianBlur(ink, (0, 0), BLUR_SIGMA) where there is ink: the pad is mostly blank paper
+// (0), which the blur leaves 0, so only the ink's box and the blur's reach beyond it (twice: the
+// reflected border at the box's edge then reads paper too) are blurred. The same values.
+function blurredInk(bright, width, height) {
+  const box = nonzeroBox(bright, width, height);
+  if (!box) return new Float32Array(bright.length);
+  const reach = 2 * ((Math.round(BLUR_SIGMA * 8 + 1) | 1) >> 1) + 1;
+  const x0 = Math.max(0, box[0] - reach), x1 = Math.min(width - 1, box[1] + reach);
+  const y0 = Math.max(0, box[2] - reach), y1 = Math.min(height - 1, box[3] + reach);
+  const w = x1 - x0 + 1, h = y1 - y0 + 1;
+  const part = new Float32Array(w * h);
+  for (let y = 0; y < h; y++) part.set(bright.subarray((y0 + y) * width + x0, (y0 + y) * width + x0 + w), y * w);
+  const blurred = gaussianBlur(part, w, h, BLUR_SIGMA);
+  const out = new Float32Array(bright.length);
+  for (let y = 0; y < h; y++) out.set(blurred.subarray(y * w, (y + 1) * w), (y0 + y) * width + x0);
+  return out;
 }
 
 // reading/ink.py::_paper_level: the paper's brightness at every pixel (where strokes cross and
