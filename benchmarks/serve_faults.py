@@ -28,10 +28,12 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import cv2
+import numpy as np
 
 from digitrec.data import load
 from digitrec.provenance import provenance
@@ -133,16 +135,21 @@ def stop(process: subprocess.Popen[bytes]) -> None:
             process.wait(30)
 
 
-def hammer(port: int, path: str, body: bytes, headers: dict[str, str], until: float) -> dict:
+Body = Callable[[int], bytes]  # the n-th request's body
+
+
+def hammer(port: int, path: str, body: Body, headers: dict[str, str], until: float) -> dict:
     """One client: requests back to back on a kept connection until `until` (monotonic);
     the statuses and the ids of acknowledged corrections."""
     done: dict[str, Any] = {"ok": 0, "failed": 0, "refused": 0, "ids": []}
     connection = None
+    sent = 0
     while time.monotonic() < until:
         try:
             if connection is None:
                 connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-            connection.request("POST", path, body=body, headers=headers)
+            sent += 1
+            connection.request("POST", path, body=body(sent), headers=headers)
             response = connection.getresponse()
             answer = response.read()
             if response.status >= 500:
@@ -165,13 +172,19 @@ def hammer(port: int, path: str, body: bytes, headers: dict[str, str], until: fl
 
 
 def run_clients(
-    port: int, path: str, body: bytes, headers: dict[str, str], clients: int, seconds: float
+    port: int,
+    path: str,
+    body: Callable[[int, int], bytes],
+    headers: dict[str, str],
+    clients: int,
+    seconds: float,
 ) -> tuple[list[dict], list[threading.Thread]]:
+    """`clients` threads hammering `path`; `body(client, n)` is a client's n-th request body."""
     until = time.monotonic() + seconds
     results: list[dict] = [{} for _ in range(clients)]
 
     def client(index: int) -> None:
-        results[index] = hammer(port, path, body, headers, until)
+        results[index] = hammer(port, path, lambda n: body(index, n), headers, until)
 
     threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
     for thread in threads:
@@ -183,7 +196,9 @@ def worker_killed(home: Path, png: bytes, clients: int, seconds: float) -> dict[
     process, port = start_server(home)
     try:
         headers = {"Content-Type": "image/png"}
-        results, threads = run_clients(port, "/v1/predict", png, headers, clients, seconds)
+        results, threads = run_clients(
+            port, "/v1/predict", lambda _c, _n: png, headers, clients, seconds
+        )
         time.sleep(seconds / 3)
         victim = listening_pids(port, process.pid)[0]
         killed = time.monotonic()
@@ -213,9 +228,18 @@ def worker_killed(home: Path, png: bytes, clients: int, seconds: float) -> dict[
 
 def server_killed(home: Path, png: bytes, clients: int, seconds: float) -> dict[str, Any]:
     process, port = start_server(home)
-    body = json.dumps({"image": base64.b64encode(png).decode(), "label": 7}).encode()
+    digit = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_GRAYSCALE)
+
+    def correction(client: int, n: int) -> bytes:
+        """Each request a correction of its own: the same digit with a corner pixel or two
+        changed (the store keeps one row per image and label)."""
+        image = digit.copy()
+        image[0, :3] = [client, n % 256, (n // 256) % 256]
+        encoded = cv2.imencode(".png", image)[1].tobytes()
+        return json.dumps({"image": base64.b64encode(encoded).decode(), "label": 7}).encode()
+
     headers = {"Content-Type": "application/json", "Authorization": f"Bearer {TOKEN}"}
-    results, threads = run_clients(port, "/v1/feedback", body, headers, clients, seconds)
+    results, threads = run_clients(port, "/v1/feedback", correction, headers, clients, seconds)
     time.sleep(seconds / 3)
     os.killpg(process.pid, signal.SIGKILL)
     process.wait(30)
