@@ -41,6 +41,7 @@ export const MIN_CLEAR_PAPER = 2;
 export const DEFAULT_THRESHOLD = 0.5;
 
 const MODEL_URL = "/models/digit-classifier.onnx";
+const SQUARE_3 = [[-1, -1, 1], [0, -1, 1], [1, -1, 1]]; // a 3 × 3 kernel as morph's rows
 
 // No digit in the drawing: the reason, as the server words it.
 class NoDigit extends Error {}
@@ -98,25 +99,23 @@ export function normalizeDigit({ gray, width, height }) {
   const contrast = percentile(full.signal, 99.5);
   // The rest only sees the part of the image around the ink (where the signal is not 0, and a
   // blur's reach beyond): outside it, every step below gives 0, so the answer is the same.
-  const around = nonzeroBox(full.signal, width, height);
+  const around = nonzeroBox(full.signal, width, height) ?? [0, width - 1, 0, height - 1];
   const reach = 9; // the 9-tap blur's reach, twice, and a pixel of median
-  const [ax0, ay0] = [Math.max(0, around[0] - reach), Math.max(0, around[2] - reach)];
-  const [ax1, ay1] = [Math.min(width - 1, around[1] + reach), Math.min(height - 1, around[3] + reach)];
-  const areaWidth = ax1 - ax0 + 1, areaHeight = ay1 - ay0 + 1;
-  let signal = cropped(full.signal, width, [ax0, ay0, areaWidth, areaHeight]);
-  const outside = width * height - areaWidth * areaHeight;
-  if (noise >= NOISE_LIMIT * contrast && Math.min(width, height) >= 16) {
-    signal = median3(signal, areaWidth, areaHeight);
+  const [x0, y0] = [Math.max(0, around[0] - reach), Math.max(0, around[2] - reach)];
+  const [x1, y1] = [Math.min(width - 1, around[1] + reach), Math.min(height - 1, around[3] + reach)];
+  const w0 = x1 - x0 + 1, h0 = y1 - y0 + 1; // the part's width and height
+  let signal = cropped(full.signal, width, [x0, y0, w0, h0]);
+  if (noise >= NOISE_LIMIT * contrast && shortSide >= 16) {
+    signal = median3(signal, w0, h0);
     noise *= 0.6;
   }
-  const mask = inkMask(signal, areaWidth, areaHeight, Math.min(width, height) >= 32, outside);
-  ({ width, height } = { width: areaWidth, height: areaHeight });
+  const mask = inkMask(signal, w0, h0, shortSide >= 32, width * height - w0 * h0);
   const inked = [];
-  let left = width, top = height, right = -1, bottom = -1;
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      if (!mask[y * width + x]) continue;
-      inked.push(signal[y * width + x]);
+  let left = w0, top = h0, right = -1, bottom = -1;
+  for (let y = 0; y < h0; y++) {
+    for (let x = 0; x < w0; x++) {
+      if (!mask[y * w0 + x]) continue;
+      inked.push(signal[y * w0 + x]);
       if (x < left) left = x;
       if (x > right) right = x;
       if (y < top) top = y;
@@ -130,11 +129,11 @@ export function normalizeDigit({ gray, width, height }) {
   }
   const box = [left, top, right - left + 1, bottom - top + 1];
   const [, , w, h] = box;
-  const kept = cropped(mask, width, box);
+  const kept = cropped(mask, w0, box);
   if (isDot(kept, w, h, shortSide)) throw new NoDigit("no digit found (a dot, not a digit)");
-  const near = morph(Float32Array.from(kept), w, h, ellipseRows(1).map(([dy]) => [dy, -1, 1]), Math.max);
+  const near = morph(Float32Array.from(kept), w, h, SQUARE_3, Math.max);
   const floor = Math.min(3 * noise, 0.3 * level);
-  const inside = cropped(signal, width, box);
+  const inside = cropped(signal, w0, box);
   const crop = new Float32Array(w * h);
   for (let i = 0; i < crop.length; i++) {
     crop[i] = near[i] ? Math.min(1, Math.max(0, (inside[i] - floor) / (level - floor))) : 0;
@@ -544,8 +543,7 @@ function noiseSigma(image, width, height, step, paper, rows, cols) {
     }
   }
   const grid = Float32Array.from(paper, (p) => (p ? 1 : 0));
-  const rows3 = [[-1, -1, 1], [0, -1, 1], [1, -1, 1]];
-  let clear = Array.from(morph(grid, cols, rows, rows3, Math.min), (v) => v > 0);
+  let clear = Array.from(morph(grid, cols, rows, SQUARE_3, Math.min), (v) => v > 0);
   if (clear.filter(Boolean).length < MIN_CLEAR_PAPER) {
     const distinct = new Set();
     for (let r = 0; r < rows && distinct.size <= 2; r++) for (let c = 0; c < cols; c++) distinct.add(image[r * step * width + c * step]);
