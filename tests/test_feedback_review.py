@@ -83,6 +83,7 @@ def test_review_lists_relabels_and_deletes_behind_the_token(client: Any, digits:
         kinds["total"] == kinds["confirmations"] == sum(r["kind"] == "confirmation" for r in rows)
     )
     assert_problem(client.get("/v1/feedback", params={"limit": 101}), 422, "limit")
+    assert_problem(client.get("/v1/feedback", params={"offset": 2**64}), 422, "offset")
     assert_problem(client.get("/v1/feedback", params={"kind": "any"}), 422, "kind")
 
     picture = client.get(f"/v1/feedback/{ids[0]}/image")
@@ -172,3 +173,12 @@ def test_the_cli_lists_relabels_and_deletes(db: Path) -> None:
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert missing.returncode == 1 and "no feedback database" in missing.stderr
+    other = db.parent / "other.db"
+    other.write_bytes(b"not a database at all" * 100)
+    for action in (["list"], ["relabel", "1", "2"], ["delete", "1"]):
+        broken = subprocess.run(
+            [str(DIGITREC), "feedback", *action, "--db", str(other)],
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert broken.returncode == 1 and "not a usable feedback database" in broken.stderr
+        assert len(broken.stderr.strip().splitlines()) == 1, broken.stderr

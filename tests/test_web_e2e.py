@@ -366,6 +366,7 @@ def test_correction_is_saved(page: Any, server: dict[str, Any], mnist_test: tupl
     page.click(f"[data-testid=feedback-{correction}]")
     page.wait_for_function(saved_again, arg="Already saved")
     assert page.get_attribute("#feedback-status", "data-feedback-id") == str(row_id)
+    assert page.is_hidden("[data-testid=feedback-undo]")  # stored before: not this click's
     page.click(f"[data-testid=feedback-{shown}]")
     page.wait_for_function(saved_again, arg="Thanks — confirmed: it is")
     assert page.get_attribute("#feedback-status", "data-kind") == "confirmation"

@@ -3,7 +3,8 @@ web page and `POST /v1/feedback`, reviewed on this machine (the store itself, no
 written as a folder dataset to fine-tune on."""
 
 import argparse
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,20 @@ def register(commands: "argparse._SubParsersAction[Any]") -> None:
     delete.set_defaults(handler=run_feedback_delete)
     for action in (export, listing, relabel, delete):
         action.add_argument("--db", type=Path, help="($DIGITREC_HOME/feedback.db)")
+
+
+@contextmanager
+def _usable(db: Path) -> Iterator[None]:
+    """A file that is not a feedback database, or one that cannot be used now (locked, read
+    only): one line, not a traceback."""
+    import sqlite3
+
+    from digitrec.errors import DataError
+
+    try:
+        yield
+    except sqlite3.DatabaseError as error:
+        raise DataError(f"{db}: not a usable feedback database ({error})") from None
 
 
 def _database(args: argparse.Namespace) -> Path:
@@ -79,10 +94,11 @@ def _rows(items: Sequence[Any], for_people: bool) -> tuple[list[str], list[list[
 def run_feedback_list(args: argparse.Namespace) -> int:
     from digitrec.serve.feedback import FeedbackStore
 
-    store = FeedbackStore(_database(args), read_only=True)
-    page = store.page(
-        offset=args.offset, limit=args.limit, label=args.label, model=args.model, kind=args.kind
-    )
+    db = _database(args)
+    with _usable(db):
+        page = FeedbackStore(db, read_only=True).page(
+            offset=args.offset, limit=args.limit, label=args.label, model=args.model, kind=args.kind
+        )
     print_results(page.items, args.format, _rows)
     if args.format == "table":
         shown = f"{args.offset + 1}-{args.offset + len(page.items)}" if page.items else "none"
@@ -97,7 +113,9 @@ def run_feedback_relabel(args: argparse.Namespace) -> int:
     from digitrec.errors import UsageError
     from digitrec.serve.feedback import FeedbackStore
 
-    row = FeedbackStore(_database(args)).relabel(args.id, args.label)
+    db = _database(args)
+    with _usable(db):
+        row = FeedbackStore(db).relabel(args.id, args.label)
     if row is None:
         raise UsageError(f"no correction {args.id} in the store")
     note = "" if row.id == args.id else f" (the same image had that label already: row {row.id})"
@@ -108,6 +126,8 @@ def run_feedback_relabel(args: argparse.Namespace) -> int:
 def run_feedback_delete(args: argparse.Namespace) -> int:
     from digitrec.serve.feedback import FeedbackStore
 
-    deleted = FeedbackStore(_database(args)).delete(sorted(set(args.ids)))
+    db = _database(args)
+    with _usable(db):
+        deleted = FeedbackStore(db).delete(sorted(set(args.ids)))
     print(f"deleted {deleted} of {len(set(args.ids))} corrections")
     return 0 if deleted == len(set(args.ids)) else 1

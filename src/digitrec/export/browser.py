@@ -25,16 +25,19 @@ if TYPE_CHECKING:
 DIGITS, PROBABILITIES = "digits", "probabilities"
 
 
-def cached_onnx(kind: str, module: "torch.nn.Module", export: Callable[[Path], Path]) -> Path:
+def cached_onnx(
+    kind: str, module: "torch.nn.Module", export: Callable[[Path], Path], baked: str = ""
+) -> Path:
     """The ONNX graph of `module` made by `export(path)`, once: kept as
-    $DIGITREC_HOME/onnx/KIND-<digest>-torch<version>.onnx. OSError when it cannot be written."""
+    $DIGITREC_HOME/onnx/KIND-<digest>-torch<version>.onnx, the digest also over `baked` (what
+    else the graph holds: a classifier's calibration). OSError when it cannot be written."""
     from importlib.metadata import version
 
     digest = hashlib.sha256()
     for name, tensor in sorted(module.state_dict().items()):
         digest.update(name.encode())
         digest.update(tensor.detach().cpu().numpy().tobytes())
-    digest.update(f"opset{OPSET} digitrec{version('digitrec')}".encode())  # how it is exported
+    digest.update(f"opset{OPSET} digitrec{version('digitrec')} {baked}".encode())  # how it is made
     path = (
         digitrec_home() / "onnx" / f"{kind}-{digest.hexdigest()[:24]}-torch{version('torch')}.onnx"
     )
@@ -66,4 +69,5 @@ def cached_browser_classifier(module: "torch.nn.Module", card: ModelCard) -> Pat
         "classifier",
         module,
         lambda path: export_browser_classifier(module, card, path),
+        baked=f"temperature={card.temperature!r}",
     )

@@ -136,10 +136,6 @@ class Engine:
         """A model the page runs in the browser, as an ONNX graph (made once, on first use, into
         the cache: a few seconds): "line-reader" (reading.line_onnx) or "digit-classifier"
         (export.browser). A 404 problem when there is none to give."""
-        from digitrec.export.runtime import onnx_available
-
-        if not onnx_available():
-            raise Problem(404, "the server cannot export models (install digitrec[onnx])")
         with self._export_lock:
             made = self._browser_models.get(name)
             if made is not None and made.is_file():
@@ -168,11 +164,13 @@ class Engine:
             raise Problem(404, "this server reads numbers with the segment reader: no line reader")
         if isinstance(self.line_reader, OnnxLineReader):  # the package's graph itself
             return self.line_reader.graph
+        _can_export()
         return cached_line_reader(self.line_reader)
 
     def _classifier_graph(self) -> Path:
         from digitrec.export.browser import cached_browser_classifier
 
+        _can_export()
         try:
             module = self._module()
         except Problem:
@@ -263,3 +261,11 @@ class Engine:
                 raise Problem(501, "explanations need a neural network model's weights file")
             self._explainer = module
         return self._explainer
+
+
+def _can_export() -> None:
+    """A 404 problem when this server cannot export a graph (onnx is not installed)."""
+    from digitrec.export.runtime import onnx_available
+
+    if not onnx_available():
+        raise Problem(404, "the server cannot export models (install digitrec[onnx])")

@@ -110,8 +110,7 @@ class FeedbackStore:
             with self._connect() as db:
                 db.execute("PRAGMA journal_mode=WAL")
                 db.execute(SCHEMA)
-                _add_digests(db)
-                db.execute(ONE_ROW_PER_IMAGE_AND_LABEL)
+            _add_digests(path)
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -200,6 +199,7 @@ class FeedbackStore:
             )
         condition = " AND ".join(where)
         with self._connect() as db:
+            db.execute("BEGIN")  # one snapshot: the rows and the counts agree
             rows = db.execute(
                 f"SELECT {COLUMNS} FROM feedback WHERE {condition} ORDER BY id DESC"
                 " LIMIT ? OFFSET ?",
@@ -270,20 +270,35 @@ def _feedback(row: Sequence[Any], duplicate: bool = False) -> Feedback:
     return Feedback(row_id, created, label, predicted, confidence, model, source, duplicate)
 
 
-def _add_digests(db: sqlite3.Connection) -> None:
-    """A store made before the digests: the column added, each image's digest filled in, and
-    the repeats of an image and label (the older rows kept) deleted, so the index can hold."""
-    columns = {row[1] for row in db.execute("PRAGMA table_info(feedback)")}
-    if "digest" not in columns:
-        db.execute(DIGEST_COLUMN)
-    missing = db.execute("SELECT id, image FROM feedback WHERE digest IS NULL").fetchall()
-    for row_id, image in missing:
-        digest = hashlib.sha256(bytes(image)).hexdigest()
-        db.execute("UPDATE feedback SET digest = ? WHERE id = ?", (digest, row_id))
-    if missing:
-        db.execute(
-            "DELETE FROM feedback WHERE id NOT IN (SELECT MIN(id) FROM feedback GROUP BY digest, label)"
-        )
+def _add_digests(path: Path) -> None:
+    """A store made before the digests: the column added, each image's digest filled in (one
+    image in memory at a time), and the repeats of an image and label (the older rows kept)
+    deleted, so the index can hold. In one write transaction: several server workers may open
+    the store at once, and only the first finds work to do."""
+    with closing(sqlite3.connect(str(path), timeout=30, isolation_level=None)) as db:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            columns = {row[1] for row in db.execute("PRAGMA table_info(feedback)")}
+            if "digest" not in columns:
+                db.execute(DIGEST_COLUMN)
+            missing = [row[0] for row in db.execute("SELECT id FROM feedback WHERE digest IS NULL")]
+            for row_id in missing:
+                (image,) = db.execute(
+                    "SELECT image FROM feedback WHERE id = ?", (row_id,)
+                ).fetchone()
+                digest = hashlib.sha256(bytes(image)).hexdigest()
+                db.execute("UPDATE feedback SET digest = ? WHERE id = ?", (digest, row_id))
+            if missing:
+                db.execute(
+                    "DELETE FROM feedback WHERE id NOT IN"
+                    " (SELECT MIN(id) FROM feedback GROUP BY digest, label)"
+                )
+            db.execute(ONE_ROW_PER_IMAGE_AND_LABEL)
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
 
 
 def export_feedback(db_path: Path, out: Path) -> dict[int, int]:

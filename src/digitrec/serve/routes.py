@@ -11,8 +11,9 @@ import re
 import shutil
 import sqlite3
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, ParamSpec, TypeVar
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi import Path as FastAPIPath
@@ -164,7 +165,13 @@ def data_url(png: bytes) -> str:
     ),
     tags=["feedback"],
     status_code=201,
-    responses=problem_responses(*IMAGE_ROUTES, 507),  # 503 also: the store cannot be written
+    responses={
+        200: {
+            "description": "The same image and label were stored already: that row",
+            "model": schemas.StoredCorrection,
+        },
+        **problem_responses(*IMAGE_ROUTES, 507),  # 503 also: the store cannot be written
+    },
     response_model=schemas.StoredCorrection,
     dependencies=[Depends(spend_feedback)],
 )
@@ -182,6 +189,20 @@ async def feedback(
     return stored
 
 
+Params = ParamSpec("Params")
+T = TypeVar("T")
+MAX_ROW_ID = 2**63 - 1  # SQLite's largest row id (and offset)
+RowId = Annotated[int, FastAPIPath(ge=1, le=MAX_ROW_ID, description="a stored row's id")]
+
+
+def _stored(work: Callable[Params, T], *args: Params.args, **options: Params.kwargs) -> T:
+    """A call on the corrections store, its failures (locked, read-only, disk full) a 503."""
+    try:
+        return work(*args, **options)
+    except (OSError, sqlite3.Error) as error:
+        raise Problem(503, f"the corrections store cannot be used now ({error})") from None
+
+
 @private.get(
     "/v1/feedback",
     summary="Review the stored corrections: a page of them, newest first",
@@ -191,7 +212,7 @@ async def feedback(
 )
 async def feedback_page(
     store: FeedbackStoreDep,
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_ROW_ID),
     limit: int = Query(50, ge=1, le=MAX_PAGE),
     label: int | None = Query(None, ge=0, le=9),
     model: str | None = Query(None, max_length=200),
@@ -200,7 +221,7 @@ async def feedback_page(
     """Each row without its image (GET /v1/feedback/{id}/image); `total` counts the rows the
     filters match, `corrections` and `confirmations` the whole store."""
     page = await run_in_threadpool(
-        store.page, offset=offset, limit=limit, label=label, model=model, kind=kind
+        _stored, store.page, offset=offset, limit=limit, label=label, model=model, kind=kind
     )
     return {
         "items": [item.to_json() for item in page.items],
@@ -208,10 +229,6 @@ async def feedback_page(
         "corrections": page.corrections,
         "confirmations": page.confirmations,
     }
-
-
-MAX_ROW_ID = 2**63 - 1  # SQLite's largest row id
-RowId = Annotated[int, FastAPIPath(ge=1, le=MAX_ROW_ID, description="a stored row's id")]
 
 
 @private.get(
@@ -222,7 +239,7 @@ RowId = Annotated[int, FastAPIPath(ge=1, le=MAX_ROW_ID, description="a stored ro
     responses={200: {"content": {"image/png": {}}}, **problem_responses(404, 422, 503)},
 )
 async def feedback_image(row_id: RowId, store: FeedbackStoreDep) -> Response:
-    png = await run_in_threadpool(store.image, row_id)
+    png = await run_in_threadpool(_stored, store.image, row_id)
     if png is None:
         raise Problem(404, f"no correction {row_id}")
     return Response(png, media_type="image/png", headers={"Cache-Control": "private, no-store"})
@@ -240,7 +257,7 @@ async def relabel_feedback(
 ) -> dict[str, Any]:
     """The row as it is now (when its image was stored with that label already, that row: the
     two are one)."""
-    row = await run_in_threadpool(store.relabel, row_id, relabel.label)
+    row = await run_in_threadpool(_stored, store.relabel, row_id, relabel.label)
     if row is None:
         raise Problem(404, f"no correction {row_id}")
     return row.to_json()
@@ -255,7 +272,7 @@ async def relabel_feedback(
     responses=problem_responses(404, 422, 503),
 )
 async def delete_feedback(row_id: RowId, store: FeedbackStoreDep) -> Response:
-    if not await run_in_threadpool(store.delete, [row_id]):
+    if not await run_in_threadpool(_stored, store.delete, [row_id]):
         raise Problem(404, f"no correction {row_id}")
     return Response(status_code=204)
 
@@ -278,7 +295,7 @@ async def delete_feedback_rows(
         raise Problem(422, "ids: row ids separated by commas, e.g. ids=4,8,15")
     if not 1 <= len(row_ids) <= MAX_PAGE:
         raise Problem(422, f"ids: 1 to {MAX_PAGE} row ids at once")
-    return {"deleted": await run_in_threadpool(store.delete, row_ids)}
+    return {"deleted": await run_in_threadpool(_stored, store.delete, row_ids)}
 
 
 def _label(value: Any) -> int:

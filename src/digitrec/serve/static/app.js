@@ -202,6 +202,7 @@
     $("undo").disabled = strokes.length === 0;
     $("clear").disabled = strokes.length === 0;
     setFeedbackEnabled(false); // until the drawing is read as one digit
+    forgetCorrection(); // the Undo was about the drawing before
     setStatus($("feedback-status"), "");
     clearBoxes();
     scheduleRecognition();
@@ -421,7 +422,7 @@
     const offline = answer && !answer.ok && answer.status === 0;
     if (answer && !answer.ok && answer.status !== 422 && reading.where === "browser") {
       if (reading.ok) number = reading.body;
-      else if (offline) answer = { ok: false, status: 422, message: reading.body.reason || "No digit found." };
+      else if (offline) answer = { ok: false, status: 422, message: reading.body.reason || "No digit found.", where: "browser" };
     }
     if (asked.epoch === epoch && strokes.length) {
       result.dataset.readBy = number ? reading.where : answer.where;
@@ -611,8 +612,7 @@
     const status = $("feedback-status");
     const image = pad.toDataURL("image/png");
     const asked = version;
-    delete status.dataset.feedbackId;
-    $("feedback-undo").hidden = true;
+    forgetCorrection();
     setStatus(status, "Saving…");
     setFeedbackEnabled(false);
     const answer = await postJSON("/v1/feedback", { image, label });
@@ -624,19 +624,27 @@
       status.dataset.kind = kind;
       const what = kind === "confirmation" ? `confirmed: it is ${article(label)} ${label}` : `saved as ${article(label)} ${label}`;
       setStatus(status, duplicate ? `Already ${what}.` : `Thanks — ${what}.`, "ok");
-      $("feedback-undo").hidden = false;
+      $("feedback-undo").hidden = duplicate; // stored before: not this click's to undo
     } else {
       setStatus(status, `Not saved: ${answer.message}`, "error");
     }
   }
 
-  // Undo the correction just sent: DELETE /v1/feedback/{id}.
+  function forgetCorrection() {
+    const status = $("feedback-status");
+    delete status.dataset.feedbackId;
+    delete status.dataset.kind;
+    $("feedback-undo").hidden = true;
+  }
+
+  // Undo the correction just sent (about the drawing as it is): DELETE /v1/feedback/{id}.
   $("feedback-undo").addEventListener("click", async () => {
     const status = $("feedback-status");
     const id = status.dataset.feedbackId;
     if (!id) return;
     $("feedback-undo").hidden = true;
     const answer = await post(`/v1/feedback/${encodeURIComponent(id)}`, { method: "DELETE" });
+    if (status.dataset.feedbackId !== id) return; // drawn on or corrected again meanwhile
     if (answer.ok || answer.status === 404) {
       delete status.dataset.feedbackId;
       setStatus(status, "That correction is removed.", "ok");
