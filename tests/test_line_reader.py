@@ -200,7 +200,7 @@ def test_the_package_reads_under_onnx_runtime_as_under_torch(splits: dict) -> No
 
 def test_a_stale_graph_is_not_used(tmp_path: Path) -> None:
     """A graph whose recorded weights are not the reader's beside it is left alone (the torch
-    reader reads instead), as is a reader without a graph."""
+    reader reads instead), as are one onnxruntime cannot load and a reader without a graph."""
     import shutil
 
     from digitrec.reading.line_model import LINE_STEM
@@ -214,6 +214,8 @@ def test_a_stale_graph_is_not_used(tmp_path: Path) -> None:
     with torch.no_grad():
         net.head.bias += 0.01  # retrained: new weights, the old graph
     save_line_reader(net, {"arguments": {}}, stem)
+    assert packaged_onnx_reader(stem) is None
+    stem.with_suffix(".onnx").write_bytes(b"not a graph")  # onnxruntime cannot load it
     assert packaged_onnx_reader(stem) is None
     stem.with_suffix(".onnx").unlink()
     assert packaged_onnx_reader(stem) is None

@@ -47,11 +47,15 @@ class OnnxLineReader(LineReader):
 
 def packaged_onnx_reader(stem: Path = LINE_STEM) -> OnnxLineReader | None:
     """The package's reader (STEM.onnx, .safetensors and .json) under ONNX Runtime; None when
-    onnxruntime is not installed, or there is no graph, or the graph is not of the weights."""
+    onnxruntime is not installed or cannot load the graph, or there is no graph, or the graph
+    is not of the weights."""
     graph, weights = stem.with_suffix(".onnx"), stem.with_suffix(".safetensors")
     if importlib.util.find_spec("onnxruntime") is None or not graph.is_file():
         return None
-    reader = OnnxLineReader(graph, json.loads(stem.with_suffix(".json").read_text()))
+    try:
+        reader = OnnxLineReader(graph, json.loads(stem.with_suffix(".json").read_text()))
+    except Exception:  # an onnxruntime that cannot load (a broken install): torch reads instead
+        return None
     recorded = reader.session.get_modelmeta().custom_metadata_map.get(WEIGHTS_KEY)
     if not weights.is_file() or recorded != sha256_file(weights):
         return None

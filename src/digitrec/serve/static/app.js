@@ -390,7 +390,8 @@
           saliency.dataset.state = "done";
         } else {
           saliency.dataset.state = "missing";
-          $("saliency-caption").textContent = "Where it looked: drawn by the server, out of reach now";
+          const why = answer.status === 0 ? "out of reach now" : "which could not draw it now";
+          $("saliency-caption").textContent = `Where it looked: drawn by the server, ${why}`;
         }
       }
     } finally {
