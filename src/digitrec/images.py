@@ -99,17 +99,18 @@ def decode_reduced(
         image = None
     if image is None or image.size == 0:
         raise NotAnImageError(f"{name}: not a readable image (corrupt {kind} data)")
-    width, height = image.shape[1] * factor, image.shape[0] * factor
-    if factor == 1 and width * height > max_pixels:  # a header that lied
+    if image.shape[0] * image.shape[1] > max_pixels:  # a header that lied
         raise ImageTooLargeError(
-            f"{name}: image is {width}×{height}, over the {max_pixels:,}-pixel limit"
+            f"{name}: image is {image.shape[1]}×{image.shape[0]}, over the {max_pixels:,}-pixel limit"
         )
     orientation = exif_orientation(data)
     gray = apply_orientation(to_gray_uint8(image), orientation)
-    seen = size if factor > 1 else (image.shape[1], image.shape[0])
-    if orientation >= 5:  # turned a quarter: width and height trade places
-        seen = (seen[1], seen[0])
-    return Reduced(gray, factor, (int(seen[0]), int(seen[1])))
+    if factor == 1:
+        return Reduced(gray, 1, (gray.shape[1], gray.shape[0]))
+    turned = orientation >= 5  # a quarter turn: width and height trade places
+    return Reduced(
+        gray, factor, (int(size[1]), int(size[0])) if turned else (int(size[0]), int(size[1]))
+    )
 
 
 @functools.cache

@@ -86,6 +86,23 @@ class FeedbackPage:
 COLUMNS = "id, created, label, predicted, confidence, model, source"
 
 
+@contextmanager
+def _writing(path: Path, timeout: float = 10) -> Iterator[sqlite3.Connection]:
+    """One write transaction on the store, taken with the write lock at its start (BEGIN
+    IMMEDIATE, autocommit mode: the transaction is ours), so that a check and the write it
+    allows cannot interleave with another process's; committed at the end, rolled back on any
+    error (a failed COMMIT, a full disk, may have rolled back already)."""
+    with closing(sqlite3.connect(str(path), timeout=timeout, isolation_level=None)) as db:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+
+
 class FeedbackStore:
     """The corrections database. Read-only stores (export) never create or change the file.
 
@@ -130,44 +147,32 @@ class FeedbackStore:
         png: bytes,
     ) -> Feedback:
         created = datetime.now(UTC).isoformat(timespec="milliseconds")
-        target = str(self.path)
-        # autocommit mode (isolation_level None): the transaction is ours, taken with the write
-        # lock before the budget is read.
-        with closing(sqlite3.connect(target, timeout=10, isolation_level=None)) as db:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                digest = hashlib.sha256(png).hexdigest()
-                known = db.execute(
-                    f"SELECT {COLUMNS} FROM feedback WHERE digest = ? AND label = ?",
-                    (digest, label),
-                ).fetchone()
-                if known is not None:  # the same image and label again: that row, once
-                    db.execute("COMMIT")
-                    return _feedback(known, duplicate=True)
-                count, size = db.execute(
-                    "SELECT COUNT(*), COALESCE(SUM(LENGTH(image)), 0) FROM feedback"
-                ).fetchone()
-                if count >= self.max_rows:
-                    raise FeedbackFullError(
-                        f"the feedback store is full ({self.max_rows} corrections): export and "
-                        "clear it, or raise DIGITREC_SERVE_FEEDBACK_MAX_ROWS"
-                    )
-                if size + len(png) > self.max_bytes:
-                    raise FeedbackFullError(
-                        f"the feedback store is full ({size:,} of {self.max_bytes:,} bytes of "
-                        "images): export and clear it, or raise DIGITREC_SERVE_FEEDBACK_MAX_BYTES"
-                    )
-                cursor = db.execute(
-                    "INSERT INTO feedback (created, label, predicted, confidence, model, source,"
-                    " image, digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (created, label, predicted, confidence, model, source, png, digest),
+        digest = hashlib.sha256(png).hexdigest()
+        with _writing(self.path) as db:  # the budget is read under the write lock
+            known = db.execute(
+                f"SELECT {COLUMNS} FROM feedback WHERE digest = ? AND label = ?", (digest, label)
+            ).fetchone()
+            if known is not None:  # the same image and label again: that row, once
+                return _feedback(known, duplicate=True)
+            count, size = db.execute(
+                "SELECT COUNT(*), COALESCE(SUM(LENGTH(image)), 0) FROM feedback"
+            ).fetchone()
+            if count >= self.max_rows:
+                raise FeedbackFullError(
+                    f"the feedback store is full ({self.max_rows} corrections): export and "
+                    "clear it, or raise DIGITREC_SERVE_FEEDBACK_MAX_ROWS"
                 )
-                db.execute("COMMIT")
-            except BaseException:
-                if db.in_transaction:  # a failed COMMIT (disk full) may have rolled back already
-                    db.execute("ROLLBACK")
-                raise
-            row_id = cursor.lastrowid
+            if size + len(png) > self.max_bytes:
+                raise FeedbackFullError(
+                    f"the feedback store is full ({size:,} of {self.max_bytes:,} bytes of "
+                    "images): export and clear it, or raise DIGITREC_SERVE_FEEDBACK_MAX_BYTES"
+                )
+            cursor = db.execute(
+                "INSERT INTO feedback (created, label, predicted, confidence, model, source,"
+                " image, digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (created, label, predicted, confidence, model, source, png, digest),
+            )
+        row_id = cursor.lastrowid
         assert row_id is not None
         return Feedback(row_id, created, label, predicted, confidence, model, source)
 
@@ -223,30 +228,20 @@ class FeedbackStore:
     def relabel(self, row_id: int, label: int) -> Feedback | None:
         """Give a row another label; None when there is no such row. When the same image is
         stored with that label already, the two are one row: the other is kept, this one goes."""
-        with closing(sqlite3.connect(str(self.path), timeout=10, isolation_level=None)) as db:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                found = db.execute("SELECT digest FROM feedback WHERE id = ?", (row_id,)).fetchone()
-                if found is None:
-                    db.execute("COMMIT")
-                    return None
-                other = db.execute(
-                    "SELECT id FROM feedback WHERE digest = ? AND label = ? AND id != ?",
-                    (found[0], label, row_id),
-                ).fetchone()
-                if other is not None:
-                    db.execute("DELETE FROM feedback WHERE id = ?", (row_id,))
-                    row_id = other[0]
-                else:
-                    db.execute("UPDATE feedback SET label = ? WHERE id = ?", (label, row_id))
-                row = db.execute(
-                    f"SELECT {COLUMNS} FROM feedback WHERE id = ?", (row_id,)
-                ).fetchone()
-                db.execute("COMMIT")
-            except BaseException:
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
-                raise
+        with _writing(self.path) as db:
+            found = db.execute("SELECT digest FROM feedback WHERE id = ?", (row_id,)).fetchone()
+            if found is None:
+                return None
+            other = db.execute(
+                "SELECT id FROM feedback WHERE digest = ? AND label = ? AND id != ?",
+                (found[0], label, row_id),
+            ).fetchone()
+            if other is not None:
+                db.execute("DELETE FROM feedback WHERE id = ?", (row_id,))
+                row_id = other[0]
+            else:
+                db.execute("UPDATE feedback SET label = ? WHERE id = ?", (label, row_id))
+            row = db.execute(f"SELECT {COLUMNS} FROM feedback WHERE id = ?", (row_id,)).fetchone()
         return _feedback(row)
 
     def delete(self, row_ids: Sequence[int]) -> int:
@@ -275,30 +270,21 @@ def _add_digests(path: Path) -> None:
     image in memory at a time), and the repeats of an image and label (the older rows kept)
     deleted, so the index can hold. In one write transaction: several server workers may open
     the store at once, and only the first finds work to do."""
-    with closing(sqlite3.connect(str(path), timeout=30, isolation_level=None)) as db:
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            columns = {row[1] for row in db.execute("PRAGMA table_info(feedback)")}
-            if "digest" not in columns:
-                db.execute(DIGEST_COLUMN)
-            missing = [row[0] for row in db.execute("SELECT id FROM feedback WHERE digest IS NULL")]
-            for row_id in missing:
-                (image,) = db.execute(
-                    "SELECT image FROM feedback WHERE id = ?", (row_id,)
-                ).fetchone()
-                digest = hashlib.sha256(bytes(image)).hexdigest()
-                db.execute("UPDATE feedback SET digest = ? WHERE id = ?", (digest, row_id))
-            if missing:
-                db.execute(
-                    "DELETE FROM feedback WHERE id NOT IN"
-                    " (SELECT MIN(id) FROM feedback GROUP BY digest, label)"
-                )
-            db.execute(ONE_ROW_PER_IMAGE_AND_LABEL)
-            db.execute("COMMIT")
-        except BaseException:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            raise
+    with _writing(path, timeout=30) as db:
+        columns = {row[1] for row in db.execute("PRAGMA table_info(feedback)")}
+        if "digest" not in columns:
+            db.execute(DIGEST_COLUMN)
+        missing = [row[0] for row in db.execute("SELECT id FROM feedback WHERE digest IS NULL")]
+        for row_id in missing:
+            (image,) = db.execute("SELECT image FROM feedback WHERE id = ?", (row_id,)).fetchone()
+            digest = hashlib.sha256(bytes(image)).hexdigest()
+            db.execute("UPDATE feedback SET digest = ? WHERE id = ?", (digest, row_id))
+        if missing:
+            db.execute(
+                "DELETE FROM feedback WHERE id NOT IN"
+                " (SELECT MIN(id) FROM feedback GROUP BY digest, label)"
+            )
+        db.execute(ONE_ROW_PER_IMAGE_AND_LABEL)
 
 
 def export_feedback(db_path: Path, out: Path) -> dict[int, int]:
