@@ -3,6 +3,7 @@ digitrec home per test, so tests never see or change each other's cache, and for
 tests one `digitrec serve` process and one Chromium (Debian's, driven by Playwright)."""
 
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,9 @@ from digitrec.data import mnist
 from digitrec.data.acquire import FetchReport
 
 REPO = Path(__file__).resolve().parents[1]
+# Model versions a developer promoted on this machine must not change what `default` means to
+# the tests (nor may the tests promote into theirs): an empty versions folder for the session.
+os.environ["DIGITREC_MODELS"] = tempfile.mkdtemp(prefix="digitrec-test-models-")
 USPS_DIR = REPO.parent / "shared" / "data" / "usps"
 
 

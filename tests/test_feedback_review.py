@@ -12,8 +12,8 @@ import pytest
 from test_serve_api import DIGITREC, api_token, assert_problem, local_client, scan
 
 from digitrec.data import load
+from digitrec.data.feedback import FeedbackStore
 from digitrec.serve.app import create_app
-from digitrec.serve.feedback import FeedbackStore
 from digitrec.serve.settings import ServeSettings
 
 pytestmark = pytest.mark.usefixtures(api_token.__name__)  # the token every server here has

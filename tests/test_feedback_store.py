@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from digitrec.serve.feedback import FeedbackFullError, FeedbackStore
+from digitrec.data.feedback import FeedbackFullError, FeedbackStore
 
 PNG = b"\x89PNG" + bytes(2000)
 

@@ -113,6 +113,22 @@ def atomic_write_json(path: Path, record: Any, indent: int = 2) -> None:
     atomic_write_text(path, json.dumps(record, indent=indent) + "\n")
 
 
+def read_json_object(path: Path, *, missing_ok: bool = False) -> dict[str, Any]:
+    """A JSON object written by `atomic_write_json`; a one-line DataError when it is missing
+    (or {} with `missing_ok`), unreadable or not an object."""
+    try:
+        record = json.loads(path.read_text())
+    except FileNotFoundError:
+        if missing_ok:
+            return {}
+        raise DataError(f"{path}: missing") from None
+    except (OSError, ValueError) as error:
+        raise DataError(f"{path}: not readable JSON ({error})") from None
+    if not isinstance(record, dict):
+        raise DataError(f"{path}: not a JSON object")
+    return record
+
+
 def write_hashed(
     path: Path, chunks: Iterable[bytes], expected_sha256: str | None = None, *, origin: str = ""
 ) -> str:

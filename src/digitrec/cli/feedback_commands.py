@@ -1,6 +1,7 @@
-"""`digitrec feedback export|list|relabel|delete`: the corrections users submitted through the
-web page and `POST /v1/feedback`, reviewed on this machine (the store itself, not the API) and
-written as a folder dataset to fine-tune on."""
+"""`digitrec feedback export|list|relabel|delete|train`: the corrections users submitted through
+the web page and `POST /v1/feedback`, reviewed on this machine (the store itself, not the API),
+written as a folder dataset, and trained on: a fine-tuned model and its gate
+(`learning.retrain`), once or after every N new corrections (`--watch`)."""
 
 import argparse
 from collections.abc import Iterator, Sequence
@@ -35,7 +36,77 @@ def register(commands: "argparse._SubParsersAction[Any]") -> None:
     delete = actions.add_parser("delete", help="delete some (up to 100 at once)")
     delete.add_argument("ids", type=int, nargs="+", metavar="ID")
     delete.set_defaults(handler=run_feedback_delete)
-    for action in (export, listing, relabel, delete):
+    train = actions.add_parser(
+        "train",
+        help="fine-tune the model on them (with a replay of its training data), then gate it",
+        description="Fine-tune the served digit classifier on the corrections (the newest 20%% "
+        "by time held out) plus a replay of its own training data, then gate it: the held-out "
+        "corrections must improve, and MNIST test and the real validation sets fetched here "
+        "must not fall past their tolerances. `digitrec models promote RUN` makes it the model "
+        "in use. With --watch: after every --every new corrections, train, gate and promote.",
+    )
+    train.add_argument(
+        "--out", type=Path, required=True, help="the run directory (--watch: a folder of runs)"
+    )
+    train.add_argument("--base", help="the model to improve (default: the active version)")
+    train.add_argument(
+        "--replay", help="data replayed beside the corrections (default: the base model's own)"
+    )
+    train.add_argument(
+        "--repeats", type=float, help="times training sees each correction, about (30)"
+    )
+    train.add_argument("--steps", type=int, help="optimizer steps (300)")
+    train.add_argument("--lr", type=float, help="peak learning rate, cosine to 0 (0.002)")
+    train.add_argument("--ema", type=float, help="EMA decay of the weights (0: off)")
+    train.add_argument("--seed", type=int)
+    train.add_argument("--threads", type=int, help="CPU threads (default: all cores)")
+    train.add_argument(
+        "--tolerance",
+        type=float,
+        dest="tolerance_pp",
+        metavar="PP",
+        help="MNIST test may fall by this many points (0.05)",
+    )
+    train.add_argument(
+        "--dev-tolerance",
+        type=float,
+        dest="dev_tolerance_pp",
+        metavar="PP",
+        help="each real validation set may fall by this many points (0.25)",
+    )
+    train.add_argument(
+        "--dev",
+        metavar="SETS",
+        help="the real validation sets the gate holds, comma-separated ('usps,cvl'; '' for none)",
+    )
+    train.add_argument("--source", type=Path, help="a directory holding the replay's dataset files")
+    train.add_argument("--resume", action="store_true", help="continue the run in --out")
+    train.add_argument(
+        "--promote", action="store_true", help="promote the model when its gate passes"
+    )
+    train.add_argument(
+        "--watch",
+        action="store_true",
+        help="keep running: train after every --every new corrections",
+    )
+    train.add_argument(
+        "--every", type=int, default=200, metavar="N", help="--watch: new corrections per run (200)"
+    )
+    train.add_argument(
+        "--poll",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="--watch: how often to look at the store (30)",
+    )
+    train.add_argument(
+        "--notify",
+        metavar="URL",
+        help="after a promotion, POST URL/v1/models/reload with the server's token",
+    )
+    train.add_argument("--json", action="store_true", help="print the gate record as JSON")
+    train.set_defaults(handler=run_feedback_train)
+    for action in (export, listing, relabel, delete, train):
         action.add_argument("--db", type=Path, help="($DIGITREC_HOME/feedback.db)")
 
 
@@ -64,7 +135,7 @@ def _database(args: argparse.Namespace) -> Path:
 
 
 def run_feedback_export(args: argparse.Namespace) -> int:
-    from digitrec.serve.feedback import export_feedback
+    from digitrec.data.feedback import export_feedback
 
     counts = export_feedback(_database(args), args.out)
     total = sum(counts.values())
@@ -92,7 +163,7 @@ def _rows(items: Sequence[Any], for_people: bool) -> tuple[list[str], list[list[
 
 
 def run_feedback_list(args: argparse.Namespace) -> int:
-    from digitrec.serve.feedback import FeedbackStore
+    from digitrec.data.feedback import FeedbackStore
 
     db = _database(args)
     with _usable(db):
@@ -110,8 +181,8 @@ def run_feedback_list(args: argparse.Namespace) -> int:
 
 
 def run_feedback_relabel(args: argparse.Namespace) -> int:
+    from digitrec.data.feedback import FeedbackStore
     from digitrec.errors import UsageError
-    from digitrec.serve.feedback import FeedbackStore
 
     db = _database(args)
     with _usable(db):
@@ -124,10 +195,108 @@ def run_feedback_relabel(args: argparse.Namespace) -> int:
 
 
 def run_feedback_delete(args: argparse.Namespace) -> int:
-    from digitrec.serve.feedback import FeedbackStore
+    from digitrec.data.feedback import FeedbackStore
 
     db = _database(args)
     with _usable(db):
         deleted = FeedbackStore(db).delete(sorted(set(args.ids)))
     print(f"deleted {deleted} of {len(set(args.ids))} corrections")
     return 0 if deleted == len(set(args.ids)) else 1
+
+
+_TRAIN_OPTIONS = (
+    "base", "replay", "repeats", "steps", "lr", "ema", "seed", "threads", "tolerance_pp",
+    "dev_tolerance_pp", "dev",
+)  # fmt: skip
+
+
+def run_feedback_train(args: argparse.Namespace) -> int:
+    import json
+
+    from digitrec.errors import UsageError
+    from digitrec.learning.retrain import FeedbackTraining, train_on_feedback
+
+    given = {
+        name: getattr(args, name) for name in _TRAIN_OPTIONS if getattr(args, name) is not None
+    }
+    if args.resume and (given or args.db or args.watch):
+        raise UsageError("--resume continues the run's saved settings; drop the other options")
+    if args.every < 1 or args.poll <= 0:
+        raise UsageError("--every is a count ≥ 1 and --poll a time > 0 s")
+    if not args.resume:
+        db = _database(args)
+        given |= {"db": str(db), "source": str(args.source or "")}
+    options = FeedbackTraining(**given)
+    if args.watch:
+        from digitrec.learning.watch import watch
+
+        if "threads" not in given:  # beside a server: one core, not all of them
+            options.threads = 1
+        notify = None if args.notify is None else lambda _version: print(notify_server(args.notify))
+        return watch(args.out, options, every=args.every, poll_s=args.poll, on_promoted=notify)
+    record = train_on_feedback(args.out, options, resume=args.resume)
+    if args.json:
+        print(json.dumps(record))
+    else:
+        _print_gate(args.out, record)
+    if args.promote and record["promotable"]:
+        from digitrec.models import versions
+
+        version = versions.promote(args.out)
+        print(f"promoted {args.out} as {version.name}: `default` is now this model")
+        if args.notify:
+            print(notify_server(args.notify))
+    return 0 if record["promotable"] else 1
+
+
+def _print_gate(out: Path, record: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    from digitrec.output import stdout_console
+
+    table = Table(title=f"gate of {out}", title_justify="left")
+    for column in ("set", "digits", "before %", "after %", "change pp", "passed"):
+        table.add_column(column, justify="left" if column == "set" else "right")
+    for row in record["sets"]:
+        table.add_row(
+            row["set"],
+            str(row["items"]),
+            "—" if row["before"] is None else f"{row['before']:.2f}",
+            "—" if row["after"] is None else f"{row['after']:.2f}",
+            "—" if row["change_pp"] is None else f"{row['change_pp']:+.2f}",
+            "yes" if row["passed"] else "no",
+        )
+    stdout_console.print(table)
+    for note in record.get("notes", []):
+        print(note)
+    print(record["verdict"])
+    print(f"report: {out / 'gate' / 'report.md'}")
+
+
+def notify_server(url: str) -> str:
+    """POST URL/v1/models/reload with the token the server on this machine uses (the same
+    settings: DIGITREC_SERVE_TOKEN, its token file, or $DIGITREC_HOME/serve-token); what it
+    answered, in one line."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    from digitrec.serve.auth import load_auth
+    from digitrec.serve.settings import ServeSettings
+
+    if not url.startswith(("http://", "https://")):
+        return f"--notify {url}: not an http(s) URL of a digitrec server"
+    token = load_auth(ServeSettings()).token
+    request = urllib.request.Request(
+        url.rstrip("/") + "/v1/models/reload",
+        method="POST",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=120) as answer:
+            body = json.loads(answer.read(1 << 16))
+    except urllib.error.HTTPError as error:
+        return f"{url}: the server refused the reload ({error.code} {error.reason})"
+    except (urllib.error.URLError, OSError, ValueError) as error:
+        return f"{url}: could not ask the server to reload ({error})"
+    return f"{url}: the server now uses {body.get('model')} {body.get('version')}"

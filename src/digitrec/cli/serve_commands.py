@@ -2,6 +2,7 @@
 
 import argparse
 import os
+import signal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -125,6 +126,8 @@ def run_serve(args: argparse.Namespace) -> int:
     if args.workers > 1 and reuse_port_available():  # one socket per worker: see serve.workers
         return serve_workers(args.host, args.port, args.workers, options)
     if args.workers == 1:
+        # SIGHUP switches models once the app is up (app.py); before that it must not kill us
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
         uvicorn.run(APP, factory=True, host=args.host, port=args.port, **options)
         return 0
     with shared_metrics():  # uvicorn's own workers (no SO_REUSEPORT here)

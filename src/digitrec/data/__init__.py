@@ -7,9 +7,14 @@ Specs joined by "+" (`mnist+usps`, `mnist+folder:corrections`) are one dataset: 
 the same split of every part, in 28×28 (parts of another size go through the shared
 preprocessing), one after the other; "all" is train, val and test together. Each part is split as
 it would be alone. Every part is fetched from the same --source: fetch them one by one first.
+
+A part may be weighted, `PART*N` (`mnist+feedback*40`): its training split counts N times, so a
+few hundred digits of one's own are not drowned by 60,000 of MNIST; its validation and test
+splits, and "all", hold each digit once.
 """
 
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -31,9 +36,24 @@ def dataset_parts(spec: str) -> list[str]:
     parts = [part.strip() for part in spec.split("+")]
     if not all(parts):
         raise UsageError(f"dataset {spec!r}: an empty name around '+'")
-    if len(set(parts)) < len(parts):
+    if len({part_weight(part)[0] for part in parts}) < len(parts):
         raise UsageError(f"dataset {spec!r}: a part named twice would count its digits twice")
     return parts
+
+
+MAX_WEIGHT = 1000
+
+
+def part_weight(part: str) -> tuple[str, int]:
+    """'feedback*40' -> ('feedback', 40); a part without a weight (or an existing path that
+    ends so) -> (part, 1)."""
+    found = re.fullmatch(r"(.+?)\s*\*\s*(\d+)", part)
+    if found is None or Path(part.removeprefix("folder:")).expanduser().exists():
+        return part, 1
+    times = int(found[2])
+    if not 1 <= times <= MAX_WEIGHT:
+        raise UsageError(f"dataset {part!r}: a weight is from 1 to {MAX_WEIGHT}, not {times}")
+    return found[1], times
 
 
 def fetch(spec: str, source: Path | None = None) -> FetchReport | None:
@@ -41,9 +61,9 @@ def fetch(spec: str, source: Path | None = None) -> FetchReport | None:
     A combined spec: every part's files, named `part/file` (None if all parts are folders)."""
     if is_number_dataset(spec):
         return fetch_numbers(spec, source)
-    parts = dataset_parts(spec)
+    parts = [part_weight(part)[0] for part in dataset_parts(spec)]
     if len(parts) == 1:
-        entry, variant = parse_spec(spec)
+        entry, variant = parse_spec(parts[0])
         return entry.fetch(variant, source)
     reports = [(part, fetch(part, source)) for part in parts]
     fetched = [(part, report) for part, report in reports if report is not None]
@@ -68,14 +88,17 @@ def load_splits(
             f"{spec} holds whole numbers, not single digits: use it with `digitrec read`, "
             "`evaluate-reader` or `train-reader`"
         )
-    parts = dataset_parts(spec)
-    if len(parts) == 1:
+    parts = [part_weight(part) for part in dataset_parts(spec)]
+    if len(parts) == 1 and parts[0][1] == 1:
         entry, variant = parse_spec(spec)
         return make_splits(entry.load_parts(variant, source), splits or SplitConfig())
-    loaded = [load_splits(part, source, splits) for part in parts]
+    loaded = [load_splits(part, source, splits) for part, _ in parts]
+    weights = [times for _, times in parts]
     names = [n for n in ("train", "val", "test") if all(n in each for each in loaded)]
     joined = {name: _joined(spec, name, [each[name] for each in loaded]) for name in names}
     pooled = [joined[name] for name in names]  # every image once, preprocessed once
+    if "train" in joined and max(weights) > 1:
+        joined["train"] = _joined(spec, "train", [each["train"] for each in loaded], weights)
     joined["all"] = DigitSet(
         spec,
         "all",
@@ -86,7 +109,10 @@ def load_splits(
     return joined
 
 
-def _joined(spec: str, split: str, sets: list[DigitSet]) -> DigitSet:
+def _joined(
+    spec: str, split: str, sets: list[DigitSet], weights: list[int] | None = None
+) -> DigitSet:
+    """The sets one after the other in 28×28, each `weights[i]` times (once without weights)."""
     from digitrec.preprocess import to_mnist_format
 
     for each in sets[1:]:
@@ -95,8 +121,12 @@ def _joined(spec: str, split: str, sets: list[DigitSet]) -> DigitSet:
                 f"{spec}: {sets[0].name} and {each.name} have different classes; "
                 "only datasets of the same classes can be joined"
             )
-    images = [to_mnist_format(each.images, f"{each.name} {split}") for each in sets]
-    labels = [each.labels.astype(np.int64) for each in sets]
+    times = weights or [1] * len(sets)
+    images = [
+        np.tile(to_mnist_format(each.images, f"{each.name} {split}"), (n, 1, 1))
+        for each, n in zip(sets, times, strict=True)
+    ]
+    labels = [np.tile(each.labels.astype(np.int64), n) for each, n in zip(sets, times, strict=True)]
     return DigitSet(spec, split, np.concatenate(images), np.concatenate(labels), sets[0].classes)
 
 
@@ -118,4 +148,5 @@ __all__ = [
     "load",
     "load_splits",
     "parse_spec",
+    "part_weight",
 ]

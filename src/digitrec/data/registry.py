@@ -1,7 +1,8 @@
 """The datasets digitrec knows, by name: a plain dict, name -> how to fetch and load it.
 
-A dataset is named by a spec: `mnist`, `usps`, `emnist:letters`, `noisy-mnist:blur-high`, or a folder
-of your own digits (`folder:PATH`, or just the path of an existing folder).
+A dataset is named by a spec: `mnist`, `usps`, `emnist:letters`, `noisy-mnist:blur-high`, a folder
+of your own digits (`folder:PATH`, or just the path of an existing folder), or the corrections
+users submitted (`feedback:PATH`, `feedback` alone: `$DIGITREC_HOME/feedback.db`).
 """
 
 from collections.abc import Callable
@@ -11,7 +12,10 @@ from pathlib import Path
 from digitrec.data import cvl, emnist, folder, mnist, noisy, usps
 from digitrec.data.acquire import FetchReport
 from digitrec.data.digitset import DigitSet
-from digitrec.errors import UsageError
+from digitrec.data.feedback import feedback_parts
+from digitrec.errors import DataError, UsageError
+from digitrec.home import digitrec_home
+from digitrec.storage import sha256_file
 
 Fetcher = Callable[[str, Path | None], FetchReport | None]
 PartsLoader = Callable[[str, Path | None], dict[str, DigitSet]]
@@ -40,6 +44,20 @@ def _folder_path(variant: str) -> Path:
 def _check_folder(variant: str, _source: Path | None) -> None:
     """Folders are read in place: nothing to fetch, but say now if there is nothing to read."""
     folder.image_files(_folder_path(variant))
+
+
+def _feedback_path(variant: str) -> Path:
+    return Path(variant).expanduser() if variant else digitrec_home() / "feedback.db"
+
+
+def _check_feedback(variant: str, _source: Path | None) -> FetchReport:
+    """A store is read in place; its SHA-256 goes into the run's config (a snapshot's is fixed)."""
+    path = _feedback_path(variant)
+    if not path.is_file():
+        raise DataError(f"{path}: no feedback database (start `digitrec serve` and submit some)")
+    return FetchReport(
+        f"feedback:{path}", path.parent, {path.name: "in place"}, {path.name: sha256_file(path)}
+    )
 
 
 DATASETS: dict[str, DatasetEntry] = {
@@ -83,6 +101,12 @@ DATASETS: dict[str, DatasetEntry] = {
         fetch=_check_folder,
         load_parts=lambda variant, _source: folder.load_parts(_folder_path(variant)),
     ),
+    "feedback": DatasetEntry(
+        "feedback",
+        "the corrections users submitted (feedback:PATH; the newest 20% by time are its test)",
+        fetch=_check_feedback,
+        load_parts=lambda variant, _source: feedback_parts(_feedback_path(variant)),
+    ),
 }
 
 
@@ -102,6 +126,6 @@ def parse_spec(spec: str) -> tuple[DatasetEntry, str]:
             raise UsageError(
                 f"unknown {name} variant {variant!r}; choose from {', '.join(entry.variants)}"
             )
-    elif variant and name != "folder":
+    elif variant and name not in ("folder", "feedback"):
         raise UsageError(f"{name} has no variants (got {spec!r})")
     return entry, variant

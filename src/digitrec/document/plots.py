@@ -275,3 +275,35 @@ def bars(
     axes.set(ylabel=ylabel, title=title)
     axes.grid(alpha=0.3, axis="y")
     return _png(figure)
+
+
+def before_after(
+    labels: Sequence[str],
+    before: Sequence[float],
+    after: Sequence[float],
+    ylabel: str,
+    title: str,
+    *,
+    names: tuple[str, str] = ("before", "after"),
+) -> bytes:
+    """Two bars per label, before and after, each value written above its bar."""
+    figure = _figure(1.6 + 1.5 * len(labels), 3.8)
+    axes = figure.add_subplot()
+    positions = np.arange(len(labels))
+    width = 0.38
+    for offset, values, name, color in (
+        (-width / 2, before, names[0], "tab:gray"),
+        (width / 2, after, names[1], "tab:blue"),
+    ):
+        axes.bar(positions + offset, values, width, label=name, color=color)
+        for x, value in zip(positions + offset, values, strict=True):
+            axes.annotate(
+                f"{value:.2f}", (x, value), textcoords="offset points", xytext=(0, 3),
+                ha="center", fontsize=7,
+            )  # fmt: skip
+    axes.set_ylim(0, 105)
+    axes.set_xticks(positions, labels, rotation=15, ha="right", fontsize=8)
+    axes.set(ylabel=ylabel, title=title)
+    axes.grid(alpha=0.3, axis="y")
+    axes.legend(fontsize=8, loc="lower right")
+    return _png(figure)

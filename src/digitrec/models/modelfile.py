@@ -27,6 +27,8 @@ from typing import Any, Protocol
 import numpy as np
 
 from digitrec.errors import DataError, UsageError
+from digitrec.models import versions
+from digitrec.models.versions import PACKAGED as PACKAGED
 from digitrec.storage import atomic_write_bytes, atomic_write_text
 
 FORMAT = "digitrec-model/1"
@@ -37,7 +39,6 @@ LEGACY_FORMATS = {"digitrec-line-reader/1": "line-reader", "digitrec-verifier/1"
 # Models see MNIST-standardized input: (x / 255 - MEAN) / STD, ink bright. Defined here only.
 MEAN, STD = 0.1307, 0.3081
 SIDE = 28
-PACKAGED = Path(__file__).resolve().parent.parent / "weights"  # models shipped in the package
 
 
 @dataclass
@@ -125,9 +126,12 @@ def write_model_files(
 
 
 def resolve_model_path(spec: str | Path) -> Path:
-    """`default` (or another packaged name), a run directory, STEM.json or STEM.safetensors ->
-    the safetensors path."""
+    """`default` (the active model version: `models.versions`), `shipped` (the package's own
+    default, whichever version is active), another packaged name, a run directory, STEM.json or
+    STEM.safetensors -> the safetensors path."""
     text = str(spec)
+    if text in ("default", "shipped") and not Path(text).exists():
+        return versions.active().path if text == "default" else versions.shipped_path()
     packaged = PACKAGED / f"{text}.safetensors"
     path = Path(text).expanduser()
     if "/" not in text and "." not in text and packaged.is_file() and not path.exists():

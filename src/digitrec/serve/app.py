@@ -8,7 +8,9 @@ timed), the body's size and time limits, CORS (only when origins are configured)
 connections.py. Every error leaves as a problem document (problems.py).
 """
 
+import asyncio
 import gc
+import signal
 import sqlite3
 import sys
 from collections.abc import AsyncIterator
@@ -21,11 +23,11 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.gzip import GZipMiddleware
 
 from digitrec import __version__
+from digitrec.data.feedback import FeedbackStore
 from digitrec.serve import problems
 from digitrec.serve.auth import load_auth, require_token, session_router
 from digitrec.serve.dependencies import Corrections, Limits
 from digitrec.serve.engine import Engine
-from digitrec.serve.feedback import FeedbackStore
 from digitrec.serve.guard import GuardMiddleware, html_policy, inline_scripts
 from digitrec.serve.limits import BodyLimitMiddleware, RateLimiter
 from digitrec.serve.metrics import Metrics, MetricsMiddleware
@@ -50,6 +52,41 @@ def open_feedback(settings: ServeSettings) -> Corrections:
     return Corrections(store)
 
 
+class _Reloads:
+    """SIGHUP switches the engine to the active model version (Engine.reload), in a thread of
+    its own, one at a time; a failure is printed and the old model keeps serving."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.loop = asyncio.get_running_loop()
+        self.tasks: set[asyncio.Future[None]] = set()
+        try:
+            self.loop.add_signal_handler(signal.SIGHUP, self.start)
+            self.installed = True
+        except (ValueError, RuntimeError, NotImplementedError):  # not the main thread (tests)
+            self.installed = False
+
+    def start(self) -> None:
+        task = asyncio.ensure_future(asyncio.to_thread(self._reload))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    def _reload(self) -> None:
+        try:
+            if self.engine.reload():
+                print(
+                    f"digitrec serve: now serving {self.engine.model_name} "
+                    f"{self.engine.version}".rstrip(),
+                    file=sys.stderr,
+                )
+        except Exception as error:  # a broken model file: keep serving the old one
+            print(f"digitrec serve: reload failed, old model kept: {error}", file=sys.stderr)
+
+    def close(self) -> None:
+        if self.installed:
+            self.loop.remove_signal_handler(signal.SIGHUP)
+
+
 def create_app(settings: ServeSettings | None = None) -> FastAPI:
     settings = settings or ServeSettings()
     auth = load_auth(settings)
@@ -61,6 +98,7 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.engine = Engine.start(settings)
         app.state.engine.on_busy = app.state.metrics.waiting.set
+        reloads = _Reloads(app.state.engine)
         app.state.corrections = open_feedback(settings)
         app.state.packaged_models = packaged_models()
         # Everything loaded so far (torch, the models, the app) lives as long as the server: out
@@ -71,6 +109,7 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            reloads.close()
             gc.unfreeze()
             app.state.engine.close()
 

@@ -9,8 +9,8 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
+from digitrec.data.feedback import FeedbackStore
 from digitrec.serve.engine import Engine
-from digitrec.serve.feedback import FeedbackStore
 from digitrec.serve.limits import RateLimiter
 from digitrec.serve.metrics import Metrics
 from digitrec.serve.problems import Problem

@@ -51,8 +51,11 @@ class Engine:
     line_reader: LineReader | None = None  # reads numbers when chosen (settings.reader)
     busy: int = 0  # requests on or waiting for the pool, until their work has really finished
     on_busy: Callable[[int], None] | None = None  # told each new `busy` (the metrics' gauge)
-    _explainer: Any = None  # the torch module for saliency, loaded on first use
+    model_path: Path | None = None  # the weights `classifier` came from (None: an .onnx file)
+    version: str = ""  # the model version ("shipped", "v3") when the model is `default`
+    _explainer: tuple[Any, Any] = (None, None)  # (classifier, its torch module for saliency)
     _export_lock: threading.Lock = field(default_factory=threading.Lock)  # one export at a time
+    _reload_lock: threading.Lock = field(default_factory=threading.Lock)  # one reload at a time
     _browser_models: dict[str, Path] = field(default_factory=dict)  # exported, once made
 
     @classmethod
@@ -69,23 +72,45 @@ class Engine:
         from digitrec.export.runtime import load_classifier
 
         torch.set_num_threads(settings.torch_threads)
+        path, version = _resolved(settings.model)
         classifier = load_classifier(
-            settings.model, settings.backend, threads=settings.torch_threads
+            str(path or settings.model), settings.backend, threads=settings.torch_threads
         )
         executor = ThreadPoolExecutor(settings.inference_threads, thread_name_prefix="infer")
         verifier, scorer = packaged_reading_models()
         line_reader = choose_reader(settings.reader)
-        engine = cls(settings, classifier, verifier, scorer, executor, line_reader)
+        engine = cls(
+            settings, classifier, verifier, scorer, executor, line_reader,
+            model_path=path, version=version,
+        )  # fmt: skip
         # First-call costs (lazy initialisation in torch/ONNX Runtime, OpenCV) before the first
         # user: a drawn "1" through the whole path, on every thread of the pool.
-        stroke = np.full((112, 112), 255, np.uint8)
-        stroke[16:96, 52:60] = 0
         warm = [
-            executor.submit(engine.predict, [stroke]) for _ in range(settings.inference_threads)
+            executor.submit(engine.predict, [_STROKE]) for _ in range(settings.inference_threads)
         ]
         for future in warm:
             future.result()
         return engine
+
+    def reload(self) -> bool:
+        """Load the model `settings.model` names now (`default`: the active version) beside the
+        one in use, warm it, and switch to it in one assignment: a request keeps the model it
+        started with, the next gets the new one, none waits or fails. False when the model named
+        is the one in use already. Errors (a broken file) leave the old model serving."""
+        from digitrec.export.runtime import load_classifier
+
+        with self._reload_lock:
+            path, version = _resolved(self.settings.model)
+            if path is None or (path == self.model_path and version == self.version):
+                return False
+            classifier = load_classifier(
+                str(path), self.settings.backend, threads=self.settings.torch_threads
+            )
+            predict_many([_STROKE], classifier, threshold=self.settings.threshold)  # warm
+            with self._export_lock:
+                self._browser_models.pop("digit-classifier", None)
+                self.classifier, self.model_path, self.version = classifier, path, version
+            return True
 
     def close(self) -> None:
         self.executor.shutdown(wait=False, cancel_futures=True)
@@ -100,6 +125,11 @@ class Engine:
         server's paths)."""
         spec = Path(self.settings.model)
         return spec.stem if spec.suffix in (".safetensors", ".json", ".onnx") else spec.name
+
+    @property
+    def model_version(self) -> str:
+        """The model and its version, as stored with a correction: "default@v3", "runs/x"."""
+        return f"{self.model_name}@{self.version}" if self.version else self.model_name
 
     async def run(self, work: Callable[..., T], *args: Any) -> T:
         """Run `work(*args)` on the inference pool; 503 when too many wait, 504 past the timeout.
@@ -236,11 +266,12 @@ class Engine:
             raise Problem(
                 422, f"no digit to explain: {message_without_name(error, name)}"
             ) from None
-        probabilities = self.classifier.predict_proba(digit_image[None])[0]
+        classifier = self.classifier  # one model for the whole answer, even across a reload
+        probabilities = classifier.predict_proba(digit_image[None])[0]
         prediction = decide_digit(
-            name, probabilities, self.classifier.card.classes, self.settings.threshold
+            name, probabilities, classifier.card.classes, self.settings.threshold
         )
-        saliency = smoothgrad(self._module(), digit_image)
+        saliency = smoothgrad(self._module(classifier), digit_image)
         return {
             **prediction.to_json(),
             "method": "smoothgrad",
@@ -249,18 +280,40 @@ class Engine:
             "saliency_png": overlay_png(digit_image, saliency.heat),
         }
 
-    def _module(self) -> Any:
-        if self._explainer is None:
-            module = getattr(self.classifier, "module", None)
-            if module is None:  # ONNX or a classic model: saliency needs the torch network
-                try:
-                    module = getattr(load_model(self.settings.model), "module", None)
-                except DigitrecError:  # an .onnx file: no torch weights to differentiate
-                    module = None
-            if module is None:
-                raise Problem(501, "explanations need a neural network model's weights file")
-            self._explainer = module
-        return self._explainer
+    def _module(self, classifier: Classifier | None = None) -> Any:
+        """The torch network of `classifier` (the one in use when None), for saliency."""
+        classifier = classifier or self.classifier
+        known, module = self._explainer
+        if known is classifier:
+            return module
+        module = getattr(classifier, "module", None)
+        if module is None and self.model_path is not None:  # ONNX, or a classic model
+            try:
+                module = getattr(load_model(self.model_path), "module", None)
+            except DigitrecError:
+                module = None
+        if module is None:
+            raise Problem(501, "explanations need a neural network model's weights file")
+        self._explainer = (classifier, module)
+        return module
+
+
+_STROKE = np.full((112, 112), 255, np.uint8)  # a drawn "1": warms a model up
+_STROKE[16:96, 52:60] = 0
+
+
+def _resolved(spec: str) -> tuple[Path | None, str]:
+    """The weights a model name means now and its version ("" unless `default`); (None, "") for
+    an exported .onnx file, which has no weights to reload."""
+    from digitrec.models import versions
+    from digitrec.models.modelfile import resolve_model_path
+
+    if spec == "default" and not Path(spec).exists():
+        active = versions.active()
+        return active.path, active.name
+    if Path(spec).suffix == ".onnx":
+        return None, ""
+    return resolve_model_path(spec), ""
 
 
 def _can_export() -> None:

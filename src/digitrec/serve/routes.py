@@ -20,6 +20,8 @@ from fastapi import Path as FastAPIPath
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, Response
 
+from digitrec.data.feedback import MAX_PAGE, FeedbackStore
+from digitrec.errors import DigitrecError
 from digitrec.serve import schemas
 from digitrec.serve.auth import require_token
 from digitrec.serve.dependencies import (
@@ -35,10 +37,10 @@ from digitrec.serve.dependencies import (
     spend_inference,
 )
 from digitrec.serve.engine import Engine
-from digitrec.serve.feedback import MAX_PAGE, FeedbackStore
 from digitrec.serve.guard import html_policy
 from digitrec.serve.inputs import read_submission, request_body
 from digitrec.serve.problems import IMAGE_ROUTES, Problem, problem_responses
+from digitrec.serve.workers import SUPERVISOR_ENV
 
 STATIC = Path(__file__).resolve().parent / "static"
 MIN_FREE_BYTES = 100 * 1024 * 1024  # /healthz's disk check says "low" under this
@@ -308,12 +310,12 @@ def _label(value: Any) -> int:
 def _store_feedback(
     engine: Engine, store: FeedbackStore, data: bytes, name: str, label: int
 ) -> dict[str, Any]:
-    from digitrec.serve.feedback import FeedbackFullError
+    from digitrec.data.feedback import FeedbackFullError
 
     prediction, png = engine.correction_image(data, name)
     try:
         stored = store.add(
-            label, prediction.digit, prediction.confidence, engine.model_name, name, png
+            label, prediction.digit, prediction.confidence, engine.model_version, name, png
         )
     except FeedbackFullError as error:
         raise Problem(507, str(error)) from None
@@ -331,11 +333,55 @@ def _store_feedback(
 )
 async def models(engine: EngineDep, packaged: PackagedModelsDep) -> dict[str, Any]:
     reader = "segment" if engine.line_reader is None else "line"
-    loaded = {"name": engine.model_name, "backend": engine.backend, "reader": reader}
+    loaded = {
+        "name": engine.model_name,
+        "version": engine.version,
+        "backend": engine.backend,
+        "reader": reader,
+    }
     return {
         "loaded": {**loaded, "card": engine.classifier.card.to_json()},
         "available": packaged,
     }
+
+
+@private.post(
+    "/v1/models/reload",
+    summary="Switch to the model version promoted last, without a restart",
+    tags=["info"],
+    responses=problem_responses(403, 408, 413, 503),
+    response_model=schemas.Reloaded,
+)
+async def reload_model(engine: EngineDep) -> dict[str, Any]:
+    """Loads and warms the active version (`digitrec models promote|rollback`) beside the one
+    in use and switches atomically: no request fails or waits for it. With several workers,
+    the others are told too (through the supervisor, as by SIGHUP) and switch on their own."""
+    try:
+        reloaded = await run_in_threadpool(engine.reload)
+    except DigitrecError as error:
+        raise Problem(
+            503, f"the new model cannot be loaded; still serving the old ({error})"
+        ) from None
+    told = tell_other_workers()
+    return {
+        "model": engine.model_name,
+        "version": engine.version,
+        "reloaded": reloaded,
+        "workers": "all" if told else "this",
+    }
+
+
+def tell_other_workers() -> bool:
+    """Under `digitrec serve --workers N`: SIGHUP to the supervisor, which passes it on to
+    every worker (serve.workers). False for a single server process."""
+    import os
+    import signal
+
+    supervisor = os.environ.get(SUPERVISOR_ENV)
+    if supervisor is None or supervisor != str(os.getppid()):
+        return False
+    os.kill(int(supervisor), signal.SIGHUP)
+    return True
 
 
 # What a /models/*.onnx route answers: the graph, or why there is none (404) or it cannot be made.
@@ -423,7 +469,12 @@ async def healthz(
         free, disk = 0, f"unknown ({error.strerror or error})"
     feedback = "ok" if corrections.store is not None else corrections.problem
     checks = {"model": "ok", "feedback": feedback, "disk": disk, "disk_free_bytes": free}
-    return {"status": "ok", "model": engine.model_name, "checks": checks}
+    return {
+        "status": "ok",
+        "model": engine.model_name,
+        "version": engine.version,
+        "checks": checks,
+    }
 
 
 @private.get(

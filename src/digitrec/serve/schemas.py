@@ -92,6 +92,7 @@ class Deleted(BaseModel):
 
 class LoadedModel(BaseModel):
     name: str
+    version: str = Field(description="the model version (`digitrec models list`) for default")
     backend: str = Field(description="torch or onnx")
     reader: str = Field(description="the number reader: line or segment")
     card: dict[str, Any] = Field(description="the model card (models/modelfile.py)")
@@ -119,4 +120,12 @@ class HealthChecks(BaseModel):
 class Health(BaseModel):
     status: str
     model: str
+    version: str = Field(description="the model version (`digitrec models list`) for default")
     checks: HealthChecks
+
+
+class Reloaded(BaseModel):
+    model: str
+    version: str
+    reloaded: bool = Field(description="false when the active version was in use already")
+    workers: str = Field(description="'all' (every worker was told) or 'this' (one process)")

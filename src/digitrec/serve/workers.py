@@ -34,6 +34,7 @@ RESTARTS_PER_MINUTE = 5  # more crashes than this: the workers cannot run here; 
 STOP_SECONDS = 30.0  # a worker still running this long after SIGTERM is killed
 USAGE_EXIT = 2  # a worker's exit status for a usage error (the CLI's): the supervisor stops
 STARTUP_EXIT = 3  # a worker that never started serving (uvicorn's code): not restarted either
+SUPERVISOR_ENV = "DIGITREC_SERVE_SUPERVISOR"  # a worker's supervisor's pid (reloads go through it)
 
 
 def reuse_port_available() -> bool:
@@ -96,7 +97,15 @@ def serve_workers(host: str, port: int, workers: int, options: dict[str, Any]) -
         nonlocal stopping
         stopping = True
 
+    def reload(_signum: int, _frame: Any) -> None:  # SIGHUP: every worker switches models
+        for process in processes:
+            if process.is_alive() and process.pid is not None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(process.pid, signal.SIGHUP)
+
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, reload)
+    os.environ[SUPERVISOR_ENV] = str(os.getpid())  # the workers inherit it
     processes: list[BaseProcess] = []
     crashes: list[float] = []
     status = 0
@@ -168,6 +177,7 @@ def _worker(host: str, port: int, options: dict[str, Any], parent: int) -> None:
     import uvicorn
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # until the app takes it (app.py's lifespan)
     _stop_with_parent(parent)
     try:
         sock = listening_socket(host, port, reuse_port=True)

@@ -320,8 +320,13 @@
           return null;
         });
     window.digitrecLocalReader = loaded("/static/local_reader.js", "reader", (m) => (local = m));
-    window.digitrecLocalDigit = loaded("/static/local_digit.js", "classifier", (m) => (localDigit = m));
+    loadLocalDigit = () => {
+      window.digitrecLocalDigit = loaded("/static/local_digit.js", "classifier", (m) => (localDigit = m));
+      return window.digitrecLocalDigit;
+    };
+    loadLocalDigit();
   }
+  let loadLocalDigit = () => null;
   loadLocalReader();
 
   function padImage() {
@@ -862,12 +867,25 @@
   pad.dataset.version = "0";
   pad.dataset.strokes = "0";
   showNothing();
-  fetch("/healthz")
-    .then((response) => (response.ok ? response.json() : null))
-    .then((body) => {
-      $("model-name").textContent = body && body.model ? body.model : "unknown";
-    })
-    .catch(() => {
-      $("model-name").textContent = "unreachable";
-    });
+  // The model (and its version: `digitrec models list`) in the footer, looked at again every
+  // minute: when the server switched to another version (POST /v1/models/reload, SIGHUP), the
+  // classifier this page runs is fetched again, so the page and the server read alike.
+  let shownVersion = null;
+  function showModel() {
+    return fetch("/healthz")
+      .then((response) => (response.ok ? response.json() : null))
+      .then((body) => {
+        const version = body && body.version ? body.version : "";
+        $("model-name").textContent = body && body.model ? body.model + (version ? ` (${version})` : "") : "unknown";
+        pad.dataset.modelVersion = version;
+        if (shownVersion !== null && version !== shownVersion && localDigit) loadLocalDigit();
+        shownVersion = version;
+      })
+      .catch(() => {
+        $("model-name").textContent = "unreachable";
+      });
+  }
+  window.digitrecShowModel = showModel; // for tests: look now rather than in a minute
+  showModel();
+  setInterval(showModel, 60000);
 })();

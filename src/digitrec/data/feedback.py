@@ -1,6 +1,8 @@
 """User corrections: stored in SQLite (WAL mode, one row per correction with the image, what the
-model predicted and when), reviewed (listed, relabelled, deleted) and exported as a `0/`…`9/`
-folder dataset `digitrec train` can use.
+model predicted and when), reviewed (listed, relabelled, deleted), exported as a `0/`…`9/`
+folder dataset, and read as the dataset `feedback:PATH` (`feedback_parts`: the newest
+HOLDOUT_SHARE of the rows by time are its test part, so they measure what training on the older
+ones gained). `digitrec feedback train` trains on a snapshot of the store (`snapshot`).
 
 The same image with the same label is one row (a second submission answers with the first); a
 label equal to the model's prediction is a confirmation, kept and counted apart from the
@@ -16,6 +18,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from digitrec.data.digitset import DigitSet
 from digitrec.errors import DataError, DigitrecError, UsageError
 from digitrec.storage import atomic_write_bytes
 
@@ -39,6 +44,7 @@ ONE_ROW_PER_IMAGE_AND_LABEL = (
     "CREATE UNIQUE INDEX IF NOT EXISTS feedback_image_label ON feedback (digest, label)"
 )
 MAX_PAGE = 100  # rows a review page (or a delete) may name at once
+HOLDOUT_SHARE = 0.2  # the newest rows, by time, held out of training on the store
 KINDS = ("correction", "confirmation")
 
 
@@ -258,6 +264,31 @@ class FeedbackStore:
         with self._connect() as db:
             yield from db.execute("SELECT id, label, image FROM feedback ORDER BY id")
 
+    def timeline(self) -> Iterator[tuple[int, str, int, int | None, bytes]]:
+        """(id, created, label, predicted, png) of every row in the order they were stored."""
+        with self._connect() as db:
+            yield from db.execute(
+                "SELECT id, created, label, predicted, image FROM feedback ORDER BY created, id"
+            )
+
+    def count(self) -> int:
+        with self._connect() as db:
+            (count,) = db.execute("SELECT COUNT(*) FROM feedback").fetchone()
+        return int(count)
+
+    def snapshot(self, dest: Path) -> int:
+        """Copy the whole store, as it is now, to `dest` (atomically: a consistent copy taken
+        beside running writers, by SQLite's backup); returns the rows copied."""
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        partial = dest.with_name(f".{dest.name}.partial")
+        partial.unlink(missing_ok=True)
+        with self._connect() as db, closing(sqlite3.connect(str(partial))) as copy:
+            db.backup(copy)
+            copy.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
+            (count,) = copy.execute("SELECT COUNT(*) FROM feedback").fetchone()
+        partial.replace(dest)
+        return int(count)
+
 
 def _feedback(row: Sequence[Any], duplicate: bool = False) -> Feedback:
     """A Feedback from a row of COLUMNS."""
@@ -305,3 +336,58 @@ def export_feedback(db_path: Path, out: Path) -> dict[int, int]:
     except sqlite3.DatabaseError as error:
         raise DataError(f"{db_path}: not a readable feedback database ({error})") from None
     return counts
+
+
+@dataclass(frozen=True)
+class StoredDigits:
+    """Every row of a store as 28×28 digits, in the order they were stored: the images, labels,
+    and for each whether it corrected the model (its label is not what the model read)."""
+
+    images: np.ndarray
+    labels: np.ndarray
+    corrected: np.ndarray  # bool
+    ids: np.ndarray
+
+    def held_out_from(self) -> int:
+        """The first index of the newest HOLDOUT_SHARE (at least one row, and one row left)."""
+        n = len(self.labels)
+        return n - min(max(1, round(n * HOLDOUT_SHARE)), n - 1) if n > 1 else n
+
+
+def stored_digits(path: Path) -> StoredDigits:
+    """The store's rows through `normalize_digit`, as every other user image; a row whose image
+    holds no digit (it could not be stored so) is an error naming it."""
+    from digitrec.images import decode_image
+    from digitrec.preprocess import normalize_digit
+
+    if not path.is_file():
+        raise DataError(f"{path}: no feedback database (start `digitrec serve` and submit some)")
+    images, labels, corrected, ids = [], [], [], []
+    try:
+        for row_id, _created, label, predicted, png in FeedbackStore(
+            path, read_only=True
+        ).timeline():
+            name = f"{path.name} row {row_id}"
+            images.append(normalize_digit(decode_image(bytes(png), name), name))
+            labels.append(label)
+            corrected.append(predicted != label)
+            ids.append(row_id)
+    except sqlite3.DatabaseError as error:
+        raise DataError(f"{path}: not a readable feedback database ({error})") from None
+    if not images:
+        raise DataError(f"{path}: the store holds no corrections yet")
+    return StoredDigits(
+        np.stack(images), np.asarray(labels, np.int64), np.asarray(corrected), np.asarray(ids)
+    )
+
+
+def feedback_parts(path: Path) -> dict[str, DigitSet]:
+    """The dataset `feedback:PATH`: "train" the older rows, "test" the newest HOLDOUT_SHARE (by
+    the time they were stored); the split schemes carve validation out of "train"."""
+    stored = stored_digits(path)
+    cut = stored.held_out_from()
+    name = f"feedback:{path}"
+    parts = {"train": DigitSet(name, "train", stored.images[:cut], stored.labels[:cut])}
+    if cut < len(stored.labels):
+        parts["test"] = DigitSet(name, "test", stored.images[cut:], stored.labels[cut:])
+    return parts

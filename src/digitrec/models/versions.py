@@ -1,0 +1,182 @@
+"""Model versions: the digit classifiers promoted from runs, kept in `$DIGITREC_MODELS` (by
+default `$DIGITREC_HOME/models/`), and which one is active. The model name `default` means the
+active version (`resolve_model_path`), so `digitrec serve`, `predict` and `read` use it;
+`shipped` always means the model in the package.
+
+    models/
+      active.json          {"active": "v2", "history": ["shipped", "v1", "v2"]}
+      v1/model.safetensors, model.json, gate.json, version.json
+      v2/...
+
+A version is written whole into a hidden folder and renamed into place, and active.json is
+replaced atomically, under a lock file: a promote racing another, or a server reading while a
+promote runs, sees one version or the other, never half of one. Versions are never deleted by
+promote or rollback.
+"""
+
+import fcntl
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from digitrec.errors import DataError, UsageError
+from digitrec.home import digitrec_home
+from digitrec.storage import atomic_write_json, read_json_object
+
+PACKAGED = Path(__file__).resolve().parent.parent / "weights"  # models shipped in the package
+SHIPPED = "shipped"  # the package's own model: always a version, the first one
+GATE = "gate.json"  # a run's gate record (learning.gate), copied into its version
+_VERSION = re.compile(r"v(\d+)")
+
+
+def versions_dir() -> Path:
+    configured = os.environ.get("DIGITREC_MODELS")
+    return Path(configured).expanduser() if configured else digitrec_home() / "models"
+
+
+@dataclass(frozen=True)
+class Version:
+    name: str  # "shipped", "v1", "v2", ...
+    path: Path  # its model.safetensors
+    record: dict[str, Any]  # version.json: when, from which run, the gate's figures, forced
+
+    @property
+    def gate(self) -> dict[str, Any]:
+        return dict(self.record.get("gate", {}))
+
+
+def _state() -> dict[str, Any]:
+    state = read_json_object(versions_dir() / "active.json", missing_ok=True)
+    history = [str(name) for name in state.get("history", [])]
+    return {"active": str(state.get("active", SHIPPED)), "history": history or [SHIPPED]}
+
+
+def shipped_path() -> Path:
+    return PACKAGED / "default.safetensors"
+
+
+def version_path(name: str) -> Path:
+    if name == SHIPPED:
+        return shipped_path()
+    if _VERSION.fullmatch(name) is None:
+        raise UsageError(f"no model version {name!r} (versions are shipped, v1, v2, ...)")
+    return versions_dir() / name / "model.safetensors"
+
+
+def active() -> Version:
+    """The version `default` names now. One whose files are gone is an error, not the shipped
+    model in disguise."""
+    name = _state()["active"]
+    path = version_path(name)
+    if not path.is_file():
+        raise DataError(
+            f"the active model version {name} is missing ({path}): `digitrec models rollback`"
+        )
+    record = (
+        {} if name == SHIPPED else read_json_object(path.parent / "version.json", missing_ok=True)
+    )
+    return Version(name, path, record)
+
+
+def listing() -> list[Version]:
+    """Every version, oldest first: the shipped model, then v1, v2, ..."""
+    found = [Version(SHIPPED, shipped_path(), {"promoted": "", "run": "the package"})]
+    root = versions_dir()
+    numbered = sorted(
+        (int(match[1]), child)
+        for child in (root.iterdir() if root.is_dir() else [])
+        if (match := _VERSION.fullmatch(child.name)) and child.is_dir()
+    )
+    found += [
+        Version(
+            child.name,
+            child / "model.safetensors",
+            read_json_object(child / "version.json", missing_ok=True),
+        )
+        for _, child in numbered
+    ]
+    return found
+
+
+@contextmanager
+def _locked() -> Iterator[Path]:
+    root = versions_dir()
+    root.mkdir(parents=True, exist_ok=True)
+    with (root / ".lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield root
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _activate(root: Path, name: str, history: list[str]) -> None:
+    atomic_write_json(root / "active.json", {"active": name, "history": history})
+
+
+def promote(run: Path, *, force: bool = False) -> Version:
+    """Make the model of `run` (a run directory with model.safetensors + model.json and the
+    gate's gate.json) the next version and the active one. Refused when its gate did not pass,
+    unless `force` (recorded in the version). The caller has read the model (`read_model`):
+    this module sits under the model files."""
+    weights = run / "model.safetensors"
+    if not weights.is_file():
+        raise UsageError(f"{run}: no finished model (model.safetensors) to promote")
+    gate = read_json_object(run / GATE, missing_ok=True)
+    if not gate and not force:
+        raise UsageError(
+            f"{run}: no gate record ({GATE}); `digitrec feedback train` writes one "
+            "(or --force to promote it unmeasured)"
+        )
+    if gate and not gate.get("promotable") and not force:
+        raise UsageError(
+            f"{run}: the gate refused this model ({gate.get('verdict', 'failed')}); "
+            "--force promotes it anyway"
+        )
+    with _locked() as root:
+        numbers = [int(m[1]) for c in root.iterdir() if (m := _VERSION.fullmatch(c.name))]
+        name = f"v{max(numbers, default=0) + 1}"
+        partial = root / f".{name}.partial"
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir()
+        for file in ("model.safetensors", "model.json", GATE):
+            if (run / file).is_file():
+                shutil.copy2(run / file, partial / file)
+        record = {
+            "version": name,
+            "promoted": datetime.now(UTC).isoformat(timespec="seconds"),
+            "run": str(run.resolve()),
+            "forced": bool(force and not gate.get("promotable")),
+            "gate": {
+                "promotable": bool(gate.get("promotable")),
+                "verdict": gate.get("verdict", "not measured"),
+                "sets": gate.get("sets", []),
+            },
+        }
+        atomic_write_json(partial / "version.json", record)
+        partial.rename(root / name)
+        state = _state()
+        _activate(root, name, [*state["history"], name])
+    return Version(name, root / name / "model.safetensors", record)
+
+
+def rollback() -> tuple[str, Version]:
+    """Make the version active before the current one again: (the one left, the one now
+    active). The version left stays on disk (promote it again by its run, or roll forward by
+    promoting)."""
+    with _locked() as root:
+        state = _state()
+        history = state["history"]
+        if len(history) < 2:
+            raise UsageError(f"nothing to roll back to: {history[-1]} is the first version used")
+        left, history = history[-1], history[:-1]
+        while len(history) > 1 and not version_path(history[-1]).is_file():
+            history = history[:-1]  # a version removed by hand: step over it
+        _activate(root, history[-1], history)
+    return left, active()
