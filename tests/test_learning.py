@@ -267,3 +267,28 @@ def wait_for(check: Any, seconds: float = 60.0) -> bool:
             return True
         time.sleep(0.5)
     return False
+
+
+def test_watch_trains_gates_and_promotes_after_every_n_corrections(
+    corrections: Path, tmp_path: Path, models_dir: Path
+) -> None:
+    """The unattended loop in its own process: the store already holds more than --every new
+    rows, so a run starts at once, passes its gate and is promoted; watch.json records it."""
+    out = tmp_path / "runs"
+    command = [sys.executable, "-m", "digitrec", "feedback", "train", "--watch", "--db",
+               str(corrections), "--out", str(out), *QUICK, "--tolerance", "1.0", "--dev", "",
+               "--every", "10", "--poll", "0.5"]  # fmt: skip
+    watcher = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                               text=True, env=dict(os.environ))  # fmt: skip
+    try:
+        state = out / "watch.json"
+        assert wait_for(lambda: state.is_file() and json.loads(state.read_text()).get("runs"), 300)
+        (entry,) = json.loads(state.read_text())["runs"]
+        assert entry["run"] == "run-001" and entry["promoted"] == "v1", entry
+        assert (models_dir / "v1" / "model.safetensors").is_file()
+        time.sleep(1.5)  # no new rows: no second run
+        assert len(json.loads(state.read_text())["runs"]) == 1
+    finally:
+        watcher.send_signal(signal.SIGINT)
+        output, _ = watcher.communicate(timeout=60)
+    assert "promoted as v1" in output and output.rstrip().endswith("stopped")

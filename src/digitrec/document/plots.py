@@ -301,7 +301,7 @@ def before_after(
                 f"{value:.2f}", (x, value), textcoords="offset points", xytext=(0, 3),
                 ha="center", fontsize=7,
             )  # fmt: skip
-    axes.set_ylim(0, 105)
+    axes.set_ylim(0, max(*before, *after) * 1.15 + 0.5)
     axes.set_xticks(positions, labels, rotation=15, ha="right", fontsize=8)
     axes.set(ylabel=ylabel, title=title)
     axes.grid(alpha=0.3, axis="y")
