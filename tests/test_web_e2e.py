@@ -541,3 +541,60 @@ def test_a_phone_photo_is_shrunk_before_it_is_sent_and_read(
     )
     assert (width, height) == (2000, 1500)  # what the server read: the shrunk copy
     assert page.locator("#read-boxes li").count() == len(truth)
+
+
+def test_corrections_are_reviewed_on_the_page(
+    page: Any, server: dict[str, Any], mnist_test: tuple
+) -> None:
+    """30 stored rows (real MNIST digits, dark on white, as the page stores them): a page of 24
+    and then the rest, one relabelled in place, two deleted by selection, one by its button —
+    each change in the store itself."""
+    from digitrec.data.feedback import FeedbackStore
+
+    images, labels = mnist_test
+    db = server["home"] / "feedback.db"
+    store = FeedbackStore(db)
+    ids = []
+    for index in range(30):
+        png = bytes(cv2.imencode(".png", 255 - images[500 + index])[1])
+        ids.append(
+            store.add(int(labels[500 + index]), None, 0.4, "default@shipped", "r.png", png).id
+        )
+    page.click("[data-testid=review-show]")
+    page.wait_for_selector("[data-testid=signin]:visible")
+    page.fill("[data-testid=signin-token]", (server["home"] / "serve-token").read_text().strip())
+    page.click("[data-testid=signin-submit]")
+    page.wait_for_selector("[data-testid=review-row]")
+    assert page.locator("[data-testid=review-row]").count() == 24
+    total = store.page(limit=1).total
+    assert page.text_content("[data-testid=review-status]").startswith(f"24 of {total} shown")
+    page.click("[data-testid=review-more]")
+    page.wait_for_function("n => document.querySelectorAll('[data-testid=review-row]').length === n",
+                           arg=min(total, 48))  # fmt: skip
+    newest = ids[-1]
+    row = page.locator(f"li[data-id='{newest}']")
+    assert row.locator("img").evaluate("img => img.complete && img.naturalWidth") == 28
+    relabel = (int(labels[529]) + 1) % 10
+    row.locator("select").select_option(str(relabel))
+    page.wait_for_function("s => document.querySelector('#review-status').textContent.startsWith(s)",
+                           arg=f"Row {newest} is now a {relabel}")  # fmt: skip
+    with sqlite3.connect(db) as connection:
+        (label,) = connection.execute(
+            "SELECT label FROM feedback WHERE id = ?", (newest,)
+        ).fetchone()
+    assert label == relabel
+    for chosen in ids[-3:-1]:
+        page.locator(f"li[data-id='{chosen}'] input[type=checkbox]").check()
+    page.click("[data-testid=review-delete]")
+    page.wait_for_function(
+        "() => document.querySelector('#review-status').textContent === 'Deleted 2 of 2.'"
+    )
+    page.locator(f"li[data-id='{ids[0]}'] button").click()
+    page.wait_for_function(
+        "() => document.querySelector('#review-status').textContent === 'Deleted 1 of 1.'"
+    )
+    with sqlite3.connect(db) as connection:
+        kept = {row[0] for row in connection.execute("SELECT id FROM feedback")}
+    assert not kept & {ids[0], *ids[-3:-1]} and newest in kept
+    assert page.locator(f"li[data-id='{ids[-2]}']").count() == 0
+    screenshot(page, "review")

@@ -861,6 +861,119 @@
   });
 
   // ---------------------------------------------------------------------------------------------
+  // Review of the stored corrections (GET/PATCH/DELETE /v1/feedback, behind the token): pages of
+  // 24, newest first; a row's label changed in place, rows deleted one by one or selected.
+
+  const REVIEW_PAGE = 24;
+  let reviewOffset = 0;
+  let reviewTotal = 0;
+  const reviewList = $("review-list");
+  const reviewStatus = $("review-status");
+  const selectedRows = () => [...reviewList.querySelectorAll("input[type=checkbox]:checked")];
+
+  function reviewControls() {
+    const rows = reviewList.querySelectorAll("li").length;
+    $("review-all").disabled = rows === 0;
+    $("review-delete").disabled = selectedRows().length === 0;
+    $("review-more").hidden = reviewOffset >= reviewTotal;
+  }
+
+  function reviewRow(item) {
+    const row = document.createElement("li");
+    row.dataset.id = String(item.id);
+    row.dataset.testid = "review-row";
+    const image = document.createElement("img");
+    image.src = `/v1/feedback/${item.id}/image`;
+    image.alt = `stored image ${item.id}, labelled ${item.label}`;
+    const what = document.createElement("div");
+    what.className = "what";
+    const read = item.predicted === null ? "nothing sure" : String(item.predicted);
+    const when = item.created.slice(0, 16).replace("T", " ");
+    const text = document.createElement("span");
+    text.textContent = `read ${read} → ${item.label} · ${item.kind} · ${when}`;
+    text.title = `row ${item.id}`;
+    const label = document.createElement("select");
+    label.setAttribute("aria-label", `label of row ${item.id}`);
+    for (let digit = 0; digit < 10; digit++) label.add(new Option(String(digit), String(digit)));
+    label.value = String(item.label);
+    label.onchange = async () => {
+      const answer = await post(`/v1/feedback/${item.id}`, {
+        method: "PATCH",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ label: Number(label.value) }),
+      });
+      if (!answer.ok) {
+        label.value = String(item.label);
+        setStatus(reviewStatus, answer.message, "error");
+        return;
+      }
+      Object.assign(item, answer.body);
+      if (answer.body.id !== Number(row.dataset.id)) row.remove(); // merged into another row
+      else text.textContent = `read ${read} → ${item.label} · ${item.kind} · ${when}`;
+      setStatus(reviewStatus, `Row ${answer.body.id} is now a ${answer.body.label}.`, "ok");
+    };
+    const pick = document.createElement("input");
+    pick.type = "checkbox";
+    pick.setAttribute("aria-label", `select row ${item.id}`);
+    pick.onchange = reviewControls;
+    const remove = document.createElement("button");
+    remove.type = "button";
+    remove.textContent = "Delete";
+    remove.onclick = () => deleteRows([item.id]);
+    const controls = document.createElement("div");
+    controls.append(label, remove);
+    what.append(text, controls);
+    row.append(pick, image, what);
+    return row;
+  }
+
+  async function showCorrections(more) {
+    if (!more) reviewOffset = 0;
+    setStatus(reviewStatus, "Loading…");
+    const answer = await post(`/v1/feedback?limit=${REVIEW_PAGE}&offset=${reviewOffset}`, { method: "GET" });
+    if (!answer.ok) {
+      setStatus(reviewStatus, answer.message, "error");
+      return;
+    }
+    if (!more) reviewList.replaceChildren();
+    const body = answer.body;
+    for (const item of body.items) reviewList.append(reviewRow(item));
+    reviewOffset += body.items.length;
+    reviewTotal = body.total;
+    setStatus(
+      reviewStatus,
+      body.total
+        ? `${reviewOffset} of ${body.total} shown; the store holds ${body.corrections} corrections and ${body.confirmations} confirmations.`
+        : "No corrections stored yet.",
+      "ok",
+    );
+    $("review-all").checked = false;
+    reviewControls();
+  }
+
+  async function deleteRows(ids) {
+    const answer = await post(`/v1/feedback?ids=${ids.join(",")}`, { method: "DELETE" });
+    if (!answer.ok) {
+      setStatus(reviewStatus, answer.message, "error");
+      return;
+    }
+    for (const id of ids) reviewList.querySelector(`li[data-id="${id}"]`)?.remove();
+    reviewOffset -= answer.body.deleted;
+    reviewTotal -= answer.body.deleted;
+    setStatus(reviewStatus, `Deleted ${answer.body.deleted} of ${ids.length}.`, "ok");
+    reviewControls();
+  }
+
+  $("review-show").onclick = () => showCorrections(false);
+  $("review-more").onclick = () => showCorrections(true);
+  $("review-all").onchange = () => {
+    for (const box of reviewList.querySelectorAll("input[type=checkbox]")) box.checked = $("review-all").checked;
+    reviewControls();
+  };
+  $("review-delete").onclick = () =>
+    deleteRows(selectedRows().map((box) => Number(box.closest("li").dataset.id)));
+
+  // ---------------------------------------------------------------------------------------------
   // Start: blank paper, and the model's name in the footer.
 
   paintPaper();
