@@ -292,3 +292,26 @@ def test_watch_trains_gates_and_promotes_after_every_n_corrections(
         watcher.send_signal(signal.SIGINT)
         output, _ = watcher.communicate(timeout=60)
     assert "promoted as v1" in output and output.rstrip().endswith("stopped")
+
+
+def test_an_interrupted_run_resumes_where_it_stopped(corrections: Path, tmp_path: Path) -> None:
+    """SIGTERM mid-training saves a checkpoint; `--resume` finishes the same run (the store's
+    snapshot, the settings saved) and gates it; other options beside --resume are refused."""
+    out = tmp_path / "run"
+    command = [sys.executable, "-m", "digitrec", "feedback", "train", "--db", str(corrections),
+               "--out", str(out), *QUICK, "--steps", "150", "--dev", ""]  # fmt: skip
+    training = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    assert wait_for(lambda: (out / "config.json").is_file(), 120)
+    time.sleep(1.5)  # into the steps
+    training.send_signal(signal.SIGTERM)
+    _, stderr = training.communicate(timeout=120)
+    assert training.returncode != 0 and "checkpoint saved" in stderr, stderr[-2000:]
+    assert not (out / "gate.json").exists()
+    mixed = cli("feedback", "train", "--out", str(out), "--resume", "--steps", "10")
+    assert mixed.returncode == 2 and "--resume continues" in mixed.stderr
+    resumed = cli("feedback", "train", "--out", str(out), "--resume", "--json")
+    assert resumed.returncode in (0, 1), resumed.stderr[-2000:]
+    record = json.loads(resumed.stdout.splitlines()[-1])
+    assert (out / "gate.json").is_file() and record["sets"][0]["set"] == "held-out feedback"
+    steps = [json.loads(line)["step"] for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert steps[-1] == 150
