@@ -29,7 +29,7 @@ from digitrec.models.loading import load_model
 from digitrec.preprocess import normalize_digit
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
-QUICK = ["--replay", "mnist+usps", "--steps", "40", "--lr", "0.005", "--repeats", "100"]
+QUICK = ["--replay", "mnist", "--steps", "40", "--lr", "0.005", "--repeats", "100"]
 
 
 def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -75,7 +75,7 @@ def trained(corrections: Path, tmp_path_factory: pytest.TempPathFactory) -> dict
     """One `digitrec feedback train` run on them (a short one), and what it printed."""
     out = tmp_path_factory.mktemp("runs") / "fix"
     done = cli("feedback", "train", "--db", str(corrections), "--out", str(out), *QUICK,
-               "--tolerance", "1.0", "--dev", "usps", "--json")  # fmt: skip
+               "--replay", "mnist+usps", "--tolerance", "1.0", "--dev", "usps", "--json")  # fmt: skip
     assert done.returncode in (0, 1), done.stderr
     return {"out": out, "record": json.loads(done.stdout.splitlines()[-1]), "done": done}
 
@@ -151,7 +151,9 @@ def test_promote_list_rollback(trained: dict[str, Any], models_dir: Path) -> Non
     assert cli("models", "rollback").returncode == 2  # nothing promoted yet
     first = cli("models", "promote", str(out))
     assert first.returncode == 0 and "as v1" in first.stdout, first.stderr
-    second = cli("models", "promote", str(out))
+    stale = cli("models", "promote", str(out))  # gated against the shipped model, not v1
+    assert stale.returncode == 2 and "but the active version is v1 now" in stale.stderr
+    second = cli("models", "promote", str(out), "--force")
     assert "as v2" in second.stdout
     listed = [json.loads(line) for line in cli("models", "list", "--json").stdout.splitlines()]
     assert [(v["version"], v["active"]) for v in listed] == [
@@ -277,7 +279,7 @@ def test_watch_trains_gates_and_promotes_after_every_n_corrections(
     out = tmp_path / "runs"
     command = [sys.executable, "-m", "digitrec", "feedback", "train", "--watch", "--db",
                str(corrections), "--out", str(out), *QUICK, "--tolerance", "1.0", "--dev", "",
-               "--every", "10", "--poll", "0.5"]  # fmt: skip
+               "--steps", "10", "--every", "10", "--poll", "0.5"]  # fmt: skip
     watcher = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                text=True, env=dict(os.environ))  # fmt: skip
     try:
@@ -289,8 +291,13 @@ def test_watch_trains_gates_and_promotes_after_every_n_corrections(
         time.sleep(1.5)  # no new rows: no second run
         assert len(json.loads(state.read_text())["runs"]) == 1
     finally:
-        watcher.send_signal(signal.SIGINT)
-        output, _ = watcher.communicate(timeout=60)
+        watcher.terminate()  # SIGTERM: stops as Ctrl-C would
+        try:
+            output, _ = watcher.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            watcher.kill()
+            watcher.communicate()
+            raise
     assert "promoted as v1" in output and output.rstrip().endswith("stopped")
 
 
@@ -299,10 +306,10 @@ def test_an_interrupted_run_resumes_where_it_stopped(corrections: Path, tmp_path
     snapshot, the settings saved) and gates it; other options beside --resume are refused."""
     out = tmp_path / "run"
     command = [sys.executable, "-m", "digitrec", "feedback", "train", "--db", str(corrections),
-               "--out", str(out), *QUICK, "--steps", "150", "--dev", ""]  # fmt: skip
+               "--out", str(out), *QUICK, "--steps", "200", "--dev", ""]  # fmt: skip
     training = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
     assert wait_for(lambda: (out / "config.json").is_file(), 120)
-    time.sleep(1.5)  # into the steps
+    time.sleep(2.5)  # into the steps (the SIGTERM handler is up within a second)
     training.send_signal(signal.SIGTERM)
     _, stderr = training.communicate(timeout=120)
     assert training.returncode != 0 and "checkpoint saved" in stderr, stderr[-2000:]
@@ -314,4 +321,4 @@ def test_an_interrupted_run_resumes_where_it_stopped(corrections: Path, tmp_path
     record = json.loads(resumed.stdout.splitlines()[-1])
     assert (out / "gate.json").is_file() and record["sets"][0]["set"] == "held-out feedback"
     steps = [json.loads(line)["step"] for line in (out / "metrics.jsonl").read_text().splitlines()]
-    assert steps[-1] == 150
+    assert steps[-1] == 200

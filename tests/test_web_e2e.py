@@ -102,7 +102,8 @@ def test_drawn_mnist_digits_are_read_live(page: Any, mnist_test: tuple) -> None:
     box = digit_box(page)
     shown, moves = {}, 0
     page.wait_for_function("document.getElementById('model-name').textContent !== '…'")
-    assert page.text_content("#model-name") == "default"  # what `digitrec serve` loads by default
+    # what `digitrec serve` loads by default, and its version (nothing promoted: the package's)
+    assert page.text_content("#model-name") == "default (shipped)"
     screenshot(page, "start")
     for index in first_of_each_class(labels):
         if page.is_enabled("#clear"):

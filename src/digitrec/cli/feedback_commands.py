@@ -90,7 +90,11 @@ def register(commands: "argparse._SubParsersAction[Any]") -> None:
         help="keep running: train after every --every new corrections",
     )
     train.add_argument(
-        "--every", type=int, default=200, metavar="N", help="--watch: new corrections per run (200)"
+        "--every",
+        type=int,
+        default=200,
+        metavar="N",
+        help="--watch: new rows (corrections and confirmations) per run (200)",
     )
     train.add_argument(
         "--poll",
@@ -233,8 +237,10 @@ def run_feedback_train(args: argparse.Namespace) -> int:
         if "threads" not in given:  # beside a server: one core, not all of them
             options.threads = 1
         notify = None if args.notify is None else lambda _version: print(notify_server(args.notify))
-        return watch(args.out, options, every=args.every, poll_s=args.poll, on_promoted=notify)
-    record = train_on_feedback(args.out, options, resume=args.resume)
+        with _usable(Path(options.db)):
+            return watch(args.out, options, every=args.every, poll_s=args.poll, on_promoted=notify)
+    with _usable(Path(options.db) if options.db else args.out / "feedback.db"):
+        record = train_on_feedback(args.out, options, resume=args.resume)
     if args.json:
         print(json.dumps(record))
     else:

@@ -10,6 +10,7 @@ corrections. Older stores gain the image digests (and lose repeated rows) when f
 """
 
 import hashlib
+import os
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import closing, contextmanager
@@ -46,6 +47,15 @@ ONE_ROW_PER_IMAGE_AND_LABEL = (
 MAX_PAGE = 100  # rows a review page (or a delete) may name at once
 HOLDOUT_SHARE = 0.2  # the newest rows, by time, held out of training on the store
 KINDS = ("correction", "confirmation")
+
+
+def default_store_path() -> Path:
+    """Where `digitrec serve` keeps the corrections unless told: DIGITREC_SERVE_FEEDBACK_DB, else
+    $DIGITREC_HOME/feedback.db (the dataset `feedback` and the server read the same file)."""
+    from digitrec.home import digitrec_home
+
+    configured = os.environ.get("DIGITREC_SERVE_FEEDBACK_DB")
+    return Path(configured).expanduser() if configured else digitrec_home() / "feedback.db"
 
 
 class FeedbackFullError(DigitrecError):
@@ -201,9 +211,10 @@ class FeedbackStore:
         if label is not None:
             where.append("label = ?")
             values.append(label)
-        if model is not None:
-            where.append("model = ?")
-            values.append(model)
+        if model is not None:  # "default" matches "default@v3" too; "default@v3" only itself
+            where.append("(model = ? OR model LIKE ? ESCAPE '\\')")
+            escaped = model.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            values += [model, f"{escaped}@%"]
         if kind is not None:
             where.append(
                 "predicted IS label" if kind == "confirmation" else "predicted IS NOT label"

@@ -12,9 +12,8 @@ from pathlib import Path
 from digitrec.data import cvl, emnist, folder, mnist, noisy, usps
 from digitrec.data.acquire import FetchReport
 from digitrec.data.digitset import DigitSet
-from digitrec.data.feedback import feedback_parts
+from digitrec.data.feedback import default_store_path, feedback_parts
 from digitrec.errors import DataError, UsageError
-from digitrec.home import digitrec_home
 from digitrec.storage import sha256_file
 
 Fetcher = Callable[[str, Path | None], FetchReport | None]
@@ -47,7 +46,7 @@ def _check_folder(variant: str, _source: Path | None) -> None:
 
 
 def _feedback_path(variant: str) -> Path:
-    return Path(variant).expanduser() if variant else digitrec_home() / "feedback.db"
+    return Path(variant).expanduser() if variant else default_store_path()
 
 
 def _check_feedback(variant: str, _source: Path | None) -> FetchReport:

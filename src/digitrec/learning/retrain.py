@@ -109,16 +109,15 @@ def train_on_feedback(
 
 def _prepare(out: Path, options: FeedbackTraining) -> tuple[str, int, dict[str, Any]]:
     """Snapshot the store, choose the weight, write SETTINGS: (base path, weight, config)."""
-    from digitrec.data.feedback import FeedbackStore, stored_digits
+    from digitrec.data.feedback import FeedbackStore, default_store_path, stored_digits
     from digitrec.errors import DataError
-    from digitrec.home import digitrec_home
     from digitrec.models.modelfile import read_model, resolve_model_path
     from digitrec.train.checkpoint import CHECKPOINT
     from digitrec.train.config import TrainConfig
 
     if (out / CHECKPOINT).exists() or (out / "model.safetensors").exists():
         raise UsageError(f"{out} already holds a run; pick another --out (or --resume it)")
-    db = Path(options.db).expanduser() if options.db else digitrec_home() / "feedback.db"
+    db = Path(options.db).expanduser() if options.db else default_store_path()
     if not db.is_file():
         raise DataError(f"{db}: no feedback database (start `digitrec serve` and submit some)")
     base_path = resolve_model_path(options.base)
@@ -126,6 +125,8 @@ def _prepare(out: Path, options: FeedbackTraining) -> tuple[str, int, dict[str, 
     if card.kind != "torch":
         raise UsageError(f"--base {options.base} is a {card.architecture}: only networks fine-tune")
     snapshot = out / "feedback.db"
+    if "+" in str(snapshot.resolve()):  # the dataset spec joins its parts with "+"
+        raise UsageError(f"--out {out}: a path without '+' (the run's dataset spec names it)")
     rows = FeedbackStore(db, read_only=True).snapshot(snapshot)
     if rows < MIN_ROWS:
         snapshot.unlink()
@@ -135,7 +136,8 @@ def _prepare(out: Path, options: FeedbackTraining) -> tuple[str, int, dict[str, 
     replay = options.replay or replay_of(card)
     source = Path(options.source) if options.source else None
     data.fetch(replay, source)
-    replayed = len(data.load(replay, "train", source))
+    # each part's own training split, counted before the 28×28 preprocessing training will do
+    replayed = sum(len(data.load(part, "train", source)) for part in data.dataset_parts(replay))
     # corrections train split: the older rows less the validation carved from them (1/12)
     own = max(1, round(trained_on * (1 - data.SplitConfig().val_fraction)))
     base_config = card.training.get("config", {})

@@ -7,9 +7,11 @@ run in progress, so a watcher stopped (even by kill -9) and started again resume
 instead of starting another.
 """
 
+import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from digitrec.data.feedback import FeedbackStore
 from digitrec.errors import DigitrecError
@@ -17,6 +19,7 @@ from digitrec.learning.retrain import FeedbackTraining, train_on_feedback
 from digitrec.models import versions
 from digitrec.storage import atomic_write_json, read_json_object
 from digitrec.train.checkpoint import CHECKPOINT
+from digitrec.train.result import TrainingInterruptedError
 
 STATE = "watch.json"
 
@@ -33,6 +36,7 @@ def watch(
     """Runs until interrupted (Ctrl-C: 0). A run that fails is reported and waited past: the
     next one starts after `every` more corrections."""
     out.mkdir(parents=True, exist_ok=True)
+    signal.signal(signal.SIGTERM, _interrupt)  # stops as Ctrl-C does (training: checkpointed)
     state = read_json_object(out / STATE, missing_ok=True)
     state.setdefault("rows", 0)
     state.setdefault("runs", [])
@@ -52,21 +56,17 @@ def watch(
             run = out / current
             resume = (run / CHECKPOINT).exists() or (run / "model.safetensors").exists()
             say(f"{run}: training on {state['current_rows']} rows" + (" (resumed)" * resume))
-            entry = {"run": current, "rows": state["current_rows"]}
+            entry: dict[str, Any] = {"run": current, "rows": state["current_rows"]}
             try:
                 record = train_on_feedback(run, options, resume=resume)
-            except DigitrecError as error:
-                say(f"{run}: failed: {error}")
-                entry |= {"promoted": None, "error": str(error)}
-            else:
                 say(f"{run}: {record['verdict']}")
-                entry["promoted"] = None
-                if record["promotable"]:
-                    version = versions.promote(run)
-                    entry["promoted"] = version.name
-                    say(f"{run}: promoted as {version.name}")
-                    if on_promoted is not None:
-                        on_promoted(version)
+                entry["promoted"] = _promoted(run, record, say, on_promoted)
+            except TrainingInterruptedError:
+                raise KeyboardInterrupt from None  # checkpointed: the next start resumes it
+            except Exception as error:  # a failed run is reported; the next one comes later
+                message = str(error) if isinstance(error, DigitrecError) else repr(error)
+                say(f"{run}: failed: {message}")
+                entry |= {"promoted": None, "error": message}
             state["runs"].append(entry)
             state["rows"] = state.pop("current_rows")
             state.pop("current")
@@ -74,3 +74,25 @@ def watch(
     except KeyboardInterrupt:
         say("stopped")
         return 0
+
+
+def _interrupt(_signum: int, _frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def _promoted(
+    run: Path,
+    record: dict[str, Any],
+    say: Callable[[str], None],
+    on_promoted: Callable[[versions.Version], None] | None,
+) -> str | None:
+    """The version `run` is promoted as when its gate passed (None when refused); a run a
+    killed watcher promoted already is not promoted twice."""
+    if not record["promotable"]:
+        return None
+    known = [v for v in versions.listing() if v.record.get("run") == str(run.resolve())]
+    version = known[0] if known else versions.promote(run)
+    say(f"{run}: promoted as {version.name}")
+    if on_promoted is not None:
+        on_promoted(version)
+    return version.name

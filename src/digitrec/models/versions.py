@@ -27,7 +27,7 @@ from typing import Any
 
 from digitrec.errors import DataError, UsageError
 from digitrec.home import digitrec_home
-from digitrec.storage import atomic_write_json, read_json_object
+from digitrec.storage import atomic_write_bytes, atomic_write_json, read_json_object
 
 PACKAGED = Path(__file__).resolve().parent.parent / "weights"  # models shipped in the package
 SHIPPED = "shipped"  # the package's own model: always a version, the first one
@@ -140,14 +140,20 @@ def promote(run: Path, *, force: bool = False) -> Version:
             "--force promotes it anyway"
         )
     with _locked() as root:
+        base = gate.get("base_path")
+        if base and not force and Path(base).resolve() != active().path.resolve():
+            raise UsageError(
+                f"{run}: gated against {base}, but the active version is {active().name} now: "
+                "train again from it (or --force)"
+            )
         numbers = [int(m[1]) for c in root.iterdir() if (m := _VERSION.fullmatch(c.name))]
         name = f"v{max(numbers, default=0) + 1}"
         partial = root / f".{name}.partial"
         shutil.rmtree(partial, ignore_errors=True)
         partial.mkdir()
         for file in ("model.safetensors", "model.json", GATE):
-            if (run / file).is_file():
-                shutil.copy2(run / file, partial / file)
+            if (run / file).is_file():  # written and synced before the folder is renamed in
+                atomic_write_bytes(partial / file, (run / file).read_bytes())
         record = {
             "version": name,
             "promoted": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -85,6 +85,7 @@ class _Reloads:
     def close(self) -> None:
         if self.installed:
             self.loop.remove_signal_handler(signal.SIGHUP)
+            signal.signal(signal.SIGHUP, signal.SIG_IGN)  # not SIG_DFL while shutting down
 
 
 def create_app(settings: ServeSettings | None = None) -> FastAPI:

@@ -358,9 +358,10 @@ async def reload_model(engine: EngineDep) -> dict[str, Any]:
     the others are told too (through the supervisor, as by SIGHUP) and switch on their own."""
     try:
         reloaded = await run_in_threadpool(engine.reload)
-    except DigitrecError as error:
+    except Exception as error:  # a broken file, a model torch cannot load: the old one serves on
+        detail = str(error) if isinstance(error, DigitrecError) else repr(error)
         raise Problem(
-            503, f"the new model cannot be loaded; still serving the old ({error})"
+            503, f"the new model cannot be loaded; still serving the old ({detail})"
         ) from None
     told = tell_other_workers()
     return {

@@ -8,8 +8,6 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from digitrec.home import digitrec_home
-
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")  # the names a local server answers to
 
 
@@ -80,4 +78,6 @@ class ServeSettings(BaseSettings):
         return value
 
     def feedback_path(self) -> Path:
-        return self.feedback_db or digitrec_home() / "feedback.db"
+        from digitrec.data.feedback import default_store_path
+
+        return self.feedback_db or default_store_path()

@@ -87,10 +87,17 @@ def serve_workers(host: str, port: int, workers: int, options: dict[str, Any]) -
     listening_socket(host, port, reuse_port=False).close()
     context = multiprocessing.get_context("spawn")
     stopping = False
+    processes: list[BaseProcess] = []
 
     def start() -> BaseProcess:
         process = context.Process(target=_worker, args=(host, port, options, os.getpid()))
-        process.start()
+        # born with SIGHUP ignored (kept across exec) until its app takes it: a reload while a
+        # worker starts must not kill it
+        hup = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        try:
+            process.start()
+        finally:
+            signal.signal(signal.SIGHUP, hup)
         return process
 
     def stop(_signum: int, _frame: Any) -> None:
@@ -106,7 +113,6 @@ def serve_workers(host: str, port: int, workers: int, options: dict[str, Any]) -
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, reload)
     os.environ[SUPERVISOR_ENV] = str(os.getpid())  # the workers inherit it
-    processes: list[BaseProcess] = []
     crashes: list[float] = []
     status = 0
     metrics = contextlib.ExitStack()
