@@ -160,6 +160,7 @@ def test_promote_list_rollback(trained: dict[str, Any], models_dir: Path) -> Non
         ("shipped", False), ("v1", False), ("v2", True),
     ]  # fmt: skip
     assert listed[1]["gate"]["promotable"] and listed[1]["run"] == str(out.resolve())
+    assert not listed[1]["forced"] and listed[2]["forced"]  # v2: forced past a stale base
     from digitrec.models.modelfile import resolve_model_path
 
     assert resolve_model_path("default") == models_dir / "v2" / "model.safetensors"

@@ -4,7 +4,7 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from digitrec.data import FetchReport, dataset_parts, fetch, load_splits, parse_spec
+from digitrec.data import FetchReport, dataset_parts, fetch, load_splits, parse_spec, part_weight
 from digitrec.data.numbers import is_number_dataset, load_numbers
 from digitrec.data.splits import SplitConfig
 
@@ -15,7 +15,8 @@ def summarize(spec: str, source: Path | None, splits: SplitConfig) -> dict[str, 
     """A JSON-ready description of a dataset and each of its splits."""
     if is_number_dataset(spec):
         return summarize_numbers(spec, source)
-    entry, variant = parse_spec(spec) if len(dataset_parts(spec)) == 1 else (None, "")
+    lone = dataset_parts(spec)
+    entry, variant = parse_spec(part_weight(spec)[0]) if len(lone) == 1 else (None, "")
     report = fetch(spec, source)
     loaded = load_splits(spec, source, splits)
     any_split = next(iter(loaded.values()))

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from digitrec.errors import DigitrecError
+from digitrec.errors import DigitrecError, UsageError
 from digitrec.storage import atomic_write_json
 
 TOLERANCE_PP = 0.05  # MNIST test may fall by at most this (percentage points)
@@ -85,6 +85,10 @@ def accuracy(model: str | Path, sets: list[GateSet]) -> list[float | None]:
     from digitrec.models.loading import load_model
 
     classifier = load_model(model)
+    if len(classifier.card.classes) != 10:
+        raise UsageError(
+            f"{model}: {len(classifier.card.classes)} classes; the gate's sets have 10"
+        )
     found: list[float | None] = []
     for each in sets:
         if len(each.labels) == 0:

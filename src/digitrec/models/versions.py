@@ -46,10 +46,6 @@ class Version:
     path: Path  # its model.safetensors
     record: dict[str, Any]  # version.json: when, from which run, the gate's figures, forced
 
-    @property
-    def gate(self) -> dict[str, Any]:
-        return dict(self.record.get("gate", {}))
-
 
 def _state() -> dict[str, Any]:
     state = read_json_object(versions_dir() / "active.json", missing_ok=True)
@@ -141,7 +137,8 @@ def promote(run: Path, *, force: bool = False) -> Version:
         )
     with _locked() as root:
         base = gate.get("base_path")
-        if base and not force and Path(base).resolve() != active().path.resolve():
+        stale = bool(base) and Path(str(base)).resolve() != active().path.resolve()
+        if stale and not force:
             raise UsageError(
                 f"{run}: gated against {base}, but the active version is {active().name} now: "
                 "train again from it (or --force)"
@@ -158,7 +155,7 @@ def promote(run: Path, *, force: bool = False) -> Version:
             "version": name,
             "promoted": datetime.now(UTC).isoformat(timespec="seconds"),
             "run": str(run.resolve()),
-            "forced": bool(force and not gate.get("promotable")),
+            "forced": bool(force and (stale or not gate.get("promotable"))),
             "gate": {
                 "promotable": bool(gate.get("promotable")),
                 "verdict": gate.get("verdict", "not measured"),
