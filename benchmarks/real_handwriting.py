@@ -48,7 +48,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from read_numbers import find_tesseract, run_tesseract, tesseract_version
 
 from digitrec.data import fetch, load
-from digitrec.data.numbers import NumberSet, load_numbers
+from digitrec.data.numbers import load_numbers
+from digitrec.data.numberset import NumberSet
 from digitrec.data.synth import SynthConfig, synth_numbers
 from digitrec.provenance import provenance
 from digitrec.reading.evaluation import read_numbers, reading_scores

@@ -26,7 +26,8 @@ from renderings import photographed_sheet  # noqa: E402
 
 import digitrec.reading.ink as ink  # noqa: E402
 from digitrec.data import load_splits  # noqa: E402
-from digitrec.data.numbers import NumberSet, load_numbers  # noqa: E402
+from digitrec.data.numbers import load_numbers  # noqa: E402
+from digitrec.data.numberset import NumberSet  # noqa: E402
 from digitrec.data.synth import SynthConfig, page_set  # noqa: E402
 from digitrec.provenance import provenance  # noqa: E402
 from digitrec.reading.evaluation import read_numbers  # noqa: E402

@@ -22,7 +22,8 @@ from servers import running_server
 
 from digitrec import data
 from digitrec.data import cvl
-from digitrec.data.feedback import FeedbackStore, feedback_parts, stored_digits
+from digitrec.data.feedback import FeedbackStore
+from digitrec.data.feedback_sets import feedback_parts, stored_digits
 from digitrec.errors import UsageError
 from digitrec.images import decode_image
 from digitrec.models.loading import load_model

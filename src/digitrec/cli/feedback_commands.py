@@ -139,7 +139,7 @@ def _database(args: argparse.Namespace) -> Path:
 
 
 def run_feedback_export(args: argparse.Namespace) -> int:
-    from digitrec.data.feedback import export_feedback
+    from digitrec.data.feedback_sets import export_feedback
 
     counts = export_feedback(_database(args), args.out)
     total = sum(counts.values())

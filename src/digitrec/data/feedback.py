@@ -1,29 +1,28 @@
-"""User corrections: stored in SQLite (WAL mode, one row per correction with the image, what the
-model predicted and when), reviewed (listed, relabelled, deleted), exported as a `0/`…`9/`
-folder dataset, and read as the dataset `feedback:PATH` (`feedback_parts`: the newest
-HOLDOUT_SHARE of the rows by time are its test part, so they measure what training on the older
-ones gained). `digitrec feedback train` trains on a snapshot of the store (`snapshot`).
+"""User corrections, stored in SQLite (WAL mode): one row per correction with the image, what
+the model read, which model, from where and when. Two tables in one file: `feedback`, single
+digits (the label 0-9), and `numbers`, whole numbers read from photos (the line image, the text
+read, the corrected text and the boxes of the read digits in the line image). Rows are reviewed
+(listed, relabelled, deleted) and snapshotted here; `feedback_sets` reads them as datasets.
 
 The same image with the same label is one row (a second submission answers with the first); a
-label equal to the model's prediction is a confirmation, kept and counted apart from the
-corrections. Older stores gain the image digests (and lose repeated rows) when first opened.
+label equal to what the model read is a confirmation, kept and counted apart from the
+corrections. Older stores gain the image digests (and lose repeated rows), and the numbers
+table, when first opened.
 """
 
 import hashlib
+import json
 import os
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import closing, contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from digitrec.data.digitset import DigitSet
-from digitrec.errors import DataError, DigitrecError, UsageError
-from digitrec.storage import atomic_write_bytes
+from digitrec.data.numberset import MAX_LABEL
+from digitrec.errors import DigitrecError, UsageError
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS feedback (
@@ -38,6 +37,22 @@ CREATE TABLE IF NOT EXISTS feedback (
     digest TEXT                       -- SHA-256 of image: one row per image and label
 )
 """
+NUMBERS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS numbers (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    created TEXT NOT NULL,            -- UTC, ISO 8601
+    text TEXT NOT NULL                -- the number as it is written: 1 to {MAX_LABEL} digits
+        CHECK (length(text) BETWEEN 1 AND {MAX_LABEL} AND text NOT GLOB '*[^0-9]*'),
+    read TEXT NOT NULL,               -- what the reader read ('' when it found no digits)
+    confidence REAL NOT NULL,
+    model TEXT NOT NULL,
+    source TEXT NOT NULL,
+    boxes TEXT NOT NULL,              -- JSON [[x, y, w, h], ...]: each read digit in `image`
+    image BLOB NOT NULL,              -- the line image: the band of the page holding the number
+    digest TEXT NOT NULL,             -- SHA-256 of image
+    UNIQUE (digest, text)             -- one row per image and text
+)
+""".replace("{MAX_LABEL}", str(MAX_LABEL))
 # Added to stores made before the digests (ALTER TABLE), and the index that makes an image and a
 # label one row.
 DIGEST_COLUMN = "ALTER TABLE feedback ADD COLUMN digest TEXT"
@@ -90,16 +105,69 @@ class Feedback:
 
 
 @dataclass(frozen=True)
-class FeedbackPage:
-    """One page of a review: its rows (newest first), how many match, and the store's counts."""
+class NumberFeedback:
+    """A stored correction of a whole number: the text it really is, what the reader read."""
 
-    items: list[Feedback]
+    id: int
+    created: str
+    text: str
+    read: str
+    confidence: float
+    model: str = ""
+    source: str = ""
+    boxes: list[list[int]] = field(default_factory=list)  # [x, y, w, h] of each read digit
+    duplicate: bool = False
+
+    @property
+    def error(self) -> None:
+        return None
+
+    @property
+    def kind(self) -> str:
+        return "confirmation" if self.text == self.read else "correction"
+
+    def to_json(self) -> dict[str, Any]:
+        record = asdict(self)
+        record["confidence"] = round(self.confidence, 6)
+        return record | {"kind": self.kind}
+
+
+@dataclass(frozen=True)
+class FeedbackPage:
+    """One page of a review: its rows (newest first), how many match, and the table's counts."""
+
+    items: list[Any]  # Feedback or NumberFeedback
     total: int  # rows matching the filters
-    corrections: int  # in the whole store
+    corrections: int  # in the whole table
     confirmations: int
 
 
-COLUMNS = "id, created, label, predicted, confidence, model, source"
+@dataclass(frozen=True)
+class _Table:
+    """What the store's code needs to know of a table: its name, columns, label column and
+    the column holding what the model read."""
+
+    name: str
+    columns: str
+    label: str
+    read: str
+
+    def row(self, values: Sequence[Any], duplicate: bool = False) -> Any:
+        if self.name == "feedback":
+            row_id, created, label, predicted, confidence, model, source = values
+            return Feedback(row_id, created, label, predicted, confidence, model, source, duplicate)
+        row_id, created, text, read, confidence, model, source, boxes = values
+        return NumberFeedback(
+            row_id, created, text, read, confidence, model, source, json.loads(boxes), duplicate
+        )
+
+
+DIGITS = _Table("feedback", "id, created, label, predicted, confidence, model, source", "label",
+                "predicted")  # fmt: skip
+NUMBERS = _Table(
+    "numbers", "id, created, text, read, confidence, model, source, boxes", "text", "read"
+)
+TASKS = {"digits": DIGITS, "numbers": NUMBERS}
 
 
 @contextmanager
@@ -120,11 +188,13 @@ def _writing(path: Path, timeout: float = 10) -> Iterator[sqlite3.Connection]:
 
 
 class FeedbackStore:
-    """The corrections database. Read-only stores (export) never create or change the file.
+    """The corrections database. Read-only stores (export, training) never create or change the
+    file; an older file without the numbers table reads as one without number corrections.
 
-    At most `max_rows` corrections and `max_bytes` of their images: the budget is checked and
-    the row inserted in one `BEGIN IMMEDIATE` transaction, so writers in several server processes
-    cannot both pass the check and overshoot it."""
+    At most `max_rows` corrections and `max_bytes` of their images, digits and numbers together:
+    the budget is checked and the row inserted in one `BEGIN IMMEDIATE` transaction, so writers
+    in several server processes cannot both pass the check and overshoot it. Methods that take
+    `task` ("digits", the default, or "numbers") work on that table."""
 
     def __init__(
         self,
@@ -143,6 +213,7 @@ class FeedbackStore:
             with self._connect() as db:
                 db.execute("PRAGMA journal_mode=WAL")
                 db.execute(SCHEMA)
+                db.execute(NUMBERS_SCHEMA)
             _add_digests(path)
 
     @contextmanager
@@ -153,6 +224,26 @@ class FeedbackStore:
         with closing(sqlite3.connect(target, timeout=10, uri=self.read_only)) as db, db:
             yield db
 
+    def _check_budget(self, db: sqlite3.Connection, size: int) -> None:
+        """Raise FeedbackFullError when one more row of `size` bytes would not fit."""
+        count, stored = 0, 0
+        for table in TASKS.values():
+            if _exists(db, table):
+                rows, used = db.execute(
+                    f"SELECT COUNT(*), COALESCE(SUM(LENGTH(image)), 0) FROM {table.name}"
+                ).fetchone()
+                count, stored = count + rows, stored + used
+        if count >= self.max_rows:
+            raise FeedbackFullError(
+                f"the feedback store is full ({self.max_rows} corrections): export and "
+                "clear it, or raise DIGITREC_SERVE_FEEDBACK_MAX_ROWS"
+            )
+        if stored + size > self.max_bytes:
+            raise FeedbackFullError(
+                f"the feedback store is full ({stored:,} of {self.max_bytes:,} bytes of "
+                "images): export and clear it, or raise DIGITREC_SERVE_FEEDBACK_MAX_BYTES"
+            )
+
     def add(
         self,
         label: int,
@@ -162,27 +253,17 @@ class FeedbackStore:
         source: str,
         png: bytes,
     ) -> Feedback:
+        """Store a digit's correction (or confirmation)."""
         created = datetime.now(UTC).isoformat(timespec="milliseconds")
         digest = hashlib.sha256(png).hexdigest()
         with _writing(self.path) as db:  # the budget is read under the write lock
             known = db.execute(
-                f"SELECT {COLUMNS} FROM feedback WHERE digest = ? AND label = ?", (digest, label)
+                f"SELECT {DIGITS.columns} FROM feedback WHERE digest = ? AND label = ?",
+                (digest, label),
             ).fetchone()
             if known is not None:  # the same image and label again: that row, once
-                return _feedback(known, duplicate=True)
-            count, size = db.execute(
-                "SELECT COUNT(*), COALESCE(SUM(LENGTH(image)), 0) FROM feedback"
-            ).fetchone()
-            if count >= self.max_rows:
-                raise FeedbackFullError(
-                    f"the feedback store is full ({self.max_rows} corrections): export and "
-                    "clear it, or raise DIGITREC_SERVE_FEEDBACK_MAX_ROWS"
-                )
-            if size + len(png) > self.max_bytes:
-                raise FeedbackFullError(
-                    f"the feedback store is full ({size:,} of {self.max_bytes:,} bytes of "
-                    "images): export and clear it, or raise DIGITREC_SERVE_FEEDBACK_MAX_BYTES"
-                )
+                return DIGITS.row(known, duplicate=True)  # type: ignore[no-any-return]
+            self._check_budget(db, len(png))
             cursor = db.execute(
                 "INSERT INTO feedback (created, label, predicted, confidence, model, source,"
                 " image, digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -192,6 +273,38 @@ class FeedbackStore:
         assert row_id is not None
         return Feedback(row_id, created, label, predicted, confidence, model, source)
 
+    def add_number(
+        self,
+        text: str,
+        read: str,
+        confidence: float,
+        model: str,
+        source: str,
+        png: bytes,
+        boxes: Sequence[Sequence[int]],
+    ) -> NumberFeedback:
+        """Store a number's correction: `png` the line image, `boxes` the read digits in it."""
+        check_number(text)
+        created = datetime.now(UTC).isoformat(timespec="milliseconds")
+        digest = hashlib.sha256(png).hexdigest()
+        kept = [[int(v) for v in box] for box in boxes]
+        with _writing(self.path) as db:
+            known = db.execute(
+                f"SELECT {NUMBERS.columns} FROM numbers WHERE digest = ? AND text = ?",
+                (digest, text),
+            ).fetchone()
+            if known is not None:
+                return NUMBERS.row(known, duplicate=True)  # type: ignore[no-any-return]
+            self._check_budget(db, len(png))
+            cursor = db.execute(
+                "INSERT INTO numbers (created, text, read, confidence, model, source, boxes,"
+                " image, digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (created, text, read, confidence, model, source, json.dumps(kept), png, digest),
+            )
+        row_id = cursor.lastrowid
+        assert row_id is not None
+        return NumberFeedback(row_id, created, text, read, confidence, model, source, kept)
+
     def page(
         self,
         *,
@@ -200,111 +313,151 @@ class FeedbackStore:
         label: int | None = None,
         model: str | None = None,
         kind: str | None = None,
+        task: str = "digits",
     ) -> FeedbackPage:
-        """Rows newest first, `limit` (at most MAX_PAGE) from `offset`, filtered by label, model
-        and kind (KINDS)."""
+        """Rows newest first, `limit` (at most MAX_PAGE) from `offset`, filtered by label (digits
+        only), model and kind (KINDS)."""
+        table = _table(task)
         if not 0 < limit <= MAX_PAGE or offset < 0:
             raise UsageError(f"a page holds 1 to {MAX_PAGE} rows from an offset of 0 or more")
         if kind is not None and kind not in KINDS:
             raise UsageError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
         where, values = ["1 = 1"], list[Any]()
         if label is not None:
-            where.append("label = ?")
+            where.append(f"{table.label} = ?")
             values.append(label)
         if model is not None:  # "default" matches "default@v3" too; "default@v3" only itself
             where.append("(model = ? OR model LIKE ? ESCAPE '\\')")
             escaped = model.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             values += [model, f"{escaped}@%"]
         if kind is not None:
-            where.append(
-                "predicted IS label" if kind == "confirmation" else "predicted IS NOT label"
-            )
+            same = kind == "confirmation"
+            where.append(f"{table.read} IS {'' if same else 'NOT '}{table.label}")
         condition = " AND ".join(where)
         with self._connect() as db:
+            if not _exists(db, table):
+                return FeedbackPage([], 0, 0, 0)
             db.execute("BEGIN")  # one snapshot: the rows and the counts agree
             rows = db.execute(
-                f"SELECT {COLUMNS} FROM feedback WHERE {condition} ORDER BY id DESC"
+                f"SELECT {table.columns} FROM {table.name} WHERE {condition} ORDER BY id DESC"
                 " LIMIT ? OFFSET ?",
                 (*values, limit, offset),
             ).fetchall()
             (total,) = db.execute(
-                f"SELECT COUNT(*) FROM feedback WHERE {condition}", values
+                f"SELECT COUNT(*) FROM {table.name} WHERE {condition}", values
             ).fetchone()
             confirmations, count = db.execute(
-                "SELECT COALESCE(SUM(predicted IS label), 0), COUNT(*) FROM feedback"
+                f"SELECT COALESCE(SUM({table.read} IS {table.label}), 0), COUNT(*)"
+                f" FROM {table.name}"
             ).fetchone()
-        items = [_feedback(row) for row in rows]
+        items = [table.row(row) for row in rows]
         return FeedbackPage(items, total, count - confirmations, confirmations)
 
-    def image(self, row_id: int) -> bytes | None:
+    def image(self, row_id: int, task: str = "digits") -> bytes | None:
         """The stored PNG of a row; None when there is no such row."""
+        table = _table(task)
         with self._connect() as db:
-            found = db.execute("SELECT image FROM feedback WHERE id = ?", (row_id,)).fetchone()
+            if not _exists(db, table):
+                return None
+            found = db.execute(f"SELECT image FROM {table.name} WHERE id = ?", (row_id,)).fetchone()
         return None if found is None else bytes(found[0])
 
-    def relabel(self, row_id: int, label: int) -> Feedback | None:
-        """Give a row another label; None when there is no such row. When the same image is
-        stored with that label already, the two are one row: the other is kept, this one goes."""
+    def relabel(self, row_id: int, label: int | str, task: str = "digits") -> Any:
+        """Give a row another label (a digit, or a number's text); None when there is no such
+        row. When the same image is stored with that label already, the two are one row: the
+        other is kept, this one goes."""
+        table = _table(task)
+        if task == "numbers":
+            check_number(str(label))
         with _writing(self.path) as db:
-            found = db.execute("SELECT digest FROM feedback WHERE id = ?", (row_id,)).fetchone()
+            found = db.execute(
+                f"SELECT digest FROM {table.name} WHERE id = ?", (row_id,)
+            ).fetchone()
             if found is None:
                 return None
             other = db.execute(
-                "SELECT id FROM feedback WHERE digest = ? AND label = ? AND id != ?",
+                f"SELECT id FROM {table.name} WHERE digest = ? AND {table.label} = ? AND id != ?",
                 (found[0], label, row_id),
             ).fetchone()
             if other is not None:
-                db.execute("DELETE FROM feedback WHERE id = ?", (row_id,))
+                db.execute(f"DELETE FROM {table.name} WHERE id = ?", (row_id,))
                 row_id = other[0]
             else:
-                db.execute("UPDATE feedback SET label = ? WHERE id = ?", (label, row_id))
-            row = db.execute(f"SELECT {COLUMNS} FROM feedback WHERE id = ?", (row_id,)).fetchone()
-        return _feedback(row)
+                db.execute(
+                    f"UPDATE {table.name} SET {table.label} = ? WHERE id = ?", (label, row_id)
+                )
+            row = db.execute(
+                f"SELECT {table.columns} FROM {table.name} WHERE id = ?", (row_id,)
+            ).fetchone()
+        return table.row(row)
 
-    def delete(self, row_ids: Sequence[int]) -> int:
+    def delete(self, row_ids: Sequence[int], task: str = "digits") -> int:
         """Delete these rows (at most MAX_PAGE at once); how many there were."""
+        table = _table(task)
         if len(row_ids) > MAX_PAGE:
             raise UsageError(f"at most {MAX_PAGE} rows at once, got {len(row_ids)}")
         with self._connect() as db:
             marks = ", ".join("?" * len(row_ids))
-            cursor = db.execute(f"DELETE FROM feedback WHERE id IN ({marks})", list(row_ids))
+            cursor = db.execute(f"DELETE FROM {table.name} WHERE id IN ({marks})", list(row_ids))
         return cursor.rowcount
 
     def rows(self) -> Iterator[tuple[int, int, bytes]]:
-        """(id, label, png) of every correction, oldest first."""
+        """(id, label, png) of every digit correction, oldest first."""
         with self._connect() as db:
             yield from db.execute("SELECT id, label, image FROM feedback ORDER BY id")
 
-    def timeline(self) -> Iterator[tuple[int, str, int, int | None, bytes]]:
-        """(id, created, label, predicted, png) of every row in the order they were stored."""
+    def timeline(self, task: str = "digits") -> Iterator[tuple[int, str, Any, Any, bytes]]:
+        """(id, created, label, what the model read, png) of every row, in the order stored."""
+        table = _table(task)
         with self._connect() as db:
-            yield from db.execute(
-                "SELECT id, created, label, predicted, image FROM feedback ORDER BY created, id"
-            )
+            if _exists(db, table):
+                yield from db.execute(
+                    f"SELECT id, created, {table.label}, {table.read}, image FROM {table.name}"
+                    " ORDER BY created, id"
+                )
 
-    def count(self) -> int:
+    def count(self, task: str | None = None) -> int:
+        """Rows of one table, or of both (None)."""
+        tables = [_table(task)] if task else list(TASKS.values())
+        total = 0
         with self._connect() as db:
-            (count,) = db.execute("SELECT COUNT(*) FROM feedback").fetchone()
-        return int(count)
+            for table in tables:
+                if _exists(db, table):
+                    total += db.execute(f"SELECT COUNT(*) FROM {table.name}").fetchone()[0]
+        return int(total)
 
     def snapshot(self, dest: Path) -> int:
         """Copy the whole store, as it is now, to `dest` (atomically: a consistent copy taken
-        beside running writers, by SQLite's backup); returns the rows copied."""
+        beside running writers, by SQLite's backup); returns the rows copied, digits and
+        numbers."""
         dest.parent.mkdir(parents=True, exist_ok=True)
         partial = dest.with_name(f".{dest.name}.partial")
         partial.unlink(missing_ok=True)
         with self._connect() as db, closing(sqlite3.connect(str(partial))) as copy:
             db.backup(copy)
             copy.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
-            (count,) = copy.execute("SELECT COUNT(*) FROM feedback").fetchone()
         partial.replace(dest)
-        return int(count)
+        return FeedbackStore(dest, read_only=True).count()
 
 
-def _feedback(row: Sequence[Any], duplicate: bool = False) -> Feedback:
-    """A Feedback from a row of COLUMNS."""
-    row_id, created, label, predicted, confidence, model, source = row
-    return Feedback(row_id, created, label, predicted, confidence, model, source, duplicate)
+def check_number(text: str) -> str:
+    """A number's text as the store keeps it: 1 to MAX_LABEL digits (a UsageError otherwise)."""
+    if not (text.isascii() and text.isdigit() and 1 <= len(text) <= MAX_LABEL):
+        raise UsageError(f"a number is 1 to {MAX_LABEL} digits 0-9, got {text[:40]!r}")
+    return text
+
+
+def _table(task: str) -> _Table:
+    if task not in TASKS:
+        raise UsageError(f"task must be one of {', '.join(TASKS)}, got {task!r}")
+    return TASKS[task]
+
+
+def _exists(db: sqlite3.Connection, table: _Table) -> bool:
+    found = db.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table.name,)
+    ).fetchone()
+    return found is not None
 
 
 def _add_digests(path: Path) -> None:
@@ -327,78 +480,3 @@ def _add_digests(path: Path) -> None:
                 " (SELECT MIN(id) FROM feedback GROUP BY digest, label)"
             )
         db.execute(ONE_ROW_PER_IMAGE_AND_LABEL)
-
-
-def export_feedback(db_path: Path, out: Path) -> dict[int, int]:
-    """Write every stored correction as OUT/LABEL/feedback-ID.png; returns images per label.
-
-    Rerunning overwrites the same files (names come from row ids), so it is safe to repeat."""
-    if not db_path.is_file():
-        raise DataError(f"{db_path}: no feedback database (start `digitrec serve` and submit some)")
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"{out}: exists and is not a directory")
-    counts = dict.fromkeys(range(10), 0)
-    try:
-        for row_id, label, png in FeedbackStore(db_path, read_only=True).rows():
-            if label not in counts or not isinstance(row_id, int) or not isinstance(png, bytes):
-                raise DataError(f"{db_path}: row {row_id!r} is not a correction (label {label!r})")
-            atomic_write_bytes(out / str(label) / f"feedback-{row_id:06d}.png", png)
-            counts[label] += 1
-    except sqlite3.DatabaseError as error:
-        raise DataError(f"{db_path}: not a readable feedback database ({error})") from None
-    return counts
-
-
-@dataclass(frozen=True)
-class StoredDigits:
-    """Every row of a store as 28×28 digits, in the order they were stored: the images, labels,
-    and for each whether it corrected the model (its label is not what the model read)."""
-
-    images: np.ndarray
-    labels: np.ndarray
-    corrected: np.ndarray  # bool
-    ids: np.ndarray
-
-    def held_out_from(self) -> int:
-        """The first index of the newest HOLDOUT_SHARE (at least one row, and one row left)."""
-        n = len(self.labels)
-        return n - min(max(1, round(n * HOLDOUT_SHARE)), n - 1) if n > 1 else n
-
-
-def stored_digits(path: Path) -> StoredDigits:
-    """The store's rows through `normalize_digit`, as every other user image; a row whose image
-    holds no digit (it could not be stored so) is an error naming it."""
-    from digitrec.images import decode_image
-    from digitrec.preprocess import normalize_digit
-
-    if not path.is_file():
-        raise DataError(f"{path}: no feedback database (start `digitrec serve` and submit some)")
-    images, labels, corrected, ids = [], [], [], []
-    try:
-        for row_id, _created, label, predicted, png in FeedbackStore(
-            path, read_only=True
-        ).timeline():
-            name = f"{path.name} row {row_id}"
-            images.append(normalize_digit(decode_image(bytes(png), name), name))
-            labels.append(label)
-            corrected.append(predicted != label)
-            ids.append(row_id)
-    except sqlite3.DatabaseError as error:
-        raise DataError(f"{path}: not a readable feedback database ({error})") from None
-    if not images:
-        raise DataError(f"{path}: the store holds no corrections yet")
-    return StoredDigits(
-        np.stack(images), np.asarray(labels, np.int64), np.asarray(corrected), np.asarray(ids)
-    )
-
-
-def feedback_parts(path: Path) -> dict[str, DigitSet]:
-    """The dataset `feedback:PATH`: "train" the older rows, "test" the newest HOLDOUT_SHARE (by
-    the time they were stored); the split schemes carve validation out of "train"."""
-    stored = stored_digits(path)
-    cut = stored.held_out_from()
-    name = f"feedback:{path}"
-    parts = {"train": DigitSet(name, "train", stored.images[:cut], stored.labels[:cut])}
-    if cut < len(stored.labels):
-        parts["test"] = DigitSet(name, "test", stored.images[cut:], stored.labels[cut:])
-    return parts

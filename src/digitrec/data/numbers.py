@@ -10,6 +10,8 @@ written on it. The datasets, by name:
 - `written-numbers`: 600 real 10-digit numbers written with a pen on paper (`shared/data/
   written-numbers/`); probably one or a few writers, so it is a test set only: nothing trains on
   it or is chosen on it.
+- `feedback-numbers[:PATH]`: the numbers corrected through `digitrec serve` (the store,
+  `data.feedback_sets`): the newest 20% by time are its test split.
 - `strings:DIR`: your own: a folder of images plus `labels.csv` (`filename,label`, and optionally
   a `split` column of train/val/test); without one, files are split 80 / 10 / 10 by a hash of
   their name.
@@ -27,30 +29,9 @@ from pathlib import Path
 import numpy as np
 
 from digitrec.data.acquire import FetchReport, FileSpec, ensure_files
+from digitrec.data.numberset import MAX_LABEL, SPLITS, NumberSet
 from digitrec.errors import DataError, UsageError
 from digitrec.storage import atomic_write_text, read_regular_file
-
-SPLITS = ("train", "val", "test")
-MAX_LABEL = 20  # digits: the reader reads lines of 1-20 digits
-
-
-@dataclass(frozen=True)
-class NumberSet:
-    """Images of handwritten numbers and their texts: one split of one dataset."""
-
-    name: str
-    split: str
-    images: list[np.ndarray]  # each (H, W) uint8 gray (colour files decoded to gray)
-    texts: list[str]  # the digits written on each
-    files: list[str]  # each image's file name within the dataset
-
-    def __len__(self) -> int:
-        return len(self.texts)
-
-    def length_counts(self) -> dict[int, int]:
-        """How many numbers of each length (digits)."""
-        lengths = np.bincount([len(t) for t in self.texts], minlength=1)
-        return {n: int(c) for n, c in enumerate(lengths) if c}
 
 
 @dataclass(frozen=True)
@@ -190,6 +171,28 @@ def _load_strings(variant: str, source: Path | None) -> dict[str, NumberSet]:
     return _assemble(f"strings:{variant}", {n: t for n, t, _ in labels}, files, split_of)
 
 
+# ---- feedback-numbers:PATH -----------------------------------------------------------------
+
+
+def _feedback_path(variant: str) -> Path:
+    from digitrec.data.feedback import default_store_path
+
+    return Path(variant).expanduser() if variant else default_store_path()
+
+
+def _fetch_feedback_numbers(variant: str, _source: Path | None) -> None:
+    """Read in place: say now when there is no store."""
+    path = _feedback_path(variant)
+    if not path.is_file():
+        raise DataError(f"{path}: no feedback database (start `digitrec serve` and submit some)")
+
+
+def _load_feedback_numbers(variant: str, _source: Path | None) -> dict[str, NumberSet]:
+    from digitrec.data.feedback_sets import number_feedback_parts
+
+    return number_feedback_parts(_feedback_path(variant))
+
+
 # ---- shared --------------------------------------------------------------------------------
 
 
@@ -284,6 +287,13 @@ NUMBER_DATASETS: dict[str, NumberDataset] = {
         _fetch_strings,
         _load_strings,
     ),
+    "feedback-numbers": NumberDataset(
+        "feedback-numbers",
+        "the numbers corrected through `digitrec serve`: feedback-numbers[:PATH] (the newest 20%"
+        " by time are test)",
+        _fetch_feedback_numbers,
+        _load_feedback_numbers,
+    ),
 }
 
 
@@ -297,7 +307,7 @@ def parse_number_spec(spec: str) -> tuple[NumberDataset, str]:
         raise UsageError(
             f"unknown number dataset {spec!r}; choose from {', '.join(NUMBER_DATASETS)}"
         )
-    if variant and name != "strings":
+    if variant and name not in ("strings", "feedback-numbers"):
         raise UsageError(f"{name} has no variants (got {spec!r})")
     return NUMBER_DATASETS[name], variant
 

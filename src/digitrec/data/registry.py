@@ -12,7 +12,8 @@ from pathlib import Path
 from digitrec.data import cvl, emnist, folder, mnist, noisy, usps
 from digitrec.data.acquire import FetchReport
 from digitrec.data.digitset import DigitSet
-from digitrec.data.feedback import default_store_path, feedback_parts
+from digitrec.data.feedback import default_store_path
+from digitrec.data.feedback_sets import feedback_parts
 from digitrec.errors import DataError, UsageError
 from digitrec.storage import sha256_file
 

@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 
 from digitrec.data.digitset import DigitSet
-from digitrec.data.numbers import NumberSet, write_labels
+from digitrec.data.numbers import write_labels
+from digitrec.data.numberset import NumberSet
 from digitrec.errors import UsageError
 from digitrec.storage import atomic_write_bytes, atomic_write_json
 

@@ -43,7 +43,7 @@ def gate_sets(
 ) -> tuple[list[GateSet], list[str]]:
     """The sets to measure on, and a note for each set that could not be loaded here."""
     from digitrec import data
-    from digitrec.data.feedback import stored_digits
+    from digitrec.data.feedback_sets import stored_digits
     from digitrec.home import dataset_dir
 
     stored = stored_digits(snapshot)

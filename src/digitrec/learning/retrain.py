@@ -109,7 +109,8 @@ def train_on_feedback(
 
 def _prepare(out: Path, options: FeedbackTraining) -> tuple[str, int, dict[str, Any]]:
     """Snapshot the store, choose the weight, write SETTINGS: (base path, weight, config)."""
-    from digitrec.data.feedback import FeedbackStore, default_store_path, stored_digits
+    from digitrec.data.feedback import FeedbackStore, default_store_path
+    from digitrec.data.feedback_sets import stored_digits
     from digitrec.errors import DataError
     from digitrec.models.modelfile import read_model, resolve_model_path
     from digitrec.train.checkpoint import CHECKPOINT

@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from digitrec.data.numbers import NumberSet, load_numbers
+from digitrec.data.numbers import load_numbers
+from digitrec.data.numberset import NumberSet
 from digitrec.errors import DataError
 from digitrec.reading.accuracy import string_scores
 

@@ -3,8 +3,9 @@ from real labelled numbers, each through the reader's own front end (`page_ink`,
 
 A training spec names the parts, joined by '+': `synth` (synthetic pages, see `SYNTH`: the
 training digits of MNIST, USPS and CVL's training writers for training, their validation digits
-for validation — never a test split), and any number dataset (`parish-rows`, `strings:DIR`;
-their train split for training, their val split for validation). Synthetic lines are made in
+for validation — never a test split), and any number dataset (`parish-rows`, `strings:DIR`,
+`feedback-numbers:PATH`; their train split for training, their val split for validation). A
+real part may carry a weight, `PART*N`: its training lines count N times (`data.part_weight`). Synthetic lines are made in
 parallel chunks of CHUNK pages, each cached by a hash of its settings in
 `$DIGITREC_HOME/line-data/`, so a rerun starts training at once.
 """
@@ -22,7 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from digitrec.data.digitset import DigitSet
-from digitrec.data.numbers import NumberSet, is_number_dataset, load_numbers
+from digitrec.data.numbers import is_number_dataset, load_numbers
+from digitrec.data.numberset import NumberSet
 from digitrec.data.synth import SynthConfig, make_page
 from digitrec.errors import DataError, UsageError
 from digitrec.home import digitrec_home
@@ -132,17 +134,24 @@ def number_lines(numbers: NumberSet) -> LineSet:
     return LineSet.of(images, texts)
 
 
-def spec_parts(spec: str) -> list[str]:
-    """'synth+parish-rows' -> ['synth', 'parish-rows'], each checked."""
-    parts = [p.strip() for p in spec.split("+")]
-    for part in parts:
+def spec_parts(spec: str) -> dict[str, int | None]:
+    """'synth+parish-rows*3' -> {'synth': None, 'parish-rows': 3}: each part checked, with its
+    weight (None: none given)."""
+    from digitrec.data import part_weight
+
+    parts: dict[str, int | None] = {}
+    for raw in (p.strip() for p in spec.split("+")):
+        part, times = part_weight(raw)
         if part != "synth" and not is_number_dataset(part):
             raise UsageError(
-                f"reader dataset part {part!r}: use synth, parish-rows, written-numbers or "
-                "strings:DIR, joined by '+'"
+                f"reader dataset part {part!r}: use synth, parish-rows, written-numbers, "
+                "strings:DIR or feedback-numbers:PATH, joined by '+'"
             )
-    if len(set(parts)) < len(parts):
-        raise UsageError(f"reader dataset {spec!r}: a part named twice")
+        if part in parts:
+            raise UsageError(f"reader dataset {spec!r}: a part named twice")
+        if part == "synth" and part != raw:
+            raise UsageError("synth takes no weight: --synth-pages says how many pages")
+        parts[part] = times if part != raw else None
     return parts
 
 

@@ -191,7 +191,7 @@ class ReaderData:
     spec: str = "synth+parish-rows"
     synth_pages: int = 20_000  # synthetic training pages (validation: val_pages)
     val_pages: int = 1_000
-    repeat_real: int = 4  # each real training line is seen this many times per epoch
+    repeat_real: int = 4  # each real training line is seen this many times per epoch (PART*N: N)
     source: Path | None = None  # where the number datasets' files are, if not cached
 
     def __post_init__(self) -> None:
@@ -210,16 +210,17 @@ def train_reader(
     """`digitrec train-reader`: make the lines of `data` (train and val), then train into `out`,
     starting from `init` ('default': the shipped reader; a run directory; None: from scratch)."""
     from digitrec.provenance import provenance
-    from digitrec.reading.line_data import SYNTH, default_workers, reader_lines
+    from digitrec.reading.line_data import SYNTH, default_workers, reader_lines, spec_parts
 
     workers = default_workers(config.threads)
+    weights = spec_parts(data.spec)
     train_parts = reader_lines(
         data.spec, "train", data.synth_pages, config.seed, workers, data.source
     )
     val = reader_lines(data.spec, "val", data.val_pages, config.seed + 1, workers, data.source)
     train = LineSet.joined(
         [
-            lines.repeated(1 if part == "synth" else data.repeat_real)
+            lines.repeated(1 if part == "synth" else weights[part] or data.repeat_real)
             for part, lines in train_parts.items()
         ]
     )

@@ -81,6 +81,22 @@ class NumberReading:
             self.source, self.text, self.confidence, digits, self.reason, self.error
         )
 
+    def rescaled(self, scale: float, size: tuple[int, int]) -> "NumberReading":
+        """This reading in the pixels of the image resized by `scale` to `size` (width,
+        height)."""
+        width, height = size
+
+        def scaled(box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+            x = min(round(box[0] * scale), width - 1)
+            y = min(round(box[1] * scale), height - 1)
+            w = max(1, min(round(box[2] * scale), width - x))
+            return x, y, w, max(1, min(round(box[3] * scale), height - y))
+
+        digits = [ReadDigit(d.digit, d.confidence, scaled(d.box)) for d in self.digits]
+        return NumberReading(
+            self.source, self.text, self.confidence, digits, self.reason, self.error
+        )
+
     def to_json(self) -> dict[str, Any]:
         record: dict[str, Any] = {
             "file": self.source,

@@ -24,7 +24,7 @@ from starlette.middleware.gzip import GZipMiddleware
 
 from digitrec import __version__
 from digitrec.data.feedback import FeedbackStore
-from digitrec.serve import problems
+from digitrec.serve import feedback_routes, problems
 from digitrec.serve.auth import load_auth, require_token, session_router
 from digitrec.serve.dependencies import Corrections, Limits
 from digitrec.serve.engine import Engine
@@ -136,6 +136,7 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
     )
     problems.install(app)
     app.include_router(router, dependencies=gated, responses=gated_responses)
+    app.include_router(feedback_routes.router)
     app.include_router(private)
     app.include_router(public)
     app.include_router(session_router)

@@ -39,6 +39,7 @@ from digitrec.serve.settings import ServeSettings
 
 T = TypeVar("T")
 FEEDBACK_SIDE = 512  # stored corrections are scaled down to this (plenty for a 28×28 digit)
+NUMBER_SIDE = 1200  # and a number's line image to this (the reader sees a 32-pixel-tall line)
 
 
 @dataclass
@@ -233,11 +234,13 @@ class Engine:
         """The number in an image and the image's width and height (a big photo is decoded
         smaller, `to_page`; the boxes are in its own pixels all the same)."""
         page = to_page(data, name, self.settings.max_pixels, WORK_SIDE)
-        if self.line_reader is not None:
-            reading = read_line(page.gray, self.line_reader, name)
-        else:
-            reading = read_gray(page.gray, self.classifier, self.verifier, self.scorer, name)
-        return reading.enlarged(page.factor, page.size), page.size
+        return self._read_page(page.gray, name).enlarged(page.factor, page.size), page.size
+
+    def _read_page(self, gray: np.ndarray, name: str) -> NumberReading:
+        line_reader = self.line_reader  # one reader for the whole answer, even across a reload
+        if line_reader is not None:
+            return read_line(gray, line_reader, name)
+        return read_gray(gray, self.classifier, self.verifier, self.scorer, name)
 
     def correction_image(self, data: bytes, name: str) -> tuple[DigitPrediction, bytes]:
         """What a correction stores: the model's reading, and the image as PNG, gray, at most
@@ -254,6 +257,23 @@ class Engine:
             size = (max(1, round(gray.shape[1] * scale)), max(1, round(gray.shape[0] * scale)))
             gray = cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
         return prediction, cv2.imencode(".png", gray)[1].tobytes()
+
+    def number_correction(self, data: bytes, name: str) -> tuple[NumberReading, bytes]:
+        """What a number's correction stores: the reading, and the image the reader read it
+        from as PNG (gray, at most NUMBER_SIDE pixels on its longer side), the boxes of the
+        reading in that image's pixels. An image where nothing was read is stored all the
+        same: its correction is the one the reader needs most."""
+        import cv2
+
+        page = to_page(data, name, self.settings.max_pixels, WORK_SIDE)
+        gray = page.gray
+        reading = self._read_page(gray, name)
+        scale = NUMBER_SIDE / max(gray.shape)
+        if scale < 1:
+            size = (max(1, round(gray.shape[1] * scale)), max(1, round(gray.shape[0] * scale)))
+            gray = cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
+            reading = reading.rescaled(scale, (size[0], size[1]))
+        return reading, cv2.imencode(".png", gray)[1].tobytes()
 
     def explain(self, data: bytes, name: str) -> dict[str, Any]:
         from digitrec.preprocess import normalize_digit

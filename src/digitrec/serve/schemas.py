@@ -82,6 +82,33 @@ class FeedbackPage(BaseModel):
     confirmations: int = Field(description="rows in the store whose label is what the model read")
 
 
+class StoredNumber(BaseModel):
+    id: int
+    text: str = Field(description="the number the image really shows")
+    read: str = Field(description="what the reader read ('' when it found no digits)")
+    confidence: float
+    boxes: list[list[int]] = Field(description="[x, y, w, h] of each read digit in the image")
+    created: str = Field(description="when it was stored (UTC, ISO 8601)")
+    kind: str = Field(description="correction, or confirmation: the text is what was read")
+    duplicate: bool = Field(description="the same image and text were stored already: that row")
+
+
+class ReviewedNumber(StoredNumber):
+    model: str = Field(description="the model that read the image")
+    source: str = Field(description="the uploaded file's name")
+
+
+class NumberPage(BaseModel):
+    items: list[ReviewedNumber] = Field(description="newest first")
+    total: int = Field(description="the rows matching the filters")
+    corrections: int = Field(description="number rows whose text differs from the reading")
+    confirmations: int = Field(description="number rows whose text is what was read")
+
+
+class Retext(BaseModel):
+    text: str = Field(pattern=r"^[0-9]{1,20}$", description="the correct number, its digits")
+
+
 class Relabel(BaseModel):
     label: int = Field(ge=0, le=9, description="the correct digit")
 
