@@ -167,3 +167,34 @@ def test_a_store_without_numbers_reads_as_none(tmp_path: Path) -> None:
         "7", "1", 0.4, "default", "x", png(np.full((30, 30), 255, np.uint8)), []
     )
     assert FeedbackStore(old, read_only=True).count("numbers") == 1
+
+
+def test_the_cli_lists_retexts_and_deletes_number_rows(db: Path, cells: Any) -> None:
+    store = FeedbackStore(db)
+    rows = [
+        store.add_number(cells.texts[k], "", 0.0, "default", f"c{k}", png(cells.images[k]), [])
+        for k in range(2)
+    ]
+    store.add(3, 5, 0.9, "default", "d.png", png(cells.images[5]))
+
+    def cli(*args: str) -> Any:
+        return subprocess.run(
+            [str(DIGITREC), "feedback", *args, "--db", str(db)], capture_output=True, text=True
+        )
+
+    listed = cli("list", "--numbers", "--format", "json")
+    assert listed.returncode == 0, listed.stderr
+    assert {json.loads(line)["text"] for line in listed.stdout.splitlines()} == {
+        cells.texts[0],
+        cells.texts[1],
+    }
+    retexted = cli("relabel", str(rows[0].id), "0815", "--numbers")
+    assert retexted.returncode == 0 and "the number 0815" in retexted.stdout, retexted.stderr
+    refused = cli("relabel", str(rows[0].id), "08-15", "--numbers")
+    assert refused.returncode != 0 and "1 to 20 digits" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    wrong_kind = cli("relabel", "1", "12")  # a digit row takes a digit
+    assert wrong_kind.returncode != 0 and "LABEL is a digit" in wrong_kind.stderr
+    deleted = cli("delete", str(rows[1].id), "--numbers")
+    assert deleted.returncode == 0 and "deleted 1 of 1" in deleted.stdout
+    assert (store.count("numbers"), store.count("digits")) == (1, 1)

@@ -1,5 +1,5 @@
 """`digitrec feedback export|list|relabel|delete|train`: the corrections users submitted through
-the web page and `POST /v1/feedback`, reviewed on this machine (the store itself, not the API),
+the web page, `POST /v1/feedback` and `POST /v1/feedback/numbers`, reviewed on this machine (the store itself, not the API),
 written as a folder dataset, and trained on: a fine-tuned model and its gate
 (`learning.retrain`), once or after every N new corrections (`--watch`)."""
 
@@ -31,7 +31,7 @@ def register(commands: "argparse._SubParsersAction[Any]") -> None:
     listing.set_defaults(handler=run_feedback_list)
     relabel = actions.add_parser("relabel", help="give one the right label")
     relabel.add_argument("id", type=int)
-    relabel.add_argument("label", type=int, choices=range(10), metavar="LABEL")
+    relabel.add_argument("label", metavar="LABEL", help="a digit 0-9 (--numbers: the number)")
     relabel.set_defaults(handler=run_feedback_relabel)
     delete = actions.add_parser("delete", help="delete some (up to 100 at once)")
     delete.add_argument("ids", type=int, nargs="+", metavar="ID")
@@ -112,6 +112,12 @@ def register(commands: "argparse._SubParsersAction[Any]") -> None:
     train.set_defaults(handler=run_feedback_train)
     for action in (export, listing, relabel, delete, train):
         action.add_argument("--db", type=Path, help="($DIGITREC_HOME/feedback.db)")
+    for action in (listing, relabel, delete):
+        action.add_argument(
+            "--numbers",
+            action="store_true",
+            help="the corrections of whole numbers (POST /v1/feedback/numbers), not digits",
+        )
 
 
 @contextmanager
@@ -166,15 +172,45 @@ def _rows(items: Sequence[Any], for_people: bool) -> tuple[list[str], list[list[
     return header, body
 
 
+def _number_rows(items: Sequence[Any], for_people: bool) -> tuple[list[str], list[list[str]]]:
+    header = ["id", "created", "read", "text", "kind", "confidence", "model", "file"]
+    body = [
+        [
+            str(item.id),
+            item.created[:19].replace("T", " ") if for_people else item.created,
+            item.read or "-",
+            item.text,
+            item.kind,
+            f"{item.confidence:.1%}" if for_people else f"{item.confidence:.6f}",
+            item.model,
+            item.source,
+        ]
+        for item in items
+    ]
+    return header, body
+
+
+def _task(args: argparse.Namespace) -> str:
+    return "numbers" if args.numbers else "digits"
+
+
 def run_feedback_list(args: argparse.Namespace) -> int:
     from digitrec.data.feedback import FeedbackStore
+    from digitrec.errors import UsageError
 
+    if args.numbers and args.label is not None:
+        raise UsageError("--label filters digits; number corrections have texts")
     db = _database(args)
     with _usable(db):
         page = FeedbackStore(db, read_only=True).page(
-            offset=args.offset, limit=args.limit, label=args.label, model=args.model, kind=args.kind
+            offset=args.offset,
+            limit=args.limit,
+            label=args.label,
+            model=args.model,
+            kind=args.kind,
+            task=_task(args),
         )
-    print_results(page.items, args.format, _rows)
+    print_results(page.items, args.format, _number_rows if args.numbers else _rows)
     if args.format == "table":
         shown = f"{args.offset + 1}-{args.offset + len(page.items)}" if page.items else "none"
         print(
@@ -185,16 +221,22 @@ def run_feedback_list(args: argparse.Namespace) -> int:
 
 
 def run_feedback_relabel(args: argparse.Namespace) -> int:
-    from digitrec.data.feedback import FeedbackStore
+    from digitrec.data.feedback import FeedbackStore, check_number
     from digitrec.errors import UsageError
 
+    label: int | str = check_number(args.label) if args.numbers else args.label
+    if not args.numbers:
+        if args.label not in [str(d) for d in range(10)]:
+            raise UsageError(f"LABEL is a digit 0-9 (--numbers for a number), got {args.label!r}")
+        label = int(args.label)
     db = _database(args)
     with _usable(db):
-        row = FeedbackStore(db).relabel(args.id, args.label)
+        row = FeedbackStore(db).relabel(args.id, label, _task(args))
     if row is None:
         raise UsageError(f"no correction {args.id} in the store")
     note = "" if row.id == args.id else f" (the same image had that label already: row {row.id})"
-    print(f"correction {row.id} is now a {row.label}, a {row.kind}{note}")
+    what = f"the number {label}" if args.numbers else f"a {label}"
+    print(f"correction {row.id} is now {what}, a {row.kind}{note}")
     return 0
 
 
@@ -203,7 +245,7 @@ def run_feedback_delete(args: argparse.Namespace) -> int:
 
     db = _database(args)
     with _usable(db):
-        deleted = FeedbackStore(db).delete(sorted(set(args.ids)))
+        deleted = FeedbackStore(db).delete(sorted(set(args.ids)), _task(args))
     print(f"deleted {deleted} of {len(set(args.ids))} corrections")
     return 0 if deleted == len(set(args.ids)) else 1
 

@@ -45,7 +45,7 @@ def watch(
     try:
         while True:
             current = state.get("current")
-            rows = FeedbackStore(db, read_only=True).count() if db.is_file() else 0
+            rows = FeedbackStore(db, read_only=True).count("digits") if db.is_file() else 0
             if current is None and rows - state["rows"] < every:
                 time.sleep(poll_s)
                 continue
