@@ -155,38 +155,25 @@ def run_feedback_export(args: argparse.Namespace) -> int:
 
 
 def _rows(items: Sequence[Any], for_people: bool) -> tuple[list[str], list[list[str]]]:
-    header = ["id", "created", "predicted", "label", "kind", "confidence", "model", "file"]
-    body = [
-        [
-            str(item.id),
-            item.created[:19].replace("T", " ") if for_people else item.created,
-            "-" if item.predicted is None else str(item.predicted),
-            str(item.label),
-            item.kind,
-            f"{item.confidence:.1%}" if for_people else f"{item.confidence:.6f}",
-            item.model,
-            item.source,
-        ]
-        for item in items
-    ]
-    return header, body
-
-
-def _number_rows(items: Sequence[Any], for_people: bool) -> tuple[list[str], list[list[str]]]:
-    header = ["id", "created", "read", "text", "kind", "confidence", "model", "file"]
-    body = [
-        [
-            str(item.id),
-            item.created[:19].replace("T", " ") if for_people else item.created,
-            item.read or "-",
-            item.text,
-            item.kind,
-            f"{item.confidence:.1%}" if for_people else f"{item.confidence:.6f}",
-            item.model,
-            item.source,
-        ]
-        for item in items
-    ]
+    """The table of digit rows, or of number rows (what was read → the text)."""
+    numbers = bool(items) and hasattr(items[0], "text")
+    read, label = ("read", "text") if numbers else ("predicted", "label")
+    header = ["id", "created", read, label, "kind", "confidence", "model", "file"]
+    body = []
+    for item in items:
+        seen = item.read if numbers else item.predicted
+        body.append(
+            [
+                str(item.id),
+                item.created[:19].replace("T", " ") if for_people else item.created,
+                "-" if seen is None or seen == "" else str(seen),
+                str(item.text if numbers else item.label),
+                item.kind,
+                f"{item.confidence:.1%}" if for_people else f"{item.confidence:.6f}",
+                item.model,
+                item.source,
+            ]
+        )
     return header, body
 
 
@@ -210,7 +197,7 @@ def run_feedback_list(args: argparse.Namespace) -> int:
             kind=args.kind,
             task=_task(args),
         )
-    print_results(page.items, args.format, _number_rows if args.numbers else _rows)
+    print_results(page.items, args.format, _rows)
     if args.format == "table":
         shown = f"{args.offset + 1}-{args.offset + len(page.items)}" if page.items else "none"
         print(
