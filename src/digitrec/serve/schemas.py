@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from digitrec.data.numberset import MAX_LABEL
+
 
 class Timed(BaseModel):
     model: str = Field(description="the name of the model that answered")
@@ -106,7 +108,7 @@ class NumberPage(BaseModel):
 
 
 class Retext(BaseModel):
-    text: str = Field(pattern=r"^[0-9]{1,20}$", description="the correct number, its digits")
+    text: str = Field(pattern=rf"^[0-9]{{1,{MAX_LABEL}}}$", description="the correct number")
 
 
 class Relabel(BaseModel):
