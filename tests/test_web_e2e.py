@@ -599,3 +599,42 @@ def test_corrections_are_reviewed_on_the_page(
     assert not kept & {ids[0], *ids[-3:-1]} and newest in kept
     assert page.locator(f"li[data-id='{ids[-2]}']").count() == 0
     screenshot(page, "review")
+
+
+def test_a_misread_number_is_corrected_on_the_page(
+    page: Any, server: dict[str, Any], tmp_path: Path
+) -> None:
+    """A real parish-row cell read from a file; its user types what it really says, signs in,
+    saves (the store holds the text beside what the server read), then undoes it."""
+    from digitrec.data.feedback import FeedbackStore
+    from digitrec.data.numbers import load_numbers
+
+    cells = load_numbers("parish-rows", REPO.parent / "shared" / "data" / "parish-rows")["val"]
+    path = tmp_path / "cell.png"
+    cv2.imwrite(str(path), cells.images[7])
+    page.set_input_files("#upload", str(path))
+    page.wait_for_selector("#read-result[data-state=done]")
+    read = page.text_content("#read-text")
+    assert page.input_value("[data-testid=read-correct-text]") == read  # offered to edit
+    page.fill("[data-testid=read-correct-text]", "12a")
+    page.click("[data-testid=read-correct-save]")  # the browser's own check stops it
+    assert page.text_content("[data-testid=read-correct-status]") == ""
+    typed = "9" if read != "9" else "8"
+    page.fill("[data-testid=read-correct-text]", typed)
+    page.click("[data-testid=read-correct-save]")
+    page.wait_for_selector("[data-testid=signin]:visible")
+    page.fill("[data-testid=signin-token]", (server["home"] / "serve-token").read_text().strip())
+    page.click("[data-testid=signin-submit]")
+    page.wait_for_function(
+        "() => document.querySelector('#read-correct-status').textContent.startsWith('Thanks')"
+    )
+    assert page.text_content("#read-correct-status") == f"Thanks — saved: it is {typed}."
+    store = FeedbackStore(server["home"] / "feedback.db", read_only=True)
+    (row,) = store.page(task="numbers").items
+    assert (row.text, row.read, row.kind, row.source) == (typed, read, "correction", "cell.png")
+    page.click("[data-testid=read-correct-undo]")
+    page.wait_for_function(
+        "() => document.querySelector('#read-correct-status').textContent"
+        " === 'That correction is removed.'"
+    )
+    assert store.count("numbers") == 0

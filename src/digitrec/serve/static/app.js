@@ -738,7 +738,61 @@
     $("read-confidence").textContent = "";
     $("read-boxes").replaceChildren();
     delete readResult.dataset.text;
+    readSent = null;
+    correctForm.hidden = true;
+    $("read-correct-undo").hidden = true;
+    delete correctForm.dataset.rowId;
+    setStatus($("read-correct-status"), "");
   }
+
+  // Correcting the number read (POST /v1/feedback/numbers, behind the token): the image sent
+  // for reading goes again with the text it really shows; the server reads it itself and keeps
+  // what it read beside the correction. Undo deletes the row just stored.
+  let readSent = null; // {blob, name}: the image the shown reading is of
+  const correctForm = $("read-correct");
+  correctForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const sent = readSent;
+    const status = $("read-correct-status");
+    const text = $("read-correct-text").value.trim();
+    if (!sent) return;
+    if (!/^[0-9]{1,20}$/.test(text)) {
+      setStatus(status, "Type the number's digits: 1 to 20 of them, nothing else.", "error");
+      return;
+    }
+    $("read-correct-undo").hidden = true;
+    setStatus(status, "Saving…");
+    const form = new FormData();
+    form.append("file", sent.blob, sent.name);
+    form.append("text", text);
+    const answer = await post("/v1/feedback/numbers", { body: form });
+    if (sent !== readSent) return; // another image was chosen meanwhile
+    if (!answer.ok) {
+      setStatus(status, `Not saved: ${answer.message}`, "error");
+      return;
+    }
+    const { id, kind, duplicate } = answer.body;
+    correctForm.dataset.rowId = String(id);
+    correctForm.dataset.kind = kind;
+    const what = kind === "confirmation" ? `confirmed: it is ${text}` : `saved: it is ${text}`;
+    setStatus(status, duplicate ? `Already ${what}.` : `Thanks — ${what}.`, "ok");
+    $("read-correct-undo").hidden = duplicate; // stored before: not this click's to undo
+  });
+  $("read-correct-undo").addEventListener("click", async () => {
+    const id = correctForm.dataset.rowId;
+    const status = $("read-correct-status");
+    if (!id) return;
+    $("read-correct-undo").hidden = true;
+    const answer = await post(`/v1/feedback/numbers/${encodeURIComponent(id)}`, { method: "DELETE" });
+    if (correctForm.dataset.rowId !== id) return;
+    if (answer.ok || answer.status === 404) {
+      delete correctForm.dataset.rowId;
+      setStatus(status, "That correction is removed.", "ok");
+    } else {
+      $("read-correct-undo").hidden = false;
+      setStatus(status, `Not removed: ${answer.message}`, "error");
+    }
+  });
 
   // A phone photo (12 MP, several MB) is shrunk to UPLOAD_MAX on its longer side before it goes:
   // the server reads at about that size anyway, and the upload is a tenth. Drawn upright (the
@@ -790,6 +844,9 @@
       : ` This browser cannot show ${file.name || "the image"}, so its digits are boxed on a blank page of its size.`;
     readResult.dataset.state = "done";
     readResult.dataset.text = body.text || "";
+    readSent = { blob: sent, name: file.name || "image" };
+    $("read-correct-text").value = body.text || "";
+    correctForm.hidden = false;
     readResult.dataset.width = String(body.width);
     readResult.dataset.height = String(body.height);
     $("read-text").textContent = body.text || "";
