@@ -38,6 +38,11 @@ def export_feedback(db_path: Path, out: Path) -> dict[int, int]:
     return counts
 
 
+def held_out_from(n: int) -> int:
+    """The first index of the newest HOLDOUT_SHARE of n rows (at least one, and one left)."""
+    return n - min(max(1, round(n * HOLDOUT_SHARE)), n - 1) if n > 1 else n
+
+
 @dataclass(frozen=True)
 class StoredDigits:
     """Every row of a store as 28×28 digits, in the order they were stored: the images, labels,
@@ -49,9 +54,7 @@ class StoredDigits:
     ids: np.ndarray
 
     def held_out_from(self) -> int:
-        """The first index of the newest HOLDOUT_SHARE (at least one row, and one row left)."""
-        n = len(self.labels)
-        return n - min(max(1, round(n * HOLDOUT_SHARE)), n - 1) if n > 1 else n
+        return held_out_from(len(self.labels))
 
 
 def stored_digits(path: Path) -> StoredDigits:
@@ -93,19 +96,13 @@ def feedback_parts(path: Path) -> dict[str, DigitSet]:
     return parts
 
 
-def held_out_from(n: int) -> int:
-    """The first index of the newest HOLDOUT_SHARE of n rows (at least one, and one left)."""
-    return n - min(max(1, round(n * HOLDOUT_SHARE)), n - 1) if n > 1 else n
-
-
 @dataclass(frozen=True)
 class StoredNumbers:
     """Every number row of a store, in the order stored: the line images (gray, any size), the
-    texts they really are, what the reader read, and the row ids."""
+    texts they really are, and the row ids."""
 
     images: list[np.ndarray]
     texts: list[str]
-    reads: list[str]
     ids: list[int]
 
     def held_out_from(self) -> int:
@@ -118,20 +115,19 @@ def stored_numbers(path: Path) -> StoredNumbers:
 
     if not path.is_file():
         raise DataError(f"{path}: no feedback database (start `digitrec serve` and submit some)")
-    images, texts, reads, ids = [], [], [], []
+    images, texts, ids = [], [], []
     try:
-        for row_id, _created, text, read, png in FeedbackStore(path, read_only=True).timeline(
+        for row_id, _created, text, _read, png in FeedbackStore(path, read_only=True).timeline(
             "numbers"
         ):
             images.append(decode_image(bytes(png), f"{path.name} number {row_id}"))
             texts.append(str(text))
-            reads.append(str(read))
             ids.append(int(row_id))
     except sqlite3.DatabaseError as error:
         raise DataError(f"{path}: not a readable feedback database ({error})") from None
     if not images:
         raise DataError(f"{path}: the store holds no number corrections yet")
-    return StoredNumbers(images, texts, reads, ids)
+    return StoredNumbers(images, texts, ids)
 
 
 def number_feedback_parts(path: Path) -> dict[str, NumberSet]:

@@ -5,9 +5,9 @@ A training spec names the parts, joined by '+': `synth` (synthetic pages, see `S
 training digits of MNIST, USPS and CVL's training writers for training, their validation digits
 for validation — never a test split), and any number dataset (`parish-rows`, `strings:DIR`,
 `feedback-numbers:PATH`; their train split for training, their val split for validation). A
-real part may carry a weight, `PART*N`: its training lines count N times (`data.part_weight`). Synthetic lines are made in
-parallel chunks of CHUNK pages, each cached by a hash of its settings in
-`$DIGITREC_HOME/line-data/`, so a rerun starts training at once.
+real part may carry a weight, `PART*N`: its training lines count N times (`data.part_weight`).
+Synthetic lines are made in parallel chunks of CHUNK pages, each cached by a hash of its
+settings in `$DIGITREC_HOME/line-data/`, so a rerun starts training at once.
 """
 
 import functools

@@ -68,18 +68,7 @@ class NumberReading:
     def enlarged(self, factor: int, size: tuple[int, int]) -> "NumberReading":
         """This reading of an image decoded `factor` times smaller, in the pixels of the image
         itself (`size`: its width and height)."""
-        if factor == 1:
-            return self
-        width, height = size
-
-        def scaled(box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
-            x, y = min(box[0] * factor, width - 1), min(box[1] * factor, height - 1)
-            return x, y, min(box[2] * factor, width - x), min(box[3] * factor, height - y)
-
-        digits = [ReadDigit(d.digit, d.confidence, scaled(d.box)) for d in self.digits]
-        return NumberReading(
-            self.source, self.text, self.confidence, digits, self.reason, self.error
-        )
+        return self if factor == 1 else self.rescaled(factor, size)
 
     def rescaled(self, scale: float, size: tuple[int, int]) -> "NumberReading":
         """This reading in the pixels of the image resized by `scale` to `size` (width,

@@ -15,7 +15,6 @@ from fastapi.responses import Response
 
 from digitrec.data.feedback import MAX_PAGE, FeedbackFullError, FeedbackStore
 from digitrec.data.numberset import MAX_LABEL
-from digitrec.errors import UsageError
 from digitrec.serve import schemas
 from digitrec.serve.auth import require_token
 from digitrec.serve.dependencies import EngineDep, FeedbackStoreDep, spend_feedback
@@ -192,19 +191,10 @@ def _store_number(
 ) -> dict[str, Any]:
     reading, png = engine.number_correction(data, name)
     boxes = [list(digit.box) for digit in reading.digits]
-    try:
-        stored = _stored(
-            store.add_number,
-            text,
-            reading.text,
-            reading.confidence,
-            engine.model_version,
-            name,
-            png,
-            boxes,
-        )
-    except UsageError as error:
-        raise Problem(422, str(error)) from None
+    stored = _stored(
+        store.add_number, text, reading.text, reading.confidence, engine.model_version, name,
+        png, boxes,
+    )  # fmt: skip
     return stored.to_json()
 
 

@@ -643,21 +643,25 @@
     $("feedback-undo").hidden = true;
   }
 
-  // Undo the correction just sent (about the drawing as it is): DELETE /v1/feedback/{id}.
-  $("feedback-undo").addEventListener("click", async () => {
-    const status = $("feedback-status");
-    const id = status.dataset.feedbackId;
+  // Undo the correction just stored, whose row id holder.dataset[key] keeps: DELETE url/{id}.
+  // When the holder moved on meanwhile (drawn on, corrected again), the answer is not shown.
+  async function undoCorrection(holder, key, url, button, status) {
+    const id = holder.dataset[key];
     if (!id) return;
-    $("feedback-undo").hidden = true;
-    const answer = await post(`/v1/feedback/${encodeURIComponent(id)}`, { method: "DELETE" });
-    if (status.dataset.feedbackId !== id) return; // drawn on or corrected again meanwhile
+    button.hidden = true;
+    const answer = await post(`${url}/${encodeURIComponent(id)}`, { method: "DELETE" });
+    if (holder.dataset[key] !== id) return;
     if (answer.ok || answer.status === 404) {
-      delete status.dataset.feedbackId;
+      delete holder.dataset[key];
       setStatus(status, "That correction is removed.", "ok");
     } else {
-      $("feedback-undo").hidden = false;
+      button.hidden = false;
       setStatus(status, `Not removed: ${answer.message}`, "error");
     }
+  }
+  $("feedback-undo").addEventListener("click", () => {
+    const status = $("feedback-status");
+    undoCorrection(status, "feedbackId", "/v1/feedback", $("feedback-undo"), status);
   });
 
   // ---------------------------------------------------------------------------------------------
@@ -778,21 +782,9 @@
     setStatus(status, duplicate ? `Already ${what}.` : `Thanks — ${what}.`, "ok");
     $("read-correct-undo").hidden = duplicate; // stored before: not this click's to undo
   });
-  $("read-correct-undo").addEventListener("click", async () => {
-    const id = correctForm.dataset.rowId;
-    const status = $("read-correct-status");
-    if (!id) return;
-    $("read-correct-undo").hidden = true;
-    const answer = await post(`/v1/feedback/numbers/${encodeURIComponent(id)}`, { method: "DELETE" });
-    if (correctForm.dataset.rowId !== id) return;
-    if (answer.ok || answer.status === 404) {
-      delete correctForm.dataset.rowId;
-      setStatus(status, "That correction is removed.", "ok");
-    } else {
-      $("read-correct-undo").hidden = false;
-      setStatus(status, `Not removed: ${answer.message}`, "error");
-    }
-  });
+  $("read-correct-undo").addEventListener("click", () =>
+    undoCorrection(correctForm, "rowId", "/v1/feedback/numbers", $("read-correct-undo"),
+                   $("read-correct-status")));
 
   // A phone photo (12 MP, several MB) is shrunk to UPLOAD_MAX on its longer side before it goes:
   // the server reads at about that size anyway, and the upload is a tenth. Drawn upright (the
