@@ -47,6 +47,7 @@ def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
 def cvl_val() -> list[tuple[str, bytes, int, int]]:
     """(name, PNG, label, what the shipped model reads) of every CVL validation digit."""
     data.fetch("cvl", SHARED / "cvl")
+    data.fetch("usps", SHARED / "usps")  # the gate's USPS val (the suite's order may not have)
     raw = cvl.raw_digits("val")
     images = np.stack([normalize_digit(decode_image(png, name), name) for name, png, _ in raw])
     read = load_model("shipped").predict_proba(images).argmax(1)
@@ -308,7 +309,7 @@ def test_an_interrupted_run_resumes_where_it_stopped(corrections: Path, tmp_path
     snapshot, the settings saved) and gates it; other options beside --resume are refused."""
     out = tmp_path / "run"
     command = [sys.executable, "-m", "digitrec", "feedback", "train", "--db", str(corrections),
-               "--out", str(out), *QUICK, "--steps", "200", "--dev", ""]  # fmt: skip
+               "--out", str(out), *QUICK, "--steps", "100", "--dev", ""]  # fmt: skip
     training = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
     assert wait_for(lambda: (out / "config.json").is_file(), 120)
     time.sleep(2.5)  # into the steps (the SIGTERM handler is up within a second)
@@ -323,4 +324,26 @@ def test_an_interrupted_run_resumes_where_it_stopped(corrections: Path, tmp_path
     record = json.loads(resumed.stdout.splitlines()[-1])
     assert (out / "gate.json").is_file() and record["sets"][0]["set"] == "held-out feedback"
     steps = [json.loads(line)["step"] for line in (out / "metrics.jsonl").read_text().splitlines()]
-    assert steps[-1] == 200
+    assert steps[-1] == 100
+
+
+def test_the_gate_remembers_a_figure_by_weights_and_set(cvl_val: list, home: Path) -> None:
+    """The second measurement of the same weights on the same set is the stored one (a figure
+    planted in the cache proves it is read); a changed set or an unreadable cache is measured."""
+    from digitrec.learning import measured
+    from digitrec.learning.gate import GateSet, accuracy
+
+    rows = cvl_val[:40]
+    images = np.stack([normalize_digit(decode_image(png, name), name) for name, png, *_ in rows])
+    labels = np.array([label for _, _, label, _ in rows])
+    fresh = GateSet("some", images, labels, "hold")
+    (first,) = accuracy("shipped", [fresh])
+    assert first == 100.0 * np.mean(np.array([read for *_, read in rows]) == labels)
+    figures = json.loads(measured.cache_path().read_text())
+    (key,) = figures
+    measured.cache_path().write_text(json.dumps({key: 12.5}))
+    assert accuracy("shipped", [fresh]) == [12.5]
+    other = GateSet("fewer", images[:30], labels[:30], "hold")
+    assert accuracy("shipped", [other]) != [12.5]
+    measured.cache_path().write_text("{not json")
+    assert accuracy("shipped", [fresh]) == [first]
