@@ -24,6 +24,7 @@ from digitrec import data
 from digitrec.data import cvl
 from digitrec.data.feedback import FeedbackStore
 from digitrec.data.feedback_sets import feedback_parts, stored_digits
+from digitrec.data.numbers import load_numbers
 from digitrec.errors import UsageError
 from digitrec.images import decode_image
 from digitrec.models.loading import load_model
@@ -80,6 +81,27 @@ def trained(corrections: Path, tmp_path_factory: pytest.TempPathFactory) -> dict
                "--replay", "mnist+usps", "--tolerance", "1.0", "--dev", "usps", "--json")  # fmt: skip
     assert done.returncode in (0, 1), done.stderr
     return {"out": out, "record": json.loads(done.stdout.splitlines()[-1]), "done": done}
+
+
+@pytest.fixture(scope="module")
+def number_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The package reader's misreads of real parish-row cells (validation pages), corrected, as
+    `POST /v1/feedback/numbers` stores them, in an order of pages mixed."""
+    import cv2
+
+    from digitrec.reading.evaluation import read_numbers
+
+    data.fetch("parish-rows", SHARED / "parish-rows")
+    cells = load_numbers("parish-rows")["val"]
+    reads = {row["file"]: row["read"] for row in read_numbers("default", cells)["mistakes"]}
+    misread = [i for i, file in enumerate(cells.files) if file in reads]
+    assert len(misread) >= 20, len(misread)
+    store = FeedbackStore(tmp_path_factory.mktemp("numbers") / "feedback.db")
+    for i in np.random.default_rng(0).permutation(misread):
+        image = cv2.imencode(".png", cells.images[i])[1].tobytes()
+        read = reads[cells.files[i]]
+        store.add_number(cells.texts[i], read, 0.5, "default@shipped", cells.files[i], image, [])
+    return store.path
 
 
 @pytest.fixture
@@ -170,7 +192,7 @@ def test_promote_list_rollback(trained: dict[str, Any], models_dir: Path) -> Non
     assert "v1 again" in cli("models", "rollback").stdout
     assert "shipped again" in cli("models", "rollback").stdout
     assert resolve_model_path("default").parent.name == "weights"
-    table = cli("models", "list").stdout
+    table = cli("models", "list", env={"COLUMNS": "200"}).stdout
     assert "v1" in table and "passed" in table and "MNIST test" in table
 
 
@@ -347,3 +369,65 @@ def test_the_gate_remembers_a_figure_by_weights_and_set(cvl_val: list, home: Pat
     assert accuracy("shipped", [other]) != [12.5]
     measured.cache_path().write_text("{not json")
     assert accuracy("shipped", [fresh]) == [first]
+
+
+def test_number_corrections_teach_the_reader_and_a_version_carries_it(
+    number_store: Path, trained: dict[str, Any], tmp_path: Path, models_dir: Path
+) -> None:
+    """A store of number corrections only: `feedback train` fine-tunes the line reader (not the
+    classifier) into RUN/reader/ and gates it on the held-out numbers, parish-rows val and
+    synthetic lines; promoted, the version holds that reader and the classifier in use; a
+    server's reload switches readers; a later digit-only version carries the reader forward."""
+    from digitrec.models import versions
+    from digitrec.reading.reader import choose_reader, packaged_line_reader, reader_file
+    from digitrec.serve.engine import Engine
+    from digitrec.serve.settings import ServeSettings
+
+    out = tmp_path / "run"
+    done = cli("feedback", "train", "--db", str(number_store), "--out", str(out),
+               "--reader-replay", "synth", "--synth-pages", "60", "--val-pages", "30",
+               "--reader-epochs", "1", "--reader-lr", "0.001", "--reader-tolerance", "100",
+               "--json")  # fmt: skip
+    assert done.returncode in (0, 1), done.stderr[-2000:]
+    record = json.loads(done.stdout.splitlines()[-1])
+    assert record["trained"] == ["numbers"] and not (out / "model.safetensors").exists()
+    sets = {row["set"]: row for row in record["sets"]}
+    assert set(sets) == {"held-out numbers", "parish-rows val", "synthetic val lines"}
+    rows = FeedbackStore(number_store, read_only=True).count("numbers")
+    held = sets["held-out numbers"]
+    assert held["items"] == round(0.2 * rows) and held["before"] == 0.0  # all misread before
+    assert sets["parish-rows val"]["items"] == 287 and sets["parish-rows val"]["task"] == "numbers"
+    config = json.loads((out / "reader" / "config.json").read_text())
+    assert config["data"]["spec"] == f"synth+feedback-numbers:{out.resolve()}/feedback.db*10"
+    assert config["init"] == str(reader_file("default"))  # from the package's reader
+    assert (out / "reader" / "reader.safetensors").is_file()
+    assert "held-out numbers" in (out / "gate" / "report.md").read_text()
+
+    engine = Engine.start(ServeSettings(backend="torch", inference_threads=1))
+    try:
+        assert engine.line_reader is packaged_line_reader() and not engine.reload()
+        promoted = cli("models", "promote", str(out), "--force")
+        assert promoted.returncode == 0 and "and its reader" in promoted.stdout, promoted.stderr
+        v1 = models_dir / "v1"
+        assert (v1 / "reader.safetensors").read_bytes() == (
+            out / "reader" / "reader.safetensors"
+        ).read_bytes()
+        shipped = versions.shipped_path()
+        assert (v1 / "model.safetensors").read_bytes() == shipped.read_bytes()  # carried
+        assert reader_file("default") == v1 / "reader.safetensors"
+        assert engine.reload() and engine.version == "v1"
+        assert engine.line_reader is choose_reader("line") is not packaged_line_reader()
+    finally:
+        engine.close()
+    # a digit run promoted after it keeps the reader (forced: it was gated against the package)
+    again = cli("models", "promote", str(trained["out"]), "--force")
+    assert again.returncode == 0, again.stderr
+    listed = [json.loads(line) for line in cli("models", "list", "--json").stdout.splitlines()]
+    assert [(v["version"], v.get("reader")) for v in listed] == [
+        ("shipped", None),
+        ("v1", "trained"),
+        ("v2", "carried"),
+    ]
+    assert (models_dir / "v2" / "reader.safetensors").read_bytes() == (
+        v1 / "reader.safetensors"
+    ).read_bytes()

@@ -32,12 +32,14 @@ def test_forward_and_loss_falls(name: str, batch: tuple[torch.Tensor, torch.Tens
     model.train()
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     losses = []
-    for _ in range(15):
+    for _ in range(15):  # up to 15 steps: a model that has learned stops early
         loss = torch.nn.functional.cross_entropy(model(images), labels)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
         losses.append(loss.item())
+        if losses[-1] < 0.6 * losses[0]:
+            break
     # The slowest learner here, tanh LeNet-5, ends near 0.55× its first loss.
     assert losses[-1] < 0.6 * losses[0], losses
 

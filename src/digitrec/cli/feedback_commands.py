@@ -39,11 +39,13 @@ def register(commands: "argparse._SubParsersAction[Any]") -> None:
     train = actions.add_parser(
         "train",
         help="fine-tune the model on them (with a replay of its training data), then gate it",
-        description="Fine-tune the served digit classifier on the corrections (the newest 20%% "
-        "by time held out) plus a replay of its own training data, then gate it: the held-out "
-        "corrections must improve, and MNIST test and the real validation sets fetched here "
-        "must not fall past their tolerances. `digitrec models promote RUN` makes it the model "
-        "in use. With --watch: after every --every new corrections, train, gate and promote.",
+        description="Fine-tune the served digit classifier on the digit corrections (the "
+        "newest 20%% by time held out) plus a replay of its own training data, and the line "
+        "reader on the number corrections (into RUN/reader/) plus a replay of its own, then gate "
+        "them: the held-out corrections must improve, and MNIST test, the real validation sets "
+        "fetched here and synthetic validation lines must not fall past their tolerances. "
+        "`digitrec models promote RUN` makes them the models in use. With --watch: after every "
+        "--every new corrections, train, gate and promote.",
     )
     train.add_argument(
         "--out", type=Path, required=True, help="the run directory (--watch: a folder of runs)"
@@ -80,6 +82,39 @@ def register(commands: "argparse._SubParsersAction[Any]") -> None:
         help="the real validation sets the gate holds, comma-separated ('usps,cvl'; '' for none)",
     )
     train.add_argument("--source", type=Path, help="a directory holding the replay's dataset files")
+    numbers = train.add_argument_group("the line reader (with number corrections)")
+    numbers.add_argument("--reader", help="the reader to improve (default: the active version's)")
+    numbers.add_argument(
+        "--reader-replay",
+        metavar="SPEC",
+        help="its replayed data, e.g. synth+parish-rows (default: the base reader's own)",
+    )
+    numbers.add_argument("--reader-epochs", type=int, help="epochs over its data (2)")
+    numbers.add_argument("--reader-lr", type=float, help="peak learning rate, one-cycle (0.0003)")
+    numbers.add_argument(
+        "--reader-repeats", type=float, help="times training sees each number correction (10)"
+    )
+    numbers.add_argument(
+        "--synth-pages", type=int, help="synthetic pages replayed beside them (5000)"
+    )
+    numbers.add_argument(
+        "--val-pages", type=int, help="synthetic validation pages: epoch choice and gate (200)"
+    )
+    numbers.add_argument(
+        "--reader-tolerance",
+        type=float,
+        dest="reader_tolerance_pp",
+        metavar="PP",
+        help="parish-rows val and synthetic val may fall by this many points (1.0)",
+    )
+    numbers.add_argument(
+        "--reader-dev",
+        metavar="SETS",
+        help="the real validation numbers the reader's gate holds ('parish-rows'; '' for none)",
+    )
+    numbers.add_argument(
+        "--reader-source", type=Path, help="a directory holding parish-rows, if not fetched"
+    )
     train.add_argument("--resume", action="store_true", help="continue the run in --out")
     train.add_argument(
         "--promote", action="store_true", help="promote the model when its gate passes"
@@ -239,7 +274,8 @@ def run_feedback_delete(args: argparse.Namespace) -> int:
 
 _TRAIN_OPTIONS = (
     "base", "replay", "repeats", "steps", "lr", "ema", "seed", "threads", "tolerance_pp",
-    "dev_tolerance_pp", "dev",
+    "dev_tolerance_pp", "dev", "reader", "reader_replay", "reader_epochs", "reader_lr",
+    "reader_repeats", "synth_pages", "val_pages", "reader_tolerance_pp", "reader_dev",
 )  # fmt: skip
 
 
@@ -259,6 +295,7 @@ def run_feedback_train(args: argparse.Namespace) -> int:
     if not args.resume:
         db = _database(args)
         given |= {"db": str(db), "source": str(args.source or "")}
+        given |= {"reader_source": str(args.reader_source or "")}
     options = FeedbackTraining(**given)
     if args.watch:
         from digitrec.learning.watch import watch
@@ -290,12 +327,12 @@ def _print_gate(out: Path, record: dict[str, Any]) -> None:
     from digitrec.output import stdout_console
 
     table = Table(title=f"gate of {out}", title_justify="left")
-    for column in ("set", "digits", "before %", "after %", "change pp", "passed"):
+    for column in ("set", "items", "before %", "after %", "change pp", "passed"):
         table.add_column(column, justify="left" if column == "set" else "right")
     for row in record["sets"]:
         table.add_row(
             row["set"],
-            str(row["items"]),
+            f"{row['items']} {row.get('task', 'digits')}",
             "—" if row["before"] is None else f"{row['before']:.2f}",
             "—" if row["after"] is None else f"{row['after']:.2f}",
             "—" if row["change_pp"] is None else f"{row['change_pp']:+.2f}",

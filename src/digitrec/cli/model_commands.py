@@ -92,7 +92,9 @@ def run_versions(args: argparse.Namespace) -> int:
                              | version.record))  # fmt: skip
         return 0
     table = Table(title=f"model versions ({versions.versions_dir()})", title_justify="left")
-    for column in ("version", "active", "promoted", "gate", "figures (after, change pp)", "run"):
+    columns = ("version", "active", "promoted", "reader", "gate", "figures (after, change pp)",
+               "run")  # fmt: skip
+    for column in columns:
         table.add_column(column)
     for version in found:
         gate = version.record.get("gate", {})
@@ -104,6 +106,7 @@ def run_versions(args: argparse.Namespace) -> int:
             version.name,
             "●" if version.name == active else "",
             str(version.record.get("promoted", ""))[:19].replace("T", " "),
+            version.record.get("reader", "package") if version.reader else "package",
             verdict,
             _gate_figures(version.record),
             str(version.record.get("run", "")),
@@ -118,9 +121,14 @@ def run_promote(args: argparse.Namespace) -> int:
 
     if (args.run / "model.safetensors").is_file():
         read_model(args.run / "model.safetensors")  # a readable digit classifier, or one line
+    if (args.run / versions.RUN_READER).is_dir():
+        from digitrec.reading.line_model import load_reader
+
+        load_reader(args.run / versions.RUN_READER)  # a readable line reader, or one line
     version = versions.promote(args.run, force=args.force)
     forced = " (forced past its gate)" if version.record["forced"] else ""
-    print(f"promoted {args.run} as {version.name}{forced}: `default` is now this model")
+    what = " and its reader" if version.record.get("reader") == "trained" else ""
+    print(f"promoted {args.run} as {version.name}{forced}: `default` is now this model{what}")
     print("a running `digitrec serve` switches on SIGHUP or POST /v1/models/reload")
     return 0
 

@@ -28,10 +28,11 @@ DEV_SETS = {"usps": "USPS val", "cvl": "CVL val"}  # the real validation sets a 
 @dataclass(frozen=True)
 class GateSet:
     name: str
-    images: np.ndarray  # (N, 28, 28) uint8
-    labels: np.ndarray
+    images: Any  # digits: (N, 28, 28) uint8; numbers, lines: a list of (H, W) uint8 images
+    labels: Any  # digits: (N,) ints; numbers, lines: a list of digit strings
     rule: str  # "improve" (must rise), "hold" (may fall by `tolerance_pp`), "report" (shown only)
     tolerance_pp: float = 0.0
+    task: str = "digits"  # "digits" (a classifier's), "numbers" (images `read` reads), "lines"
 
 
 def gate_sets(
@@ -123,6 +124,7 @@ def judge(
     for each, old, new in zip(sets, before, after, strict=True):
         row: dict[str, Any] = {
             "set": each.name,
+            "task": "digits" if each.task == "digits" else "numbers",
             "items": len(each.labels),
             "rule": each.rule,
             "tolerance_pp": each.tolerance_pp,
@@ -170,11 +172,11 @@ def write_gate(run: Path, record: dict[str, Any], command: str) -> Path:
     atomic_write_json(run / "gate.json", record)
     shown = [row for row in record["sets"] if row["before"] is not None]
     table = Table(
-        ["set", "digits", "rule", "before %", "after %", "change pp", "passed"],
+        ["set", "items", "rule", "before %", "after %", "change pp", "passed"],
         [
             [
                 row["set"],
-                str(row["items"]),
+                f"{row['items']} {row.get('task', 'digits')}",
                 {"improve": "must improve", "hold": f"may fall ≤ {row['tolerance_pp']:g} pp"}.get(
                     row["rule"], "shown"
                 ),
@@ -204,10 +206,21 @@ def write_gate(run: Path, record: dict[str, Any], command: str) -> Path:
         machine=provenance(),
         sections=[Section("Verdict", blocks)],
         results=record,
-        summary=f"Base model `{record.get('base', '')}`, new model `{run / 'model.safetensors'}`.",
+        summary=_summary(run, record),
     )
     write_report(report, run / "gate")
     return run / "gate.json"
+
+
+def _summary(run: Path, record: dict[str, Any]) -> str:
+    said = []
+    if record.get("base_path"):
+        said.append(f"Base model `{record['base']}`, new model `{run / 'model.safetensors'}`.")
+    if record.get("reader_base_path"):
+        said.append(
+            f"Base reader `{record['reader_base']}`, new reader `{run / 'reader' / 'reader.safetensors'}`."
+        )
+    return " ".join(said)
 
 
 def _percent(value: float | None) -> str:

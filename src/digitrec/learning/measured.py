@@ -11,6 +11,7 @@ import contextlib
 import hashlib
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -31,15 +32,18 @@ def weights_digest(path: Path) -> str:
     return sha256_file(path) + (sha256_file(card)[:16] if card.is_file() else "")
 
 
-def set_digest(*parts: np.ndarray | list[str]) -> str:
-    """The SHA-256 of a set's arrays (shape, type and bytes) or strings, in order."""
+def set_digest(*parts: np.ndarray | list[Any]) -> str:
+    """The SHA-256 of a set's parts in order: arrays (type, shape and bytes), lists of arrays
+    (each so) or lists of strings."""
     digest = hashlib.sha256()
     for part in parts:
-        if isinstance(part, np.ndarray):
-            digest.update(f"{part.dtype}{part.shape}".encode())
-            digest.update(np.ascontiguousarray(part).tobytes())
-        else:
-            digest.update("\x00".join(part).encode() + b"\x01")
+        for item in [part] if isinstance(part, np.ndarray) else part:
+            if isinstance(item, np.ndarray):
+                digest.update(f"{item.dtype}{item.shape}".encode())
+                digest.update(np.ascontiguousarray(item).tobytes())
+            else:
+                digest.update(str(item).encode() + b"\x00")
+        digest.update(b"\x01")
     return digest.hexdigest()
 
 

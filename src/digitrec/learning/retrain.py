@@ -10,8 +10,15 @@ then gate it.
    weights the corrections so that training sees each about `repeats` times (at most half of
    what it sees is corrections): a few dozen are not drowned by 70,000 replayed digits, nor
    learned by heart. The newest corrections (by time) are never trained on.
-3. The gate (`learning.gate`): before and after, on the held-out corrections, MNIST test and the
-   real validation sets; gate.json and gate/report.* in the run.
+3. With number corrections (the store's `numbers` table, at least MIN_ROWS), the line reader
+   too: `train_reader` into RUN/reader/ from the base reader (the active version's), on
+   `REPLAY+feedback-numbers:RUN/feedback.db*K` (REPLAY: what the base reader was trained on,
+   `--synth-pages` of its generator's pages; K: each correction seen about `reader_repeats`
+   times), choosing its epoch on synthetic and corrected validation lines only (the real
+   validation numbers are the gate's). Either part alone runs when the other has too few rows.
+4. The gate (`learning.gate`, `learning.reader_gate`): before and after, on the held-out
+   corrections, MNIST test and the real validation sets; for the reader, on the held-out number
+   corrections, parish-rows val and synthetic validation lines; gate.json and gate/report.*.
 """
 
 import math
@@ -24,10 +31,12 @@ from typing import Any
 from digitrec import data
 from digitrec.errors import UsageError
 from digitrec.learning.gate import DEV_SETS, DEV_TOLERANCE_PP, TOLERANCE_PP
+from digitrec.learning.reader_gate import READER_DEV_SETS, READER_TOLERANCE_PP
 from digitrec.storage import atomic_write_json
 
 SETTINGS = "feedback-train.json"  # this command's settings, beside train's config.json
 MIN_ROWS = 5  # fewer corrections than this leave nothing to learn from and nothing to measure
+READER_DIR = "reader"  # the reader's run inside the run (a `train-reader` run directory)
 
 
 @dataclass
@@ -45,10 +54,24 @@ class FeedbackTraining:
     dev_tolerance_pp: float = DEV_TOLERANCE_PP
     dev: str = "usps,cvl"  # the real validation sets the gate holds (those fetched here)
     source: str = ""  # --source for fetching the replay's files
+    reader: str = "default"  # the reader to improve: the active version's (else the package's)
+    reader_replay: str = ""  # the reader's replayed data ("": what the base reader trained on)
+    reader_epochs: int = 2
+    reader_lr: float = 3e-4  # the one-cycle peak (the shipped reader's own fine-tune used it)
+    reader_repeats: float = 10.0  # times the reader's training sees each number correction
+    synth_pages: int = 5_000  # synthetic pages replayed (its real lines scaled to match)
+    val_pages: int = 200  # synthetic validation pages: the reader's epoch choice and its gate
+    reader_tolerance_pp: float = READER_TOLERANCE_PP
+    reader_dev: str = "parish-rows"  # the real validation numbers the reader's gate holds
+    reader_source: str = ""  # where the reader's real replay (parish-rows) is, if not cached
 
     @property
     def dev_sets(self) -> tuple[str, ...]:
-        return tuple(part.strip() for part in self.dev.split(",") if part.strip())
+        return _listed(self.dev)
+
+    @property
+    def reader_dev_sets(self) -> tuple[str, ...]:
+        return _listed(self.reader_dev)
 
     def __post_init__(self) -> None:
         checks = [
@@ -60,10 +83,26 @@ class FeedbackTraining:
                 set(self.dev_sets) <= set(DEV_SETS),
                 f"--dev names real validation sets: {', '.join(DEV_SETS)} (comma-separated)",
             ),
+            (1 <= self.reader_epochs <= 100, "--reader-epochs must be in 1..100"),
+            (math.isfinite(self.reader_lr) and 0 < self.reader_lr <= 1, "--reader-lr in (0, 1]"),
+            (0 < self.reader_repeats <= 10_000, "--reader-repeats must be in (0, 10000]"),
+            (
+                0 <= self.synth_pages <= 1_000_000 and 0 <= self.val_pages <= 100_000,
+                "--synth-pages must be in 0..1000000 and --val-pages in 0..100000",
+            ),
+            (self.reader_tolerance_pp >= 0, "tolerances are ≥ 0 pp"),
+            (
+                set(self.reader_dev_sets) <= set(READER_DEV_SETS),
+                f"--reader-dev names real validation numbers: {', '.join(READER_DEV_SETS)}",
+            ),
         ]
         for ok, message in checks:
             if not ok:
                 raise UsageError(message)
+
+
+def _listed(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(",") if part.strip())
 
 
 def replay_of(card: Any) -> str:
@@ -77,62 +116,137 @@ def replay_of(card: Any) -> str:
     return "+".join(kept) or "mnist"
 
 
+def reader_replay_of(card: dict[str, Any], synth_pages: int) -> tuple[str, int]:
+    """What the base reader was trained on, without corrections (its spec's parts but
+    feedback-numbers), and how often each real line is replayed: as often, against
+    `synth_pages` synthetic pages, as the base reader saw it against its own."""
+    from digitrec.reading.line_data import spec_parts
+
+    recorded = card.get("data", {})
+    spec = str(recorded.get("spec", "")) or "synth+parish-rows"
+    kept = [
+        part if weight is None else f"{part}*{weight}"
+        for part, weight in spec_parts(spec).items()
+        if not part.startswith("feedback")
+    ]
+    base_pages = int(recorded.get("synth_pages", 0)) or synth_pages
+    share = synth_pages / base_pages if synth_pages else 1.0
+    return "+".join(kept) or "synth", max(1, round(int(recorded.get("repeat_real", 4)) * share))
+
+
 def train_on_feedback(
     out: Path, options: FeedbackTraining, *, resume: bool = False
 ) -> dict[str, Any]:
     """Train and gate; returns the gate record (also in out/gate.json)."""
     from digitrec.learning.gate import accuracy, gate_sets, judge, write_gate
+    from digitrec.learning.reader_gate import reader_accuracy, reader_gate_sets
     from digitrec.storage import read_json_object
 
     if resume:
-        saved = read_json_object(out / SETTINGS)
-        options = FeedbackTraining(**saved["options"])
-        base_path, weight = saved["base_path"], saved["weight"]
-        if not (out / "model.safetensors").is_file():
-            _train(out, saved["config"], resume=True, source=options.source)
+        plan = _saved_plan(read_json_object(out / SETTINGS))
+        options = FeedbackTraining(**plan["options"])
     else:
-        base_path, weight, config = _prepare(out, options)
-        _train(out, config, resume=False, source=options.source)
+        plan = _prepare(out, options)
+    digits, numbers = plan.get("digits"), plan.get("numbers")
+    if digits and not (out / "model.safetensors").is_file():
+        _train(out, digits["config"], resume=resume, source=options.source)
+    if numbers and not (out / READER_DIR / "reader.safetensors").is_file():
+        _train_reader(out / READER_DIR, numbers, resume=resume)
     snapshot = out / "feedback.db"
-    sets, notes = gate_sets(
-        snapshot,
-        tolerance_pp=options.tolerance_pp,
-        dev_tolerance_pp=options.dev_tolerance_pp,
-        dev=options.dev_sets,
-    )
-    record = judge(sets, accuracy(base_path, sets), accuracy(out / "model.safetensors", sets))
-    record |= {"base": options.base, "base_path": base_path, "weight": weight, "notes": notes}
+    sets, before, after, notes = [], [], [], []
+    if digits:
+        found, said = gate_sets(
+            snapshot,
+            tolerance_pp=options.tolerance_pp,
+            dev_tolerance_pp=options.dev_tolerance_pp,
+            dev=options.dev_sets,
+        )
+        sets += found
+        notes += said
+        before += accuracy(digits["base_path"], found)
+        after += accuracy(out / "model.safetensors", found)
+    if numbers:
+        found, said = reader_gate_sets(
+            snapshot,
+            tolerance_pp=options.reader_tolerance_pp,
+            dev=options.reader_dev_sets,
+            val_pages=options.val_pages,
+            seed=options.seed + 1,
+            source=Path(options.reader_source) if options.reader_source else None,
+        )
+        sets += found
+        notes += said
+        before += reader_accuracy(numbers["base_path"], found)
+        after += reader_accuracy(out / READER_DIR, found)
+    record = judge(sets, before, after)
+    record |= {
+        "trained": [task for task in ("digits", "numbers") if plan.get(task)],
+        "base": options.base if digits else "",
+        "base_path": digits["base_path"] if digits else "",
+        "weight": digits["weight"] if digits else 0,
+        "reader_base": options.reader if numbers else "",
+        "reader_base_path": numbers["base_path"] if numbers else "",
+        "reader_weight": numbers["weight"] if numbers else 0,
+        "notes": notes,
+    }
     command = shlex.join(["digitrec", *sys.argv[1:]]) if sys.argv[1:] else "digitrec feedback train"
     write_gate(out, record, command)
     return record
 
 
-def _prepare(out: Path, options: FeedbackTraining) -> tuple[str, int, dict[str, Any]]:
-    """Snapshot the store, choose the weight, write SETTINGS: (base path, weight, config)."""
-    from digitrec.data.feedback import FeedbackStore, default_store_path
-    from digitrec.data.feedback_sets import stored_digits
-    from digitrec.errors import DataError
-    from digitrec.models.modelfile import read_model, resolve_model_path
-    from digitrec.train.checkpoint import CHECKPOINT
-    from digitrec.train.config import TrainConfig
+def _saved_plan(saved: dict[str, Any]) -> dict[str, Any]:
+    """SETTINGS as `_prepare` wrote it (a run begun before readers trained: digits only)."""
+    if "config" in saved and "digits" not in saved:
+        saved = {**saved, "digits": {k: saved[k] for k in ("base_path", "weight", "config")}}
+    return saved
 
-    if (out / CHECKPOINT).exists() or (out / "model.safetensors").exists():
+
+def _prepare(out: Path, options: FeedbackTraining) -> dict[str, Any]:
+    """Snapshot the store, plan what trains (the digit classifier with MIN_ROWS digit rows, the
+    reader with MIN_ROWS number rows), write SETTINGS: the plan."""
+    from digitrec.data.feedback import FeedbackStore, default_store_path
+    from digitrec.errors import DataError
+    from digitrec.train.checkpoint import CHECKPOINT
+
+    if any((out / name).exists() for name in (CHECKPOINT, "model.safetensors", SETTINGS)):
         raise UsageError(f"{out} already holds a run; pick another --out (or --resume it)")
     db = Path(options.db).expanduser() if options.db else default_store_path()
     if not db.is_file():
         raise DataError(f"{db}: no feedback database (start `digitrec serve` and submit some)")
-    base_path = resolve_model_path(options.base)
-    card, _ = read_model(base_path)
-    if card.kind != "torch":
-        raise UsageError(f"--base {options.base} is a {card.architecture}: only networks fine-tune")
     snapshot = out / "feedback.db"
     if "+" in str(snapshot.resolve()):  # the dataset spec joins its parts with "+"
         raise UsageError(f"--out {out}: a path without '+' (the run's dataset spec names it)")
     FeedbackStore(db, read_only=True).snapshot(snapshot)
-    rows = FeedbackStore(snapshot, read_only=True).count("digits")  # numbers: not yet
-    if rows < MIN_ROWS:
+    kept = FeedbackStore(snapshot, read_only=True)
+    digit_rows, number_rows = kept.count("digits"), kept.count("numbers")
+    if digit_rows < MIN_ROWS and number_rows < MIN_ROWS:
         snapshot.unlink()
-        raise UsageError(f"{db}: {rows} corrections; at least {MIN_ROWS} are needed to learn")
+        raise UsageError(
+            f"{db}: {digit_rows} digit and {number_rows} number corrections; at least "
+            f"{MIN_ROWS} of one kind are needed to learn"
+        )
+    plan: dict[str, Any] = {
+        "options": asdict(options),
+        "digits": _plan_digits(snapshot, options) if digit_rows >= MIN_ROWS else None,
+        "numbers": _plan_reader(snapshot, options, out / READER_DIR)
+        if number_rows >= MIN_ROWS
+        else None,
+        "rows": {"digits": digit_rows, "numbers": number_rows},
+    }
+    atomic_write_json(out / SETTINGS, plan)
+    return plan
+
+
+def _plan_digits(snapshot: Path, options: FeedbackTraining) -> dict[str, Any]:
+    """The digit classifier's fine-tune: its base, the corrections' weight, its train config."""
+    from digitrec.data.feedback_sets import stored_digits
+    from digitrec.models.modelfile import read_model, resolve_model_path
+    from digitrec.train.config import TrainConfig
+
+    base_path = resolve_model_path(options.base)
+    card, _ = read_model(base_path)
+    if card.kind != "torch":
+        raise UsageError(f"--base {options.base} is a {card.architecture}: only networks fine-tune")
     stored = stored_digits(snapshot)
     trained_on = stored.held_out_from()
     replay = options.replay or replay_of(card)
@@ -165,21 +279,62 @@ def _prepare(out: Path, options: FeedbackTraining) -> tuple[str, int, dict[str, 
         init=str(base_path),
         recipe="feedback",
     )
-    atomic_write_json(
-        out / SETTINGS,
-        {
-            "options": asdict(options),
-            "base_path": str(base_path),
-            "weight": weight,
-            "rows": rows,
-            "trained_on_rows": trained_on,
-            "held_out_rows": rows - trained_on,
-            "held_out_ids": [int(stored.ids[trained_on]), int(stored.ids[-1])],
-            "replayed_digits": replayed,
-            "config": config.to_json(),
-        },
+    return {
+        "base_path": str(base_path),
+        "weight": weight,
+        "trained_on_rows": trained_on,
+        "held_out_rows": len(stored.labels) - trained_on,
+        "held_out_ids": [int(stored.ids[trained_on]), int(stored.ids[-1])],
+        "replayed_digits": replayed,
+        "config": config.to_json(),
+    }
+
+
+def _plan_reader(snapshot: Path, options: FeedbackTraining, out: Path) -> dict[str, Any]:
+    """The line reader's fine-tune: its base (a reader file), the corrections' weight, the data
+    and training settings `train_reader` takes."""
+    from digitrec.data.feedback_sets import number_feedback_parts
+    from digitrec.reading.line_model import load_reader
+    from digitrec.reading.line_training import LineTrainConfig
+    from digitrec.reading.reader import reader_file
+
+    base_path = reader_file(options.reader)
+    card = load_reader(base_path).card
+    replay, repeat_real = reader_replay_of(card, options.synth_pages)
+    replay = options.reader_replay or replay
+    source = Path(options.reader_source) if options.reader_source else None
+    for part in replay.split("+"):
+        if part != "synth":
+            data.fetch(data.part_weight(part)[0], source)
+    parts = number_feedback_parts(snapshot)
+    own = len(parts["train"]) if "train" in parts else 0
+    weight = max(1, min(data.MAX_WEIGHT, round(options.reader_repeats / options.reader_epochs)))
+    feedback = f"feedback-numbers:{snapshot.resolve()}"
+    shape = card.get("arguments", {})
+    training = LineTrainConfig(
+        widths=tuple(shape.get("widths", (24, 48, 64))),
+        hidden=int(shape.get("hidden", 64)),
+        epochs=options.reader_epochs,
+        lr=options.reader_lr,
+        seed=options.seed,
+        threads=options.threads,
     )
-    return str(base_path), weight, config.to_json()
+    return {
+        "base_path": str(base_path),
+        "weight": weight,
+        "trained_on_rows": own,
+        "held_out_rows": len(parts.get("test", [])),
+        "out": str(out),
+        "data": {
+            "spec": f"{replay}+{feedback}*{weight}" if own else replay,
+            "val_spec": f"synth+{feedback}" if options.val_pages else feedback,
+            "synth_pages": options.synth_pages,
+            "val_pages": options.val_pages,
+            "repeat_real": repeat_real,
+            "source": options.reader_source,
+        },
+        "training": asdict(training),
+    }
 
 
 def correction_weight(options: FeedbackTraining, replayed: int, own: int, batch: int) -> int:
@@ -191,12 +346,30 @@ def correction_weight(options: FeedbackTraining, replayed: int, own: int, batch:
     return max(1, min(data.MAX_WEIGHT, round(weight)))
 
 
+def _train_reader(out: Path, plan: dict[str, Any], *, resume: bool) -> None:
+    from digitrec.reading.line_training import LineTrainConfig, ReaderData, train_reader
+    from digitrec.train.checkpoint import CHECKPOINT
+
+    settings = dict(plan["data"])
+    source = settings.pop("source")
+    training = dict(plan["training"])
+    training["widths"] = tuple(training["widths"])
+    train_reader(
+        out,
+        ReaderData(**settings, source=Path(source) if source else None),
+        LineTrainConfig(**training),
+        init=plan["base_path"],
+        resume=resume and (out / CHECKPOINT).exists(),
+    )
+
+
 def _train(out: Path, config: dict[str, Any], *, resume: bool, source: str) -> None:
     from digitrec.train import TrainConfig, train
+    from digitrec.train.checkpoint import CHECKPOINT
 
     train(
         TrainConfig.from_json(config),
         out,
-        resume=resume,
+        resume=resume and (out / CHECKPOINT).exists(),  # begun, stopped before a checkpoint: anew
         source=Path(source) if source else None,
     )

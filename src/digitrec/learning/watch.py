@@ -1,5 +1,5 @@
 """`digitrec feedback train --watch`: in its own process, look at the store every `poll_s`
-seconds; after every `every` new corrections, train a run on them (`retrain`), gate it, and
+seconds; after every `every` new corrections (digits and numbers), train a run on them (`retrain`), gate it, and
 promote it when the gate passes (then `on_promoted`, e.g. telling a server to reload).
 
 The runs go into OUT/run-NNN; OUT/watch.json remembers how many rows the last run saw and the
@@ -15,10 +15,9 @@ from typing import Any
 
 from digitrec.data.feedback import FeedbackStore
 from digitrec.errors import DigitrecError
-from digitrec.learning.retrain import FeedbackTraining, train_on_feedback
+from digitrec.learning.retrain import SETTINGS, FeedbackTraining, train_on_feedback
 from digitrec.models import versions
 from digitrec.storage import atomic_write_json, read_json_object
-from digitrec.train.checkpoint import CHECKPOINT
 from digitrec.train.result import TrainingInterruptedError
 
 STATE = "watch.json"
@@ -45,7 +44,7 @@ def watch(
     try:
         while True:
             current = state.get("current")
-            rows = FeedbackStore(db, read_only=True).count("digits") if db.is_file() else 0
+            rows = FeedbackStore(db, read_only=True).count() if db.is_file() else 0
             if current is None and rows - state["rows"] < every:
                 time.sleep(poll_s)
                 continue
@@ -54,7 +53,7 @@ def watch(
                 state["current_rows"] = rows
                 atomic_write_json(out / STATE, state)
             run = out / current
-            resume = (run / CHECKPOINT).exists() or (run / "model.safetensors").exists()
+            resume = (run / SETTINGS).exists()  # begun: its snapshot and plan are saved
             say(f"{run}: training on {state['current_rows']} rows" + (" (resumed)" * resume))
             entry: dict[str, Any] = {"run": current, "rows": state["current_rows"]}
             try:

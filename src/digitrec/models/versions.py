@@ -1,12 +1,17 @@
-"""Model versions: the digit classifiers promoted from runs, kept in `$DIGITREC_MODELS` (by
-default `$DIGITREC_HOME/models/`), and which one is active. The model name `default` means the
-active version (`resolve_model_path`), so `digitrec serve`, `predict` and `read` use it;
-`shipped` always means the model in the package.
+"""Model versions: the digit classifiers (and line readers) promoted from runs, kept in
+`$DIGITREC_MODELS` (by default `$DIGITREC_HOME/models/`), and which one is active. The model
+name `default` means the active version's classifier (`resolve_model_path`), and the readers
+`auto` and `line` its reader (`reading.reader.reader_file`), so `digitrec serve`, `predict` and
+`read` use them; `shipped` always means the model in the package.
 
     models/
       active.json          {"active": "v2", "history": ["shipped", "v1", "v2"]}
       v1/model.safetensors, model.json, gate.json, version.json
-      v2/...
+      v2/...                                         reader.safetensors, reader.json
+
+A version holds a classifier always and a reader when one was ever promoted: what a run did
+not train is carried forward from the version active when it was promoted (the package's
+reader is the one a version without a reader file uses).
 
 A version is written whole into a hidden folder and renamed into place, and active.json is
 replaced atomically, under a lock file: a promote racing another, or a server reading while a
@@ -30,8 +35,12 @@ from digitrec.home import digitrec_home
 from digitrec.storage import atomic_write_bytes, atomic_write_json, read_json_object
 
 PACKAGED = Path(__file__).resolve().parent.parent / "weights"  # models shipped in the package
+# the package's line reader (reading.line_model.LINE_STEM): a version without one uses it
+PACKAGED_READER = Path(__file__).resolve().parent.parent / "reading" / "line_reader.safetensors"
 SHIPPED = "shipped"  # the package's own model: always a version, the first one
 GATE = "gate.json"  # a run's gate record (learning.gate), copied into its version
+READER = "reader"  # a version's line reader: reader.safetensors + reader.json
+RUN_READER = "reader"  # where a run of `feedback train` keeps the reader it trained
 _VERSION = re.compile(r"v(\d+)")
 
 
@@ -45,6 +54,12 @@ class Version:
     name: str  # "shipped", "v1", "v2", ...
     path: Path  # its model.safetensors
     record: dict[str, Any]  # version.json: when, from which run, the gate's figures, forced
+
+    @property
+    def reader(self) -> Path | None:
+        """Its line reader's weights; None: the package's reader."""
+        path = self.path.parent / f"{READER}.safetensors"
+        return path if self.name != SHIPPED and path.is_file() else None
 
 
 def _state() -> dict[str, Any]:
@@ -121,9 +136,12 @@ def promote(run: Path, *, force: bool = False) -> Version:
     gate's gate.json) the next version and the active one. Refused when its gate did not pass,
     unless `force` (recorded in the version). The caller has read the model (`read_model`):
     this module sits under the model files."""
-    weights = run / "model.safetensors"
-    if not weights.is_file():
-        raise UsageError(f"{run}: no finished model (model.safetensors) to promote")
+    trained_reader = run / RUN_READER / f"{READER}.safetensors"
+    if not (run / "model.safetensors").is_file() and not trained_reader.is_file():
+        raise UsageError(
+            f"{run}: no finished model (model.safetensors) or reader "
+            f"({RUN_READER}/{READER}.safetensors) to promote"
+        )
     gate = read_json_object(run / GATE, missing_ok=True)
     if not gate and not force:
         raise UsageError(
@@ -136,11 +154,11 @@ def promote(run: Path, *, force: bool = False) -> Version:
             "--force promotes it anyway"
         )
     with _locked() as root:
-        base = gate.get("base_path")
-        stale = bool(base) and Path(str(base)).resolve() != active().path.resolve()
+        now = active()
+        stale = _stale(gate, now)
         if stale and not force:
             raise UsageError(
-                f"{run}: gated against {base}, but the active version is {active().name} now: "
+                f"{run}: gated against {stale}, but the active version is {now.name} now: "
                 "train again from it (or --force)"
             )
         numbers = [int(m[1]) for c in root.iterdir() if (m := _VERSION.fullmatch(c.name))]
@@ -148,14 +166,25 @@ def promote(run: Path, *, force: bool = False) -> Version:
         partial = root / f".{name}.partial"
         shutil.rmtree(partial, ignore_errors=True)
         partial.mkdir()
-        for file in ("model.safetensors", "model.json", GATE):
-            if (run / file).is_file():  # written and synced before the folder is renamed in
-                atomic_write_bytes(partial / file, (run / file).read_bytes())
+        files = {file: run / file for file in ("model.safetensors", "model.json", GATE)}
+        if not files["model.safetensors"].is_file():  # a reader-only run: the classifier in use
+            files |= {"model.safetensors": now.path, "model.json": now.path.with_suffix(".json")}
+        reader = trained_reader if trained_reader.is_file() else now.reader
+        if reader is not None:
+            for suffix in (".safetensors", ".json"):
+                files[f"{READER}{suffix}"] = reader.with_suffix(suffix)
+        for kept, origin in files.items():
+            if origin.is_file():  # written and synced before the folder is renamed in
+                atomic_write_bytes(partial / kept, origin.read_bytes())
         record = {
             "version": name,
             "promoted": datetime.now(UTC).isoformat(timespec="seconds"),
             "run": str(run.resolve()),
             "forced": bool(force and (stale or not gate.get("promotable"))),
+            "trained": gate.get("trained", ["digits"] if gate else []),
+            "reader": (
+                "trained" if trained_reader.is_file() else "carried" if reader else "package"
+            ),
             "gate": {
                 "promotable": bool(gate.get("promotable")),
                 "verdict": gate.get("verdict", "not measured"),
@@ -167,6 +196,18 @@ def promote(run: Path, *, force: bool = False) -> Version:
         state = _state()
         _activate(root, name, [*state["history"], name])
     return Version(name, root / name / "model.safetensors", record)
+
+
+def _stale(gate: dict[str, Any], now: Version) -> str:
+    """What the run was gated against that is no longer what the active version holds ("")."""
+    base = str(gate.get("base_path") or "")
+    if base and Path(base).resolve() != now.path.resolve():
+        return base
+    reader = str(gate.get("reader_base_path") or "")
+    in_use = now.reader or PACKAGED_READER
+    if reader and Path(reader).resolve() != in_use.resolve():
+        return reader
+    return ""
 
 
 def rollback() -> tuple[str, Version]:

@@ -38,9 +38,11 @@ def read_numbers(
     reader (default `line_model.BANDS`, as `read` does; 1 to measure what the choice adds)."""
     from digitrec.progress import count_bar
     from digitrec.reading.line_model import BANDS, load_reader
-    from digitrec.reading.reader import packaged_line_reader, read_line
+    from digitrec.reading.reader import choose_reader, read_line
 
-    line_reader = packaged_line_reader() if str(reader) == "default" else load_reader(reader)
+    # "default": the reader in use (the active version's, else the package's)
+    line_reader = choose_reader("line") if str(reader) == "default" else load_reader(reader)
+    assert line_reader is not None
     reads = []
     started = time.perf_counter()
     with count_bar(f"reading {numbers.name} {numbers.split}", len(numbers)) as advance:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from digitrec.errors import DataError
+from digitrec.models.versions import PACKAGED_READER, READER
 from digitrec.reading.form_lines import line_masks
 from digitrec.reading.ink import PageInk
 from digitrec.reading.line_shape import BLANK, HEIGHT, MAX_WIDTH, PAD, STRIDE
@@ -29,11 +30,11 @@ from digitrec.reading.line_shape import BLANK, HEIGHT, MAX_WIDTH, PAD, STRIDE
 if TYPE_CHECKING:
     from digitrec.reading.line_net import LineNet
 
-LINE_STEM = Path(__file__).resolve().parent / "line_reader"
+LINE_STEM = PACKAGED_READER.with_suffix("")  # the package's reader: line_reader.safetensors
 KIND = "line-reader"  # its kind of digitrec-model/1 file
 BATCH = 32  # lines per forward pass
 BANDS = 3  # bands of rows read per page; the surest reading wins (chosen on validation pages)
-READER_STEM = "reader"  # a train-reader run's model: RUN_DIR/reader.safetensors + reader.json
+READER_STEM = READER  # a train-reader run's model: RUN_DIR/reader.safetensors + reader.json
 
 
 @dataclass(frozen=True)

@@ -193,6 +193,7 @@ class ReaderData:
     val_pages: int = 1_000
     repeat_real: int = 4  # each real training line is seen this many times per epoch (PART*N: N)
     source: Path | None = None  # where the number datasets' files are, if not cached
+    val_spec: str = ""  # what the epoch is chosen on, if not the validation splits of `spec`
 
     def __post_init__(self) -> None:
         if self.synth_pages < 0 or self.val_pages < 0 or self.repeat_real < 1:
@@ -217,7 +218,8 @@ def train_reader(
     train_parts = reader_lines(
         data.spec, "train", data.synth_pages, config.seed, workers, data.source
     )
-    val = reader_lines(data.spec, "val", data.val_pages, config.seed + 1, workers, data.source)
+    val_spec = data.val_spec or data.spec
+    val = reader_lines(val_spec, "val", data.val_pages, config.seed + 1, workers, data.source)
     train = LineSet.joined(
         [
             lines.repeated(1 if part == "synth" else weights[part] or data.repeat_real)
@@ -237,6 +239,7 @@ def train_reader(
     record = {
         "data": {
             "spec": data.spec,
+            **({"val_spec": data.val_spec} if data.val_spec else {}),
             "synth_pages": data.synth_pages,
             "val_pages": data.val_pages,
             "repeat_real": data.repeat_real,

@@ -27,6 +27,7 @@ from digitrec.reading.ink import WORK_SIDE, PageInk, page_ink
 from digitrec.reading.line_model import (
     BANDS,
     LINE_STEM,
+    READER_STEM,
     LineReader,
     load_line_reader,
     load_reader,
@@ -143,9 +144,10 @@ def read_many(
 
 
 def choose_reader(reader: str) -> LineReader | None:
-    """The line reader for "line" (or "auto" when the package has one), None for "segment" (or
-    "segment:DIR", a `train-segmenter` run); any other value names a line reader of your own (a
-    `train-reader` run directory or file)."""
+    """The line reader for "line" (or "auto" when there is one): the active model version's
+    (`models.versions`), else the package's; None for "segment" (or "segment:DIR", a
+    `train-segmenter` run); any other value names a line reader of your own (a `train-reader`
+    run directory or file)."""
     if reader.startswith("segment:"):
         return None
     if reader not in READERS:
@@ -155,9 +157,29 @@ def choose_reader(reader: str) -> LineReader | None:
                 f"got {reader!r}"
             )
         return _own_reader(str(Path(reader).expanduser().resolve()))
-    if reader == "segment" or (reader == "auto" and not has_line_reader()):
+    promoted = _promoted_reader()
+    if reader == "segment" or (reader == "auto" and not has_line_reader() and not promoted):
         return None
-    return packaged_line_reader()
+    return _own_reader(str(promoted)) if promoted else packaged_line_reader()
+
+
+def reader_file(spec: str = "default") -> Path:
+    """The weights a reader name means now: "default" the active version's reader (the
+    package's when it has none), else a `train-reader` run directory's or a reader file."""
+    if spec == "default":
+        return _promoted_reader() or LINE_STEM.with_suffix(".safetensors")
+    path = Path(spec).expanduser()
+    path = path / READER_STEM if path.is_dir() else path
+    path = path.with_suffix(".safetensors")
+    if not path.is_file():
+        raise UsageError(f"{spec}: not a reader (a train-reader run directory or reader file)")
+    return path
+
+
+def _promoted_reader() -> Path | None:
+    from digitrec.models import versions
+
+    return versions.active().reader
 
 
 @functools.lru_cache(maxsize=4)

@@ -94,23 +94,36 @@ class Engine:
         return engine
 
     def reload(self) -> bool:
-        """Load the model `settings.model` names now (`default`: the active version) beside the
-        one in use, warm it, and switch to it in one assignment: a request keeps the model it
-        started with, the next gets the new one, none waits or fails. False when the model named
-        is the one in use already. Errors (a broken file) leave the old model serving."""
+        """Load the model `settings.model` names now (`default`: the active version) and the
+        line reader `settings.reader` names (`auto`, `line`: the active version's) beside the
+        ones in use, warm them, and switch in one assignment each: a request keeps the models it
+        started with, the next gets the new ones, none waits or fails. False when both are the
+        ones in use already. Errors (a broken file) leave the old models serving."""
         from digitrec.export.runtime import load_classifier
 
         with self._reload_lock:
             path, version = _resolved(self.settings.model)
-            if path is None or (path == self.model_path and version == self.version):
+            line_reader = choose_reader(self.settings.reader)
+            new_model = path is not None and (path, version) != (self.model_path, self.version)
+            new_reader = line_reader is not self.line_reader
+            if not new_model and not new_reader:
                 return False
-            classifier = load_classifier(
-                str(path), self.settings.backend, threads=self.settings.torch_threads
-            )
-            predict_many([_STROKE], classifier, threshold=self.settings.threshold)  # warm
+            classifier = self.classifier
+            if new_model:
+                classifier = load_classifier(
+                    str(path), self.settings.backend, threads=self.settings.torch_threads
+                )
+                predict_many([_STROKE], classifier, threshold=self.settings.threshold)  # warm
+            if new_reader and line_reader is not None:
+                read_line(_STROKE, line_reader, "warm-up")
             with self._export_lock:
-                self._browser_models.pop("digit-classifier", None)
-                self.classifier, self.model_path, self.version = classifier, path, version
+                if new_model:
+                    self._browser_models.pop("digit-classifier", None)
+                    self.classifier, self.model_path = classifier, path
+                if new_reader:
+                    self._browser_models.pop("line-reader", None)
+                    self.line_reader = line_reader
+                self.version = version if path is not None else self.version
             return True
 
     def close(self) -> None:
