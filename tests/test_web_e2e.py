@@ -605,7 +605,8 @@ def test_a_misread_number_is_corrected_on_the_page(
     page: Any, server: dict[str, Any], tmp_path: Path
 ) -> None:
     """A real parish-row cell read from a file; its user types what it really says, signs in,
-    saves (the store holds the text beside what the server read), then undoes it."""
+    saves (the store holds the text beside what the server read), finds it in the Corrections
+    card's numbers and changes its text there, then undoes it."""
     from digitrec.data.feedback import FeedbackStore
     from digitrec.data.numbers import load_numbers
 
@@ -632,6 +633,21 @@ def test_a_misread_number_is_corrected_on_the_page(
     store = FeedbackStore(server["home"] / "feedback.db", read_only=True)
     (row,) = store.page(task="numbers").items
     assert (row.text, row.read, row.kind, row.source) == (typed, read, "correction", "cell.png")
+    # the Corrections card shows it among the numbers, wide, and changes its text in the store
+    page.check("[data-testid=review-numbers]")
+    shown = page.locator(f"li[data-id='{row.id}']")
+    shown.wait_for()
+    width = shown.locator("img").evaluate("img => img.complete && img.naturalWidth")
+    assert width == cells.images[7].shape[1]
+    assert shown.locator("span").text_content().startswith(f"read {read or 'nothing'} → {typed}")
+    shown.locator("input[type=text]").fill("4711")
+    shown.locator("input[type=text]").press("Enter")
+    page.wait_for_function(
+        "() => document.querySelector('#review-status').textContent === 'Row ' + "
+        f"{row.id} + ' is now 4711.'"
+    )
+    assert store.page(task="numbers").items[0].text == "4711"
+    screenshot(page, "review-numbers")
     page.click("[data-testid=read-correct-undo]")
     page.wait_for_function(
         "() => document.querySelector('#read-correct-status').textContent"

@@ -910,8 +910,9 @@
   });
 
   // ---------------------------------------------------------------------------------------------
-  // Review of the stored corrections (GET/PATCH/DELETE /v1/feedback, behind the token): pages of
-  // 24, newest first; a row's label changed in place, rows deleted one by one or selected.
+  // Review of the stored corrections (GET/PATCH/DELETE /v1/feedback and /v1/feedback/numbers,
+  // behind the token): pages of 24, newest first; a row's label (a digit, or a number's text)
+  // changed in place, rows deleted one by one or selected. The choice above says which store.
 
   const REVIEW_PAGE = 24;
   let reviewOffset = 0;
@@ -919,6 +920,8 @@
   const reviewList = $("review-list");
   const reviewStatus = $("review-status");
   const selectedRows = () => [...reviewList.querySelectorAll("input[type=checkbox]:checked")];
+  const reviewTask = () => document.querySelector("input[name=review-task]:checked").value;
+  const reviewBase = () => (reviewTask() === "numbers" ? "/v1/feedback/numbers" : "/v1/feedback");
 
   function reviewControls() {
     const rows = reviewList.querySelectorAll("li").length;
@@ -927,40 +930,72 @@
     $("review-more").hidden = reviewOffset >= reviewTotal;
   }
 
-  function reviewRow(item) {
+  // The control that changes a row's label: a digit's select, a number's text field (Enter or
+  // leaving it saves). `save(value)` sends it; the control goes back when the server refuses.
+  function labelControl(item, numbers, save) {
+    if (!numbers) {
+      const label = document.createElement("select");
+      label.setAttribute("aria-label", `label of row ${item.id}`);
+      for (let digit = 0; digit < 10; digit++) label.add(new Option(String(digit), String(digit)));
+      label.value = String(item.label);
+      label.onchange = () => save(Number(label.value), () => (label.value = String(item.label)));
+      return label;
+    }
+    const field = document.createElement("input");
+    Object.assign(field, { type: "text", inputMode: "numeric", value: item.text, size: 12 });
+    field.pattern = "[0-9]{1,20}";
+    field.maxLength = 20;
+    field.setAttribute("aria-label", `number of row ${item.id}`);
+    field.onchange = () => {
+      if (!/^[0-9]{1,20}$/.test(field.value)) {
+        setStatus(reviewStatus, "A number is 1 to 20 digits, 0-9 only.", "error");
+        field.value = item.text;
+        return;
+      }
+      save(field.value, () => (field.value = item.text));
+    };
+    return field;
+  }
+
+  function reviewRow(item, numbers) {
     const row = document.createElement("li");
     row.dataset.id = String(item.id);
     row.dataset.testid = "review-row";
+    if (numbers) row.classList.add("number");
+    const base = numbers ? "/v1/feedback/numbers" : "/v1/feedback";
     const image = document.createElement("img");
-    image.src = `/v1/feedback/${item.id}/image`;
-    image.alt = `stored image ${item.id}, labelled ${item.label}`;
+    image.src = `${base}/${item.id}/image`;
     const what = document.createElement("div");
     what.className = "what";
-    const read = item.predicted === null ? "nothing sure" : String(item.predicted);
     const when = item.created.slice(0, 16).replace("T", " ");
     const text = document.createElement("span");
-    text.textContent = `read ${read} → ${item.label} · ${item.kind} · ${when}`;
+    const describe = () => {
+      const label = numbers ? item.text : item.label;
+      const read = numbers
+        ? item.read || "nothing"
+        : item.predicted === null ? "nothing sure" : String(item.predicted);
+      image.alt = `stored image ${item.id}, labelled ${label}`;
+      text.textContent = `read ${read} → ${label} · ${item.kind} · ${when}`;
+    };
+    describe();
     text.title = `row ${item.id}`;
-    const label = document.createElement("select");
-    label.setAttribute("aria-label", `label of row ${item.id}`);
-    for (let digit = 0; digit < 10; digit++) label.add(new Option(String(digit), String(digit)));
-    label.value = String(item.label);
-    label.onchange = async () => {
-      const answer = await post(`/v1/feedback/${item.id}`, {
+    const control = labelControl(item, numbers, async (value, undo) => {
+      const answer = await post(`${base}/${item.id}`, {
         method: "PATCH",
         headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ label: Number(label.value) }),
+        body: JSON.stringify(numbers ? { text: value } : { label: value }),
       });
       if (!answer.ok) {
-        label.value = String(item.label);
+        undo();
         setStatus(reviewStatus, answer.message, "error");
         return;
       }
       Object.assign(item, answer.body);
       if (answer.body.id !== Number(row.dataset.id)) row.remove(); // merged into another row
-      else text.textContent = `read ${read} → ${item.label} · ${item.kind} · ${when}`;
-      setStatus(reviewStatus, `Row ${answer.body.id} is now a ${answer.body.label}.`, "ok");
-    };
+      else describe();
+      const now = numbers ? answer.body.text : answer.body.label;
+      setStatus(reviewStatus, `Row ${answer.body.id} is now ${numbers ? "" : "a "}${now}.`, "ok");
+    });
     const pick = document.createElement("input");
     pick.type = "checkbox";
     pick.setAttribute("aria-label", `select row ${item.id}`);
@@ -970,7 +1005,7 @@
     remove.textContent = "Delete";
     remove.onclick = () => deleteRows([item.id]);
     const controls = document.createElement("div");
-    controls.append(label, remove);
+    controls.append(control, remove);
     what.append(text, controls);
     row.append(pick, image, what);
     return row;
@@ -979,21 +1014,22 @@
   async function showCorrections(more) {
     if (!more) reviewOffset = 0;
     setStatus(reviewStatus, "Loading…");
-    const answer = await post(`/v1/feedback?limit=${REVIEW_PAGE}&offset=${reviewOffset}`, { method: "GET" });
+    const numbers = reviewTask() === "numbers";
+    const answer = await post(`${reviewBase()}?limit=${REVIEW_PAGE}&offset=${reviewOffset}`, { method: "GET" });
     if (!answer.ok) {
       setStatus(reviewStatus, answer.message, "error");
       return;
     }
     if (!more) reviewList.replaceChildren();
     const body = answer.body;
-    for (const item of body.items) reviewList.append(reviewRow(item));
+    for (const item of body.items) reviewList.append(reviewRow(item, numbers));
     reviewOffset += body.items.length;
     reviewTotal = body.total;
     setStatus(
       reviewStatus,
       body.total
         ? `${reviewOffset} of ${body.total} shown; the store holds ${body.corrections} corrections and ${body.confirmations} confirmations.`
-        : "No corrections stored yet.",
+        : `No corrections of ${numbers ? "numbers" : "digits"} stored yet.`,
       "ok",
     );
     $("review-all").checked = false;
@@ -1001,7 +1037,7 @@
   }
 
   async function deleteRows(ids) {
-    const answer = await post(`/v1/feedback?ids=${ids.join(",")}`, { method: "DELETE" });
+    const answer = await post(`${reviewBase()}?ids=${ids.join(",")}`, { method: "DELETE" });
     if (!answer.ok) {
       setStatus(reviewStatus, answer.message, "error");
       return;
@@ -1014,6 +1050,15 @@
   }
 
   $("review-show").onclick = () => showCorrections(false);
+  for (const choice of document.querySelectorAll("input[name=review-task]")) {
+    choice.onchange = () => {
+      reviewList.replaceChildren(); // the other store's rows: shown when asked for
+      reviewOffset = reviewTotal = 0;
+      setStatus(reviewStatus, "");
+      reviewControls();
+      showCorrections(false);
+    };
+  }
   $("review-more").onclick = () => showCorrections(true);
   $("review-all").onchange = () => {
     for (const box of reviewList.querySelectorAll("input[type=checkbox]")) box.checked = $("review-all").checked;
