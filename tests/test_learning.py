@@ -431,3 +431,21 @@ def test_number_corrections_teach_the_reader_and_a_version_carries_it(
     assert (models_dir / "v2" / "reader.safetensors").read_bytes() == (
         v1 / "reader.safetensors"
     ).read_bytes()
+
+
+def test_the_reader_replays_its_own_data_in_its_own_proportions() -> None:
+    """The package's reader saw each parish-rows line 4 times against 20,000 synthetic pages:
+    against fewer pages its real lines are replayed fewer times, never less than once; the
+    corrections of an earlier run are not part of the replay."""
+    from digitrec.learning.retrain import reader_replay_of
+    from digitrec.reading.line_model import load_reader
+
+    card = load_reader("default").card
+    assert card["data"]["spec"] == "synth+parish-rows" and card["data"]["synth_pages"] == 20_000
+    assert reader_replay_of(card, 20_000) == ("synth+parish-rows", 4)
+    assert reader_replay_of(card, 5_000) == ("synth+parish-rows", 1)
+    assert reader_replay_of(card, 100) == ("synth+parish-rows", 1)
+    assert reader_replay_of(card, 40_000) == ("synth+parish-rows", 8)
+    earlier = {"data": {"spec": "synth+parish-rows*2+feedback-numbers:/x/feedback.db*5",
+                        "synth_pages": 5_000, "repeat_real": 1}}  # fmt: skip
+    assert reader_replay_of(earlier, 5_000) == ("synth+parish-rows*2", 1)

@@ -98,7 +98,7 @@ def register(commands: "argparse._SubParsersAction[Any]") -> None:
         "--synth-pages", type=int, help="synthetic pages replayed beside them (5000)"
     )
     numbers.add_argument(
-        "--val-pages", type=int, help="synthetic validation pages: epoch choice and gate (200)"
+        "--val-pages", type=int, help="synthetic validation pages: epoch choice, gate (500)"
     )
     numbers.add_argument(
         "--reader-tolerance",

@@ -4,8 +4,9 @@ the same sets, before and after, judged with the digit gate's rules (`gate.judge
 The sets: the held-out number corrections (the newest rows of the snapshot's `numbers` table:
 they must improve), read as `digitrec read` reads a photo (front end, bands, the reader); the
 real validation numbers fetched here (parish-rows val: may fall by at most its tolerance); and
-synthetic validation lines (the generator's cheques and forms, decoded from their line images:
-may fall by at most the same). written-numbers is a test set: no gate sees it.
+synthetic validation lines (the generator's cheques and forms of validation digits, on pages of
+their own, decoded from their line images: may fall by at most the same). written-numbers is a
+test set: no gate sees it.
 """
 
 from pathlib import Path
@@ -15,7 +16,10 @@ from digitrec.learning.gate import GateSet
 
 READER_TOLERANCE_PP = 1.0  # a few hundred real or synthetic numbers: one is 0.3-0.5 pp
 READER_DEV_SETS = {"parish-rows": "parish-rows val"}  # real validation numbers a gate may hold
-VAL_SEED = 1  # the synthetic validation lines `train_reader` chooses on (its seed + 1)
+# The gate's synthetic pages: validation digits on pages no reader chose its epoch on
+# (`train_reader` chooses on the pages of its seed + 1, the shipped reader on seed 1's: measured
+# on those, the base reader's figure is its best epoch's, and any fine-tune seems to fall ~1 pp).
+GATE_SEED = 101
 
 
 def reader_gate_sets(
@@ -24,7 +28,7 @@ def reader_gate_sets(
     tolerance_pp: float = READER_TOLERANCE_PP,
     dev: tuple[str, ...] = tuple(READER_DEV_SETS),
     val_pages: int = 200,
-    seed: int = VAL_SEED,
+    seed: int = GATE_SEED,
     source: Path | None = None,
 ) -> tuple[list[GateSet], list[str]]:
     """The sets to measure a reader on, and a note for each set that could not be loaded."""

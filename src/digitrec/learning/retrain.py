@@ -21,6 +21,7 @@ then gate it.
    corrections, parish-rows val and synthetic validation lines; gate.json and gate/report.*.
 """
 
+import json
 import math
 import shlex
 import sys
@@ -31,7 +32,7 @@ from typing import Any
 from digitrec import data
 from digitrec.errors import UsageError
 from digitrec.learning.gate import DEV_SETS, DEV_TOLERANCE_PP, TOLERANCE_PP
-from digitrec.learning.reader_gate import READER_DEV_SETS, READER_TOLERANCE_PP
+from digitrec.learning.reader_gate import GATE_SEED, READER_DEV_SETS, READER_TOLERANCE_PP
 from digitrec.storage import atomic_write_json
 
 SETTINGS = "feedback-train.json"  # this command's settings, beside train's config.json
@@ -60,7 +61,7 @@ class FeedbackTraining:
     reader_lr: float = 3e-4  # the one-cycle peak (the shipped reader's own fine-tune used it)
     reader_repeats: float = 10.0  # times the reader's training sees each number correction
     synth_pages: int = 5_000  # synthetic pages replayed (its real lines scaled to match)
-    val_pages: int = 200  # synthetic validation pages: the reader's epoch choice and its gate
+    val_pages: int = 500  # synthetic validation pages: the reader's epoch choice; as many gate it
     reader_tolerance_pp: float = READER_TOLERANCE_PP
     reader_dev: str = "parish-rows"  # the real validation numbers the reader's gate holds
     reader_source: str = ""  # where the reader's real replay (parish-rows) is, if not cached
@@ -171,7 +172,7 @@ def train_on_feedback(
             tolerance_pp=options.reader_tolerance_pp,
             dev=options.reader_dev_sets,
             val_pages=options.val_pages,
-            seed=options.seed + 1,
+            seed=GATE_SEED + options.seed,
             source=Path(options.reader_source) if options.reader_source else None,
         )
         sets += found
@@ -360,6 +361,7 @@ def _train_reader(out: Path, plan: dict[str, Any], *, resume: bool) -> None:
         LineTrainConfig(**training),
         init=plan["base_path"],
         resume=resume and (out / CHECKPOINT).exists(),
+        log=lambda row: print(json.dumps(row), file=sys.stderr, flush=True),  # stdout: the gate
     )
 
 

@@ -199,9 +199,13 @@ def load_line_reader(stem: Path = LINE_STEM) -> LineReader:
 
 
 def load_reader(spec: str | Path) -> LineReader:
-    """'default' (the shipped reader), a run directory of `train-reader`, or a reader file."""
+    """'default' (the reader in use: the active model version's, else the package's), a run
+    directory of `train-reader`, or a reader file."""
     if str(spec) == "default":
-        return load_line_reader(LINE_STEM)
+        from digitrec.models.versions import active
+
+        promoted = active().reader
+        return load_line_reader(promoted.with_suffix("") if promoted else LINE_STEM)
     path = Path(spec).expanduser()
     if path.is_dir():
         return load_line_reader(path / READER_STEM)

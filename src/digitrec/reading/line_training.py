@@ -207,9 +207,11 @@ def train_reader(
     *,
     init: str | None = "default",
     resume: bool = False,
+    log: Callable[[dict[str, Any]], None] | None = None,
 ) -> tuple[LineNet, list[dict[str, Any]]]:
     """`digitrec train-reader`: make the lines of `data` (train and val), then train into `out`,
-    starting from `init` ('default': the shipped reader; a run directory; None: from scratch)."""
+    starting from `init` ('default': the shipped reader; a run directory; None: from scratch).
+    `log`: told each epoch's row (default: printed as JSON)."""
     from digitrec.provenance import provenance
     from digitrec.reading.line_data import SYNTH, default_workers, reader_lines, spec_parts
 
@@ -250,4 +252,7 @@ def train_reader(
         "init": init,
         "provenance": provenance(),
     }
-    return train_line_reader(train, val, config, out, init=start, resume=resume, record=record)
+    logged = {} if log is None else {"log": log}
+    return train_line_reader(
+        train, val, config, out, init=start, resume=resume, record=record, **logged
+    )

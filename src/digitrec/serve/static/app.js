@@ -319,13 +319,18 @@
           console.info(`digitrec: ${module} not loaded, the server reads instead (${error.message || error})`);
           return null;
         });
-    window.digitrecLocalReader = loaded("/static/local_reader.js", "reader", (m) => (local = m));
+    loadLocalLines = () => {
+      window.digitrecLocalReader = loaded("/static/local_reader.js", "reader", (m) => (local = m));
+      return window.digitrecLocalReader;
+    };
     loadLocalDigit = () => {
       window.digitrecLocalDigit = loaded("/static/local_digit.js", "classifier", (m) => (localDigit = m));
       return window.digitrecLocalDigit;
     };
+    loadLocalLines();
     loadLocalDigit();
   }
+  let loadLocalLines = () => null;
   let loadLocalDigit = () => null;
   loadLocalReader();
 
@@ -1076,7 +1081,8 @@
   showNothing();
   // The model (and its version: `digitrec models list`) in the footer, looked at again every
   // minute: when the server switched to another version (POST /v1/models/reload, SIGHUP), the
-  // classifier this page runs is fetched again, so the page and the server read alike.
+  // classifier and the line reader this page runs are fetched again (a version may hold a reader
+  // of its own), so the page and the server read alike.
   let shownVersion = null;
   function showModel() {
     return fetch("/healthz")
@@ -1085,7 +1091,10 @@
         const version = body && body.version ? body.version : "";
         $("model-name").textContent = body && body.model ? body.model + (version ? ` (${version})` : "") : "unknown";
         pad.dataset.modelVersion = version;
-        if (shownVersion !== null && version !== shownVersion && localDigit) loadLocalDigit();
+        if (shownVersion !== null && version !== shownVersion) {
+          if (localDigit) loadLocalDigit();
+          if (local) loadLocalLines();
+        }
         shownVersion = version;
       })
       .catch(() => {
