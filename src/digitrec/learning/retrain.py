@@ -154,20 +154,17 @@ def train_on_feedback(
     if numbers and not (out / READER_DIR / "reader.safetensors").is_file():
         _train_reader(out / READER_DIR, numbers, resume=resume)
     snapshot = out / "feedback.db"
-    sets, before, after, notes = [], [], [], []
+    measured: list[tuple[tuple[list[Any], list[str]], Any, str, Path]] = []  # per part
     if digits:
-        found, said = gate_sets(
+        found = gate_sets(
             snapshot,
             tolerance_pp=options.tolerance_pp,
             dev_tolerance_pp=options.dev_tolerance_pp,
             dev=options.dev_sets,
         )
-        sets += found
-        notes += said
-        before += accuracy(digits["base_path"], found)
-        after += accuracy(out / "model.safetensors", found)
+        measured.append((found, accuracy, digits["base_path"], out / "model.safetensors"))
     if numbers:
-        found, said = reader_gate_sets(
+        found = reader_gate_sets(
             snapshot,
             tolerance_pp=options.reader_tolerance_pp,
             dev=options.reader_dev_sets,
@@ -175,10 +172,13 @@ def train_on_feedback(
             seed=GATE_SEED + options.seed,
             source=Path(options.reader_source) if options.reader_source else None,
         )
-        sets += found
+        measured.append((found, reader_accuracy, numbers["base_path"], out / READER_DIR))
+    sets, before, after, notes = [], [], [], []
+    for (found_sets, said), figures, base, new in measured:
+        sets += found_sets
         notes += said
-        before += reader_accuracy(numbers["base_path"], found)
-        after += reader_accuracy(out / READER_DIR, found)
+        before += figures(base, found_sets)
+        after += figures(new, found_sets)
     record = judge(sets, before, after)
     record |= {
         "trained": [task for task in ("digits", "numbers") if plan.get(task)],
