@@ -6,6 +6,7 @@ switches models under load without a failed request."""
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -375,11 +376,17 @@ def test_number_corrections_teach_the_reader_and_a_version_carries_it(
     number_store: Path, trained: dict[str, Any], tmp_path: Path, models_dir: Path
 ) -> None:
     """A store of number corrections only: `feedback train` fine-tunes the line reader (not the
-    classifier) into RUN/reader/ and gates it on the held-out numbers, parish-rows val and
-    synthetic lines; promoted, the version holds that reader and the classifier in use; a
-    server's reload switches readers; a later digit-only version carries the reader forward."""
+    classifier) into RUN/reader/ — it reads the corrections it trained on better than the
+    package's reader — and gates it on the held-out numbers, parish-rows val and synthetic
+    lines; promoted, the version holds that reader and the classifier in use; a server's reload
+    switches readers; a later digit-only version carries the reader forward; a part its gate
+    refused is not promoted."""
+    from digitrec.data.feedback_sets import number_feedback_parts
+    from digitrec.learning.gate import GateSet
+    from digitrec.learning.reader_gate import reader_accuracy
     from digitrec.models import versions
-    from digitrec.reading.reader import choose_reader, packaged_line_reader, reader_file
+    from digitrec.reading.line_model import reader_file
+    from digitrec.reading.reader import choose_reader, packaged_line_reader
     from digitrec.serve.engine import Engine
     from digitrec.serve.settings import ServeSettings
 
@@ -388,9 +395,12 @@ def test_number_corrections_teach_the_reader_and_a_version_carries_it(
                "--reader-replay", "synth", "--synth-pages", "60", "--val-pages", "30",
                "--reader-epochs", "1", "--reader-lr", "0.001", "--reader-tolerance", "100",
                "--json")  # fmt: skip
-    assert done.returncode in (0, 1), done.stderr[-2000:]
-    record = json.loads(done.stdout.splitlines()[-1])
+    (line,) = done.stdout.splitlines()  # --json: the gate's record alone (epochs: stderr)
+    record = json.loads(line)
+    assert done.returncode == (0 if record["promotable"] else 1), done.stderr[-2000:]
     assert record["trained"] == ["numbers"] and not (out / "model.safetensors").exists()
+    assert record["tasks"] == {"numbers": record["promotable"]}
+    assert record["promotable"] == all(row["passed"] for row in record["sets"])
     sets = {row["set"]: row for row in record["sets"]}
     assert set(sets) == {"held-out numbers", "parish-rows val", "synthetic val lines"}
     rows = FeedbackStore(number_store, read_only=True).count("numbers")
@@ -400,14 +410,17 @@ def test_number_corrections_teach_the_reader_and_a_version_carries_it(
     config = json.loads((out / "reader" / "config.json").read_text())
     assert config["data"]["spec"] == f"synth+feedback-numbers:{out.resolve()}/feedback.db*10"
     assert config["init"] == str(reader_file("default"))  # from the package's reader
-    assert (out / "reader" / "reader.safetensors").is_file()
     assert "held-out numbers" in (out / "gate" / "report.md").read_text()
+    taught = number_feedback_parts(out / "feedback.db")["train"]
+    seen = [GateSet("taught", taught.images, taught.texts, "report", task="numbers")]
+    assert reader_accuracy(out / "reader", seen)[0] > reader_accuracy(reader_file(), seen)[0]
 
     engine = Engine.start(ServeSettings(backend="torch", inference_threads=1))
     try:
         assert engine.line_reader is packaged_line_reader() and not engine.reload()
         promoted = cli("models", "promote", str(out), "--force")
-        assert promoted.returncode == 0 and "and its reader" in promoted.stdout, promoted.stderr
+        assert promoted.returncode == 0, promoted.stderr
+        assert "now uses its reader (the classifier carried over)" in promoted.stdout
         v1 = models_dir / "v1"
         assert (v1 / "reader.safetensors").read_bytes() == (
             out / "reader" / "reader.safetensors"
@@ -419,18 +432,34 @@ def test_number_corrections_teach_the_reader_and_a_version_carries_it(
         assert engine.line_reader is choose_reader("line") is not packaged_line_reader()
     finally:
         engine.close()
-    # a digit run promoted after it keeps the reader (forced: it was gated against the package)
-    again = cli("models", "promote", str(trained["out"]), "--force")
-    assert again.returncode == 0, again.stderr
+    # a digit run gated against the shipped classifier: v1 holds the same bytes, so it is not
+    # stale; its version keeps v1's reader
+    again = cli("models", "promote", str(trained["out"]))
+    assert again.returncode == 0 and "(the reader carried over)" in again.stdout, again.stderr
+    # a run of both parts whose reader the gate refused: its classifier only, v2's reader kept
+    both = tmp_path / "both"
+    shutil.copytree(trained["out"], both)
+    shutil.copytree(out / "reader", both / "reader")
+    for suffix in (".safetensors", ".json"):  # the package's reader, not v1's
+        package = versions.PACKAGED_READER.with_suffix(suffix).read_bytes()
+        (both / "reader" / f"reader{suffix}").write_bytes(package)
+    gate = json.loads((both / "gate.json").read_text())
+    gate |= {"tasks": {"digits": True, "numbers": False},
+             "base_path": str(models_dir / "v2" / "model.safetensors")}  # fmt: skip
+    (both / "gate.json").write_text(json.dumps(gate))
+    kept = cli("models", "promote", str(both))
+    assert kept.returncode == 0 and "(the reader carried over)" in kept.stdout, kept.stderr
     listed = [json.loads(line) for line in cli("models", "list", "--json").stdout.splitlines()]
-    assert [(v["version"], v.get("reader")) for v in listed] == [
-        ("shipped", None),
-        ("v1", "trained"),
-        ("v2", "carried"),
+    assert [(v["version"], v.get("reader"), v.get("trained")) for v in listed] == [
+        ("shipped", None, None),
+        ("v1", "trained", ["numbers"]),
+        ("v2", "carried", ["digits"]),
+        ("v3", "carried", ["digits"]),
     ]
-    assert (models_dir / "v2" / "reader.safetensors").read_bytes() == (
-        v1 / "reader.safetensors"
-    ).read_bytes()
+    for name in ("v2", "v3"):
+        assert (models_dir / name / "reader.safetensors").read_bytes() == (
+            v1 / "reader.safetensors"
+        ).read_bytes()
 
 
 def test_the_reader_replays_its_own_data_in_its_own_proportions() -> None:

@@ -312,10 +312,11 @@ def run_feedback_train(args: argparse.Namespace) -> int:
     else:
         _print_gate(args.out, record)
     if args.promote and record["promotable"]:
+        from digitrec.cli.model_commands import promoted_parts
         from digitrec.models import versions
 
         version = versions.promote(args.out)
-        print(f"promoted {args.out} as {version.name}: `default` is now this model")
+        print(f"promoted {args.out} as {version.name}: {promoted_parts(version)}")
         if args.notify:
             print(notify_server(args.notify))
     return 0 if record["promotable"] else 1

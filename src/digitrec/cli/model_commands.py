@@ -121,16 +121,26 @@ def run_promote(args: argparse.Namespace) -> int:
 
     if (args.run / "model.safetensors").is_file():
         read_model(args.run / "model.safetensors")  # a readable digit classifier, or one line
-    if (args.run / versions.RUN_READER).is_dir():
+    reader = args.run / versions.RUN_READER / f"{versions.READER}.safetensors"
+    if reader.is_file():
         from digitrec.reading.line_model import load_reader
 
-        load_reader(args.run / versions.RUN_READER)  # a readable line reader, or one line
+        load_reader(reader)  # a readable line reader, or one line
     version = versions.promote(args.run, force=args.force)
     forced = " (forced past its gate)" if version.record["forced"] else ""
-    what = " and its reader" if version.record.get("reader") == "trained" else ""
-    print(f"promoted {args.run} as {version.name}{forced}: `default` is now this model{what}")
+    print(f"promoted {args.run} as {version.name}{forced}: {promoted_parts(version)}")
     print("a running `digitrec serve` switches on SIGHUP or POST /v1/models/reload")
     return 0
+
+
+def promoted_parts(version: Any) -> str:
+    """What a promotion changed, in words."""
+    trained = version.record.get("trained", [])
+    parts = [{"digits": "its classifier", "numbers": "its reader"}[task] for task in trained]
+    kept = {"digits": "the classifier", "numbers": "the reader"}
+    carried = [kept[task] for task in ("digits", "numbers") if task not in trained]
+    said = f"`default` now uses {' and '.join(parts) or 'nothing new'}"
+    return said + (f" ({' and '.join(carried)} carried over)" if carried else "")
 
 
 def run_rollback(args: argparse.Namespace) -> int:

@@ -22,7 +22,8 @@ def register(commands: "argparse._SubParsersAction[Any]") -> None:
     train.add_argument(
         "--init",
         default="default",
-        help="start from: 'default' (the shipped reader), a run directory, or 'none' (scratch)",
+        help="start from: 'default' (the reader in use: the active version's, else the shipped "
+        "one), a run directory, or 'none' (scratch)",
     )
     train.add_argument(
         "--widths",

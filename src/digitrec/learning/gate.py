@@ -45,7 +45,6 @@ def gate_sets(
     """The sets to measure on, and a note for each set that could not be loaded here."""
     from digitrec import data
     from digitrec.data.feedback_sets import stored_digits
-    from digitrec.home import dataset_dir
 
     stored = stored_digits(snapshot)
     cut = stored.held_out_from()
@@ -65,8 +64,7 @@ def gate_sets(
     sets.append(GateSet("MNIST test", mnist.images, mnist.labels, "hold", tolerance_pp))
     for spec in dev:
         name = DEV_SETS[spec]
-        folder = dataset_dir(spec)
-        if not folder.is_dir() or not any(folder.iterdir()):
+        if not fetched(spec):
             notes.append(f"{name}: not measured (`digitrec data fetch {spec}` first)")
             continue
         try:
@@ -79,6 +77,14 @@ def gate_sets(
         images = to_mnist_format(digits.images, f"{spec} val")
         sets.append(GateSet(name, images, digits.labels, "hold", dev_tolerance_pp))
     return sets, notes
+
+
+def fetched(spec: str) -> bool:
+    """Whether this machine has fetched the dataset's files (a gate measures what is here)."""
+    from digitrec.home import dataset_dir
+
+    folder = dataset_dir(spec)
+    return folder.is_dir() and any(folder.iterdir())
 
 
 def accuracy(model: str | Path, sets: list[GateSet]) -> list[float | None]:

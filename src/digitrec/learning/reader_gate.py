@@ -29,12 +29,14 @@ def reader_gate_sets(
     dev: tuple[str, ...] = tuple(READER_DEV_SETS),
     val_pages: int = 200,
     seed: int = GATE_SEED,
+    workers: int = 0,
     source: Path | None = None,
 ) -> tuple[list[GateSet], list[str]]:
-    """The sets to measure a reader on, and a note for each set that could not be loaded."""
+    """The sets to measure a reader on, and a note for each set that could not be loaded.
+    `workers`: processes making the synthetic pages (0: one per core)."""
     from digitrec.data.feedback_sets import number_feedback_parts
     from digitrec.data.numbers import load_numbers
-    from digitrec.home import dataset_dir
+    from digitrec.learning.gate import fetched
     from digitrec.reading.line_data import SYNTH, default_workers, synthetic_lines
 
     held = number_feedback_parts(snapshot).get("test")
@@ -50,8 +52,7 @@ def reader_gate_sets(
     notes: list[str] = []
     for spec in dev:
         name = READER_DEV_SETS[spec]
-        folder = dataset_dir(spec)
-        if source is None and (not folder.is_dir() or not any(folder.iterdir())):
+        if source is None and not fetched(spec):
             notes.append(f"{name}: not measured (`digitrec data fetch {spec}` first)")
             continue
         try:
@@ -61,7 +62,7 @@ def reader_gate_sets(
             continue
         sets.append(GateSet(name, numbers.images, numbers.texts, "hold", tolerance_pp, "numbers"))
     if val_pages:
-        lines = synthetic_lines("val", val_pages, SYNTH, seed, default_workers(0))
+        lines = synthetic_lines("val", val_pages, SYNTH, seed, default_workers(workers))
         texts = [str(t) for t in lines.texts]
         sets.append(
             GateSet("synthetic val lines", lines.images(), texts, "hold", tolerance_pp, "lines")
@@ -71,16 +72,21 @@ def reader_gate_sets(
 
 def reader_accuracy(reader: str | Path, sets: list[GateSet]) -> list[float | None]:
     """Exact-number accuracy of `reader` (a reader file or run directory) on each set, in
-    percent (None for an empty set); figures measured before come from `measured`."""
+    percent (None for an empty set); figures measured before (the same weights, set and front
+    end) come from `measured`."""
+    from functools import cache
+
+    import digitrec
     from digitrec.data.numberset import NumberSet
     from digitrec.learning.measured import remembered, set_digest, weights_digest
     from digitrec.reading.evaluation import read_numbers
-    from digitrec.reading.line_data import LineSet
-    from digitrec.reading.line_model import load_reader
+    from digitrec.reading.line_data import FRONT_END, LineSet
+    from digitrec.reading.line_model import BANDS, load_reader, reader_file
     from digitrec.reading.line_training import evaluate_lines
 
-    path = Path(reader)
-    weights = weights_digest(path / "reader.safetensors" if path.is_dir() else path)
+    weights = weights_digest(reader_file(reader))
+    code = f"{digitrec.__version__}/front-end {FRONT_END}/bands {BANDS}"  # what reads them
+    loaded = cache(lambda: load_reader(reader))
     found: list[float | None] = []
     for each in sets:
         if len(each.labels) == 0:
@@ -91,11 +97,11 @@ def reader_accuracy(reader: str | Path, sets: list[GateSet]) -> list[float | Non
         def measure(each: GateSet = each, texts: list[str] = texts) -> float:
             if each.task == "lines":
                 lines = LineSet.of(list(each.images), texts)
-                return 100.0 * evaluate_lines(load_reader(reader), lines)["exact"]
+                return 100.0 * evaluate_lines(loaded(), lines)["exact"]
             files = [f"{each.name}-{i}" for i in range(len(texts))]
             numbers = NumberSet(each.name, "gate", list(each.images), texts, files)
-            return 100.0 * float(read_numbers(reader, numbers)["exact"])
+            return 100.0 * float(read_numbers(loaded(), numbers)["exact"])
 
-        key = f"{each.task}:{weights}:{set_digest(list(each.images), texts)}"
+        key = f"{each.task}:{code}:{weights}:{set_digest(list(each.images), texts)}"
         found.append(remembered(key, measure))
     return found

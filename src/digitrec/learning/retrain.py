@@ -33,11 +33,11 @@ from digitrec import data
 from digitrec.errors import UsageError
 from digitrec.learning.gate import DEV_SETS, DEV_TOLERANCE_PP, TOLERANCE_PP
 from digitrec.learning.reader_gate import GATE_SEED, READER_DEV_SETS, READER_TOLERANCE_PP
+from digitrec.models.versions import RUN_READER
 from digitrec.storage import atomic_write_json
 
 SETTINGS = "feedback-train.json"  # this command's settings, beside train's config.json
 MIN_ROWS = 5  # fewer corrections than this leave nothing to learn from and nothing to measure
-READER_DIR = "reader"  # the reader's run inside the run (a `train-reader` run directory)
 
 
 @dataclass
@@ -151,10 +151,10 @@ def train_on_feedback(
     digits, numbers = plan.get("digits"), plan.get("numbers")
     if digits and not (out / "model.safetensors").is_file():
         _train(out, digits["config"], resume=resume, source=options.source)
-    if numbers and not (out / READER_DIR / "reader.safetensors").is_file():
-        _train_reader(out / READER_DIR, numbers, resume=resume)
+    if numbers and not (out / RUN_READER / "reader.safetensors").is_file():
+        _train_reader(out / RUN_READER, numbers, resume=resume)
     snapshot = out / "feedback.db"
-    measured: list[tuple[tuple[list[Any], list[str]], Any, str, Path]] = []  # per part
+    measured: dict[str, tuple[tuple[list[Any], list[str]], Any, str, Path]] = {}  # per part
     if digits:
         found = gate_sets(
             snapshot,
@@ -162,7 +162,7 @@ def train_on_feedback(
             dev_tolerance_pp=options.dev_tolerance_pp,
             dev=options.dev_sets,
         )
-        measured.append((found, accuracy, digits["base_path"], out / "model.safetensors"))
+        measured["digits"] = (found, accuracy, digits["base_path"], out / "model.safetensors")
     if numbers:
         found = reader_gate_sets(
             snapshot,
@@ -170,18 +170,17 @@ def train_on_feedback(
             dev=options.reader_dev_sets,
             val_pages=options.val_pages,
             seed=GATE_SEED + options.seed,
+            workers=options.threads,
             source=Path(options.reader_source) if options.reader_source else None,
         )
-        measured.append((found, reader_accuracy, numbers["base_path"], out / READER_DIR))
-    sets, before, after, notes = [], [], [], []
-    for (found_sets, said), figures, base, new in measured:
-        sets += found_sets
+        measured["numbers"] = (found, reader_accuracy, numbers["base_path"], out / RUN_READER)
+    parts, notes = {}, []
+    for task, ((found_sets, said), figures, base, new) in measured.items():
+        parts[task] = judge(found_sets, figures(base, found_sets), figures(new, found_sets))
         notes += said
-        before += figures(base, found_sets)
-        after += figures(new, found_sets)
-    record = judge(sets, before, after)
+    record = _joined(parts)
     record |= {
-        "trained": [task for task in ("digits", "numbers") if plan.get(task)],
+        "trained": list(parts),
         "base": options.base if digits else "",
         "base_path": digits["base_path"] if digits else "",
         "weight": digits["weight"] if digits else 0,
@@ -193,6 +192,24 @@ def train_on_feedback(
     command = shlex.join(["digitrec", *sys.argv[1:]]) if sys.argv[1:] else "digitrec feedback train"
     write_gate(out, record, command)
     return record
+
+
+def _joined(parts: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """One record of the parts' verdicts: each part (the classifier, the reader) is promotable on
+    its own — a reader that did not improve does not hold back a classifier that did — and the
+    run is when one of them is (`tasks` says which; `models promote` takes only those)."""
+    tasks = {task: bool(part["promotable"]) for task, part in parts.items()}
+    if len(parts) == 1:
+        (verdict,) = (part["verdict"] for part in parts.values())
+    else:
+        named = {"digits": "the classifier", "numbers": "the reader"}
+        verdict = "; ".join(f"{named[task]}: {part['verdict']}" for task, part in parts.items())
+    return {
+        "promotable": any(tasks.values()),
+        "verdict": verdict,
+        "tasks": tasks,
+        "sets": [row for part in parts.values() for row in part["sets"]],
+    }
 
 
 def _saved_plan(saved: dict[str, Any]) -> dict[str, Any]:
@@ -229,9 +246,7 @@ def _prepare(out: Path, options: FeedbackTraining) -> dict[str, Any]:
     plan: dict[str, Any] = {
         "options": asdict(options),
         "digits": _plan_digits(snapshot, options) if digit_rows >= MIN_ROWS else None,
-        "numbers": _plan_reader(snapshot, options, out / READER_DIR)
-        if number_rows >= MIN_ROWS
-        else None,
+        "numbers": _plan_reader(snapshot, options) if number_rows >= MIN_ROWS else None,
         "rows": {"digits": digit_rows, "numbers": number_rows},
     }
     atomic_write_json(out / SETTINGS, plan)
@@ -291,30 +306,28 @@ def _plan_digits(snapshot: Path, options: FeedbackTraining) -> dict[str, Any]:
     }
 
 
-def _plan_reader(snapshot: Path, options: FeedbackTraining, out: Path) -> dict[str, Any]:
+def _plan_reader(snapshot: Path, options: FeedbackTraining) -> dict[str, Any]:
     """The line reader's fine-tune: its base (a reader file), the corrections' weight, the data
     and training settings `train_reader` takes."""
     from digitrec.data.feedback_sets import number_feedback_parts
-    from digitrec.reading.line_model import load_reader
+    from digitrec.reading.line_data import spec_parts
+    from digitrec.reading.line_model import reader_file
     from digitrec.reading.line_training import LineTrainConfig
-    from digitrec.reading.reader import reader_file
+    from digitrec.storage import read_json_object
 
     base_path = reader_file(options.reader)
-    card = load_reader(base_path).card
+    card = read_json_object(base_path.with_suffix(".json"))
     replay, repeat_real = reader_replay_of(card, options.synth_pages)
     replay = options.reader_replay or replay
     source = Path(options.reader_source) if options.reader_source else None
-    for part in replay.split("+"):
+    for part in spec_parts(replay):
         if part != "synth":
-            data.fetch(data.part_weight(part)[0], source)
+            data.fetch(part, source)
     parts = number_feedback_parts(snapshot)
     own = len(parts["train"]) if "train" in parts else 0
     weight = max(1, min(data.MAX_WEIGHT, round(options.reader_repeats / options.reader_epochs)))
     feedback = f"feedback-numbers:{snapshot.resolve()}"
-    shape = card.get("arguments", {})
-    training = LineTrainConfig(
-        widths=tuple(shape.get("widths", (24, 48, 64))),
-        hidden=int(shape.get("hidden", 64)),
+    training = LineTrainConfig(  # the shape: the base reader's (train_reader keeps it)
         epochs=options.reader_epochs,
         lr=options.reader_lr,
         seed=options.seed,
@@ -325,7 +338,6 @@ def _plan_reader(snapshot: Path, options: FeedbackTraining, out: Path) -> dict[s
         "weight": weight,
         "trained_on_rows": own,
         "held_out_rows": len(parts.get("test", [])),
-        "out": str(out),
         "data": {
             "spec": f"{replay}+{feedback}*{weight}" if own else replay,
             "val_spec": f"synth+{feedback}" if options.val_pages else feedback,
@@ -354,7 +366,7 @@ def _train_reader(out: Path, plan: dict[str, Any], *, resume: bool) -> None:
     settings = dict(plan["data"])
     source = settings.pop("source")
     training = dict(plan["training"])
-    training["widths"] = tuple(training["widths"])
+    training["widths"] = tuple(training["widths"])  # JSON's list; train_reader keeps the base's
     train_reader(
         out,
         ReaderData(**settings, source=Path(source) if source else None),

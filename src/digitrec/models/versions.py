@@ -1,7 +1,7 @@
 """Model versions: the digit classifiers (and line readers) promoted from runs, kept in
 `$DIGITREC_MODELS` (by default `$DIGITREC_HOME/models/`), and which one is active. The model
 name `default` means the active version's classifier (`resolve_model_path`), and the readers
-`auto` and `line` its reader (`reading.reader.reader_file`), so `digitrec serve`, `predict` and
+`auto` and `line` its reader (`reading.line_model.reader_file`), so `digitrec serve`, `predict` and
 `read` use them; `shipped` always means the model in the package.
 
     models/
@@ -32,7 +32,7 @@ from typing import Any
 
 from digitrec.errors import DataError, UsageError
 from digitrec.home import digitrec_home
-from digitrec.storage import atomic_write_bytes, atomic_write_json, read_json_object
+from digitrec.storage import atomic_write_bytes, atomic_write_json, read_json_object, sha256_file
 
 PACKAGED = Path(__file__).resolve().parent.parent / "weights"  # models shipped in the package
 # the package's line reader (reading.line_model.LINE_STEM): a version without one uses it
@@ -132,10 +132,11 @@ def _activate(root: Path, name: str, history: list[str]) -> None:
 
 
 def promote(run: Path, *, force: bool = False) -> Version:
-    """Make the model of `run` (a run directory with model.safetensors + model.json and the
-    gate's gate.json) the next version and the active one. Refused when its gate did not pass,
-    unless `force` (recorded in the version). The caller has read the model (`read_model`):
-    this module sits under the model files."""
+    """Make the models of `run` (a run directory with model.safetensors + model.json and/or
+    reader/reader.*, and the gate's gate.json) the next version and the active one: the parts
+    whose gate passed (all of them with `force`, recorded), the rest carried from the active
+    version. Refused when no part passed, unless `force`. The caller has read the models
+    (`read_model`, `load_reader`): this module sits under the model files."""
     trained_reader = run / RUN_READER / f"{READER}.safetensors"
     if not (run / "model.safetensors").is_file() and not trained_reader.is_file():
         raise UsageError(
@@ -153,9 +154,13 @@ def promote(run: Path, *, force: bool = False) -> Version:
             f"{run}: the gate refused this model ({gate.get('verdict', 'failed')}); "
             "--force promotes it anyway"
         )
+    # the parts the gate passed (a gate of one verdict: all of them; forced: every part trained)
+    passed = gate.get("tasks") or dict.fromkeys(("digits", "numbers"), bool(gate.get("promotable")))
+    own_model = (run / "model.safetensors").is_file() and (force or passed.get("digits", False))
+    own_reader = trained_reader.is_file() and (force or passed.get("numbers", False))
     with _locked() as root:
         now = active()
-        stale = _stale(gate, now)
+        stale = _stale(gate, now, model=own_model, reader=own_reader)
         if stale and not force:
             raise UsageError(
                 f"{run}: gated against {stale}, but the active version is {now.name} now: "
@@ -166,10 +171,10 @@ def promote(run: Path, *, force: bool = False) -> Version:
         partial = root / f".{name}.partial"
         shutil.rmtree(partial, ignore_errors=True)
         partial.mkdir()
-        files = {file: run / file for file in ("model.safetensors", "model.json", GATE)}
-        if not files["model.safetensors"].is_file():  # a reader-only run: the classifier in use
-            files |= {"model.safetensors": now.path, "model.json": now.path.with_suffix(".json")}
-        reader = trained_reader if trained_reader.is_file() else now.reader
+        model = run / "model.safetensors" if own_model else now.path  # else the one in use
+        reader = trained_reader if own_reader else now.reader
+        files = {"model.safetensors": model, "model.json": model.with_suffix(".json")}
+        files[GATE] = run / GATE
         if reader is not None:
             for suffix in (".safetensors", ".json"):
                 files[f"{READER}{suffix}"] = reader.with_suffix(suffix)
@@ -181,10 +186,10 @@ def promote(run: Path, *, force: bool = False) -> Version:
             "promoted": datetime.now(UTC).isoformat(timespec="seconds"),
             "run": str(run.resolve()),
             "forced": bool(force and (stale or not gate.get("promotable"))),
-            "trained": gate.get("trained", ["digits"] if gate else []),
-            "reader": (
-                "trained" if trained_reader.is_file() else "carried" if reader else "package"
-            ),
+            "trained": [
+                task for task, kept in (("digits", own_model), ("numbers", own_reader)) if kept
+            ],
+            "reader": "trained" if own_reader else "carried" if reader else "package",
             "gate": {
                 "promotable": bool(gate.get("promotable")),
                 "verdict": gate.get("verdict", "not measured"),
@@ -198,16 +203,23 @@ def promote(run: Path, *, force: bool = False) -> Version:
     return Version(name, root / name / "model.safetensors", record)
 
 
-def _stale(gate: dict[str, Any], now: Version) -> str:
-    """What the run was gated against that is no longer what the active version holds ("")."""
-    base = str(gate.get("base_path") or "")
-    if base and Path(base).resolve() != now.path.resolve():
-        return base
-    reader = str(gate.get("reader_base_path") or "")
-    in_use = now.reader or PACKAGED_READER
-    if reader and Path(reader).resolve() != in_use.resolve():
-        return reader
+def _stale(gate: dict[str, Any], now: Version, *, model: bool, reader: bool) -> str:
+    """The base a part taken from the run was gated against, when the active version no longer
+    holds those weights (compared by SHA-256: a version carries copies); "" when none is."""
+    checks = [
+        (model, str(gate.get("base_path") or ""), now.path),
+        (reader, str(gate.get("reader_base_path") or ""), now.reader or PACKAGED_READER),
+    ]
+    for taken, base, in_use in checks:
+        if taken and base and not _same_file(Path(base), in_use):
+            return base
     return ""
+
+
+def _same_file(one: Path, other: Path) -> bool:
+    if one.resolve() == other.resolve():
+        return True
+    return one.is_file() and other.is_file() and sha256_file(one) == sha256_file(other)
 
 
 def rollback() -> tuple[str, Version]:

@@ -9,7 +9,7 @@ digits missed and the digits added besides).
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -17,6 +17,9 @@ from digitrec.data.numbers import load_numbers
 from digitrec.data.numberset import NumberSet
 from digitrec.errors import DataError
 from digitrec.reading.accuracy import string_scores
+
+if TYPE_CHECKING:
+    from digitrec.reading.line_model import LineReader
 
 
 def evaluate_reader(
@@ -31,17 +34,22 @@ def evaluate_reader(
 
 
 def read_numbers(
-    reader: str | Path, numbers: NumberSet, bands: int | None = None
+    reader: "str | Path | LineReader", numbers: NumberSet, bands: int | None = None
 ) -> dict[str, Any]:
-    """Read these numbers with `reader` and score the readings (`reading_scores`), with the
-    time taken and the first 50 mistakes. `bands`: how many bands of rows a page offers the
-    reader (default `line_model.BANDS`, as `read` does; 1 to measure what the choice adds)."""
+    """Read these numbers with `reader` (a name `load_reader` takes, or a loaded reader) and
+    score the readings (`reading_scores`), with the time taken and the first 50 mistakes.
+    `bands`: how many bands of rows a page offers the reader (default `line_model.BANDS`, as
+    `read` does; 1 to measure what the choice adds)."""
     from digitrec.progress import count_bar
-    from digitrec.reading.line_model import BANDS, load_reader
+    from digitrec.reading.line_model import BANDS, LineReader, load_reader
     from digitrec.reading.reader import choose_reader, read_line
 
-    # "default": the reader in use (the active version's, else the package's)
-    line_reader = choose_reader("line") if str(reader) == "default" else load_reader(reader)
+    if isinstance(reader, LineReader):
+        line_reader: LineReader | None = reader
+    elif str(reader) == "default":  # the reader in use (the package's under ONNX Runtime)
+        line_reader = choose_reader("line")
+    else:
+        line_reader = load_reader(reader)
     assert line_reader is not None
     reads = []
     started = time.perf_counter()
@@ -51,7 +59,7 @@ def read_numbers(
             advance(1)
     seconds = time.perf_counter() - started
     return {
-        "reader": str(reader),
+        "reader": str(reader) if isinstance(reader, str | Path) else "a loaded reader",
         "count": len(numbers),
         **reading_scores(numbers.texts, reads),
         "seconds": seconds,

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from digitrec.errors import DataError
-from digitrec.models.versions import PACKAGED_READER, READER
+from digitrec.models.versions import PACKAGED_READER, READER, active
 from digitrec.reading.form_lines import line_masks
 from digitrec.reading.ink import PageInk
 from digitrec.reading.line_shape import BLANK, HEIGHT, MAX_WIDTH, PAD, STRIDE
@@ -201,14 +201,23 @@ def load_line_reader(stem: Path = LINE_STEM) -> LineReader:
 def load_reader(spec: str | Path) -> LineReader:
     """'default' (the reader in use: the active model version's, else the package's), a run
     directory of `train-reader`, or a reader file."""
-    if str(spec) == "default":
-        from digitrec.models.versions import active
+    return load_line_reader(reader_file(spec).with_suffix(""))
 
+
+def reader_file(spec: str | Path = "default") -> Path:
+    """The weights a reader name means now, resolved: "default" the active model version's
+    reader (the package's when it has none), else a `train-reader` run directory's or a reader
+    file (.safetensors or .json)."""
+    if str(spec) == "default":
         promoted = active().reader
-        return load_line_reader(promoted.with_suffix("") if promoted else LINE_STEM)
-    path = Path(spec).expanduser()
+        return promoted if promoted else LINE_STEM.with_suffix(".safetensors")
+    path = Path(spec).expanduser().resolve()
     if path.is_dir():
-        return load_line_reader(path / READER_STEM)
-    if path.suffix in (".safetensors", ".json") and path.is_file():
-        return load_line_reader(path.with_suffix(""))
-    raise DataError(f"{spec}: not a reader (a train-reader run directory or reader.safetensors)")
+        path = path / f"{READER_STEM}.safetensors"
+    elif path.suffix in (".safetensors", ".json"):
+        path = path.with_suffix(".safetensors")
+    if not path.is_file():
+        raise DataError(
+            f"{spec}: not a reader (a train-reader run directory or reader.safetensors)"
+        )
+    return path

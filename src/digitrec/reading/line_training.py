@@ -210,7 +210,8 @@ def train_reader(
     log: Callable[[dict[str, Any]], None] | None = None,
 ) -> tuple[LineNet, list[dict[str, Any]]]:
     """`digitrec train-reader`: make the lines of `data` (train and val), then train into `out`,
-    starting from `init` ('default': the shipped reader; a run directory; None: from scratch).
+    starting from `init` ('default': the reader in use, `line_model.reader_file`; a run
+    directory; None: from scratch).
     `log`: told each epoch's row (default: printed as JSON)."""
     from digitrec.provenance import provenance
     from digitrec.reading.line_data import SYNTH, default_workers, reader_lines, spec_parts

@@ -22,12 +22,12 @@ from digitrec.errors import DataError, UsageError
 from digitrec.images import MAX_PIXELS
 from digitrec.models.loading import load_model
 from digitrec.models.modelfile import Classifier
+from digitrec.models.versions import active
 from digitrec.reading.form_lines import remove_form_lines
 from digitrec.reading.ink import WORK_SIDE, PageInk, page_ink
 from digitrec.reading.line_model import (
     BANDS,
     LINE_STEM,
-    READER_STEM,
     LineReader,
     load_line_reader,
     load_reader,
@@ -157,29 +157,16 @@ def choose_reader(reader: str) -> LineReader | None:
                 f"got {reader!r}"
             )
         return _own_reader(str(Path(reader).expanduser().resolve()))
+    if reader == "segment":
+        return None
     promoted = _promoted_reader()
-    if reader == "segment" or (reader == "auto" and not has_line_reader() and not promoted):
+    if reader == "auto" and not has_line_reader() and not promoted:
         return None
     return _own_reader(str(promoted)) if promoted else packaged_line_reader()
 
 
-def reader_file(spec: str = "default") -> Path:
-    """The weights a reader name means now: "default" the active version's reader (the
-    package's when it has none), else a `train-reader` run directory's or a reader file."""
-    if spec == "default":
-        return _promoted_reader() or LINE_STEM.with_suffix(".safetensors")
-    path = Path(spec).expanduser()
-    path = path / READER_STEM if path.is_dir() else path
-    path = path.with_suffix(".safetensors")
-    if not path.is_file():
-        raise UsageError(f"{spec}: not a reader (a train-reader run directory or reader file)")
-    return path
-
-
 def _promoted_reader() -> Path | None:
-    from digitrec.models import versions
-
-    return versions.active().reader
+    return active().reader
 
 
 @functools.lru_cache(maxsize=4)

@@ -119,11 +119,10 @@ class Engine:
             with self._export_lock:
                 if new_model:
                     self._browser_models.pop("digit-classifier", None)
-                    self.classifier, self.model_path = classifier, path
+                    self.classifier, self.model_path, self.version = classifier, path, version
                 if new_reader:
                     self._browser_models.pop("line-reader", None)
                     self.line_reader = line_reader
-                self.version = version if path is not None else self.version
             return True
 
     def close(self) -> None:
