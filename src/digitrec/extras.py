@@ -15,6 +15,7 @@ EXTRA_OF_MODULE = {
     "onnx": "onnx",
     "onnxruntime": "onnx",
     "matplotlib": "plots",
+    "pyarrow": "scale",
 }
 
 

@@ -14,7 +14,9 @@ from rich.progress import (
     DownloadColumn,
     MofNCompleteColumn,
     Progress,
+    SpinnerColumn,
     TextColumn,
+    TimeElapsedColumn,
     TimeRemainingColumn,
     TransferSpeedColumn,
 )
@@ -57,6 +59,30 @@ def count_bar(label: str, total: int) -> Iterator[Callable[[int], None]]:
     ) as progress:
         task = progress.add_task(label, total=total)
         yield lambda amount: progress.advance(task, amount)
+
+
+@contextlib.contextmanager
+def rate_bar(label: str, unit: str = "files") -> Iterator[Callable[[int], None]]:
+    """A counter of items whose total is not known (streamed inputs): how many, how fast, for
+    how long; yields a function to call with the number of items just done."""
+    columns = (
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TextColumn("{task.completed:,.0f} " + unit),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+    )
+    with Progress(
+        *columns, console=stderr_console, transient=True, disable=not progress_enabled()
+    ) as progress:
+        task = progress.add_task(label, total=None, rate="")
+
+        def advance(amount: int) -> None:
+            progress.advance(task, amount)
+            speed = progress.tasks[0].speed
+            progress.update(task, rate=f"{speed:,.1f} {unit}/s" if speed else "")
+
+        yield advance
 
 
 @contextlib.contextmanager

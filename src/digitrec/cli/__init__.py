@@ -23,6 +23,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     from digitrec.cli import (
+        batch_commands,
         data_commands,
         evaluate_commands,
         export_commands,
@@ -56,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     report_commands.register(commands)
     serve_commands.register(commands)
     feedback_commands.register(commands)
+    batch_commands.register(commands)
     return parser
 
 

@@ -17,7 +17,7 @@ def register(commands: "argparse._SubParsersAction[Any]") -> None:
     predict.add_argument("--model", default="default", help="'default', a run dir or model file")
     predict.add_argument(
         "--threshold",
-        type=_probability,
+        type=probability,
         default=0.5,
         help="below this confidence answer 'no digit' (default 0.5)",
     )
@@ -33,7 +33,7 @@ def register(commands: "argparse._SubParsersAction[Any]") -> None:
     predict.set_defaults(handler=run_predict)
 
 
-def _probability(text: str) -> float:
+def probability(text: str) -> float:
     try:
         value = float(text)
     except ValueError:

@@ -1,0 +1,104 @@
+"""Batch reading, side by side in one run: `digitrec batch read` with one worker process and with
+the local pool (one per core), and Tesseract 5 over the same files, on synthetic pages of MNIST
+test digits (`data.synth.synth_numbers`, seed 0).
+
+Each `batch read` is a fresh process writing a fresh results file, timed from start to exit (the
+model loading in the workers included, as a user waits for it); files/s = pages / that time. The
+pool's speed-up is the pool's files/s over one process's. Tesseract (`--psm 7`, digits only, as
+`read_numbers.py` runs it) reads the first `--tesseract-pages` of the same pages, one process at a
+time. Exact-number accuracy of each is reported beside, from the pages' labels. Target (issue 18):
+the pool at ≥ 1.8× one process on this machine.
+
+    python benchmarks/batch_read.py [--pages 2000] [--tesseract-pages 300] [--out benchmarks/results]
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from read_numbers import find_tesseract, run_tesseract, tesseract_version
+
+from digitrec.data import load
+from digitrec.data.synth import SynthConfig, synth_numbers
+from digitrec.provenance import provenance
+from digitrec.reading.accuracy import string_scores
+from digitrec.storage import atomic_write_json
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--pages", type=int, default=2000)
+    parser.add_argument("--tesseract-pages", type=int, default=300)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
+    args = parser.parse_args()
+    cores = len(os.sched_getaffinity(0))
+    with tempfile.TemporaryDirectory(prefix="digitrec-batch-") as scratch:
+        root = Path(scratch)
+        labels = json.loads(
+            synth_numbers(
+                load("mnist", "test"), root / "pages", SynthConfig(count=args.pages, seed=args.seed)
+            ).read_text()
+        )
+        truth = {str(root / "pages" / page["file"]): page["text"] for page in labels["pages"]}
+        runs = {name: batch(root, name, workers, truth) for name, workers in
+                (("one process", 1), (f"local pool ({cores} workers)", cores))}  # fmt: skip
+        tesseract = find_tesseract()
+        chosen = sorted(truth)[: args.tesseract_pages]
+        started = time.perf_counter()
+        reads = [run_tesseract(tesseract, Path(path)) for path in chosen]
+        seconds = time.perf_counter() - started
+        runs["tesseract"] = {
+            "pages": len(chosen),
+            "seconds": round(seconds, 2),
+            "files_per_second": round(len(chosen) / seconds, 2),
+            **string_scores([truth[p] for p in chosen], reads),
+        }
+    one, pool = (runs[name]["files_per_second"] for name in list(runs)[:2])
+    result = {
+        "command": "python benchmarks/batch_read.py " + " ".join(sys.argv[1:]),
+        "pages": args.pages,
+        "runs": runs,
+        "pool_speedup": round(pool / one, 3),
+        "target": "the local pool at ≥ 1.8× one process (issue 18)",
+        "tesseract": tesseract_version(tesseract),
+        "provenance": provenance(),
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(args.out / "batch_read.json", result)
+    for name, run in runs.items():
+        print(f"{name}: {run['files_per_second']:.1f} files/s, exact {run['exact']:.1%}")
+    print(f"pool speed-up {result['pool_speedup']:.2f}× (target 1.8×)")
+    return 0
+
+
+def batch(root: Path, name: str, workers: int, truth: dict[str, str]) -> dict[str, Any]:
+    out = root / f"{workers}.jsonl"
+    command = [sys.executable, "-m", "digitrec", "batch", "read", str(root / "pages"),
+               "--out", str(out), "--workers", str(workers)]  # fmt: skip
+    started = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, check=False,
+                          env={**os.environ, "DIGITREC_NO_PROGRESS": "1"})  # fmt: skip
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"{name}: batch read failed:\n{done.stderr[-2000:]}")
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    return {
+        "workers": workers,
+        "pages": len(rows),
+        "seconds": round(seconds, 2),
+        "files_per_second": round(len(rows) / seconds, 2),
+        **string_scores([truth[row["file"]] for row in rows], [row["text"] for row in rows]),
+    }
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,144 @@
+"""The local engine: chunks of files read by a pool of worker processes (each loads the model
+once, one torch thread each), at most two chunks a worker in flight, written in the inputs'
+order. One worker reads in this process, the same work the pool's workers do."""
+
+import itertools
+import os
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from digitrec.batch.results import Results
+from digitrec.errors import DataError
+
+
+@dataclass(frozen=True)
+class Work:
+    """What each file goes through: `task` "read" (`reading.read_many`) or "predict"
+    (`recognize.predict_many`), with the model, the reader and the pixel bound."""
+
+    task: str
+    model: str = "default"
+    reader: str = "auto"  # read: the reader
+    threshold: float | None = None  # predict: the rejection threshold (None: the library's)
+    max_pixels: int = 0  # 0: the library's bound
+
+
+@dataclass
+class Summary:
+    done: int = 0  # files read in this run
+    skipped: int = 0  # files the results held already (a resumed run)
+    failed: int = 0  # rows with an error (an unreadable file)
+    rejected: int = 0  # rows with a reason: no digit found, or not sure enough
+    seconds: float = 0.0
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def add(self, rows: list[dict[str, Any]]) -> None:
+        self.done += len(rows)
+        self.failed += sum(1 for row in rows if row.get("error"))
+        self.rejected += sum(1 for row in rows if row.get("reason") and not row.get("error"))
+
+
+def run(
+    work: Work,
+    inputs: Iterator[str],
+    results: Results,
+    *,
+    workers: int = 1,
+    chunk: int = 64,
+    on_progress: Callable[[int], None] | None = None,
+) -> Summary:
+    """Read every input the results do not hold yet, appending the rows a chunk at a time."""
+    summary = Summary()
+    started = time.perf_counter()
+    inputs = _skip_done(inputs, results, summary)
+    chunks = iter(lambda: list(itertools.islice(inputs, chunk)), [])
+    if workers <= 1:
+        _start_worker(work)  # as a pool's worker is: one torch thread, the model loaded once
+        for paths in chunks:
+            _write(results, summary, rows_of(work, paths), on_progress)
+    else:
+        with ProcessPoolExecutor(workers, initializer=_start_worker, initargs=(work,)) as pool:
+            pending: deque[Future[list[dict[str, Any]]]] = deque()
+            for paths in chunks:
+                pending.append(pool.submit(_worker_rows, paths))
+                if len(pending) >= 2 * workers:
+                    _write(results, summary, pending.popleft().result(), on_progress)
+            while pending:
+                _write(results, summary, pending.popleft().result(), on_progress)
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _skip_done(inputs: Iterator[str], results: Results, summary: Summary) -> Iterator[str]:
+    """The inputs after those the results hold, checked to be the same files in the same order
+    (else the inputs changed since the run began: a DataError, nothing written)."""
+    for held in results.done():
+        path = next(inputs, None)
+        if path != held:
+            raise DataError(
+                f"{results.path} holds {held!r} where the inputs now give {path!r}: the inputs "
+                "changed since this run began; give another --out"
+            )
+        summary.skipped += 1
+    return inputs
+
+
+def _write(
+    results: Results,
+    summary: Summary,
+    rows: list[dict[str, Any]],
+    on_progress: Callable[[int], None] | None,
+) -> None:
+    results.append(rows)
+    summary.add(rows)
+    if on_progress:
+        on_progress(len(rows))
+
+
+def rows_of(work: Work, paths: list[str]) -> list[dict[str, Any]]:
+    """Each file's row, as `read --format json` or `predict --format json` prints it (a file
+    that cannot be read is a row with its `error`)."""
+    options: dict[str, Any] = {"max_pixels": work.max_pixels} if work.max_pixels else {}
+    if work.task == "read":
+        from digitrec.reading import read_many
+
+        return [r.to_json() for r in read_many(paths, _model(work), reader=work.reader, **options)]
+    from digitrec.recognize import predict_many
+
+    if work.threshold is not None:
+        options["threshold"] = work.threshold
+    return [r.to_json() for r in predict_many(paths, _model(work), **options)]
+
+
+_loaded: dict[Work, Any] = {}
+
+
+def _model(work: Work) -> Any:
+    """The classifier, loaded once per process (the line reader is cached by `read_many`)."""
+    if work not in _loaded:
+        from digitrec.export.runtime import load_classifier
+        from digitrec.reading.reader import choose_reader
+
+        needed = work.task == "predict" or choose_reader(work.reader) is None
+        _loaded[work] = load_classifier(work.model, "auto") if needed else work.model
+    return _loaded[work]
+
+
+_worker: list[Work] = []
+
+
+def _start_worker(work: Work) -> None:
+    import torch
+
+    torch.set_num_threads(1)
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    _worker.append(work)
+    _model(work)
+
+
+def _worker_rows(paths: list[str]) -> list[dict[str, Any]]:
+    return rows_of(_worker[0], paths)
