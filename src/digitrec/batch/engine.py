@@ -4,6 +4,7 @@ order. One worker reads in this process, the same work the pool's workers do."""
 
 import itertools
 import os
+import signal
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -61,14 +62,18 @@ def run(
         for paths in chunks:
             _write(results, summary, rows_of(work, paths), on_progress)
     else:
-        with ProcessPoolExecutor(workers, initializer=_start_worker, initargs=(work,)) as pool:
+        with ProcessPoolExecutor(workers, initializer=_start_worker, initargs=(work, True)) as pool:
             pending: deque[Future[list[dict[str, Any]]]] = deque()
-            for paths in chunks:
-                pending.append(pool.submit(_worker_rows, paths))
-                if len(pending) >= 2 * workers:
+            try:
+                for paths in chunks:
+                    pending.append(pool.submit(_worker_rows, paths))
+                    if len(pending) >= 2 * workers:
+                        _write(results, summary, pending.popleft().result(), on_progress)
+                while pending:
                     _write(results, summary, pending.popleft().result(), on_progress)
-            while pending:
-                _write(results, summary, pending.popleft().result(), on_progress)
+            except KeyboardInterrupt:  # Ctrl-C: what is written stays; the rest is not waited for
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -131,9 +136,11 @@ def _model(work: Work) -> Any:
 _worker: list[Work] = []
 
 
-def _start_worker(work: Work) -> None:
+def _start_worker(work: Work, pooled: bool = False) -> None:
     import torch
 
+    if pooled:  # Ctrl-C is the parent's to handle: a worker finishes its chunk and goes
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     torch.set_num_threads(1)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     _worker.append(work)
