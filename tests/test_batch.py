@@ -1,7 +1,8 @@
 """`digitrec batch read|predict` on real files: real parish-row cells (validation pages) and MNIST
-test digits written as PNG files, a corrupt file and a text file among them. One process and a
-pool of two give the same rows as `read`/`predict --format json`, as JSON Lines and as Parquet;
-a run killed with SIGKILL and started again holds every file exactly once."""
+test digits written as PNG files, a corrupt file and a text file among them. One process, a
+pool of two and Ray (a local cluster of 2 CPUs) give the same rows as `read`/`predict --format
+json`, as JSON Lines and as Parquet; a run killed with SIGKILL and started again holds every
+file exactly once."""
 
 import json
 import os
@@ -86,6 +87,21 @@ def test_one_process_and_a_pool_write_what_read_prints(
     assert pooled.returncode == 1 and "by 2 workers" in pooled.stdout, pooled.stderr
     assert len(list(pool.glob("part-*.parquet"))) == 16  # 121 rows, 8 a chunk
     assert pq.read_table(pool).to_pylist() == rows
+
+
+def test_ray_reads_what_the_local_engine_reads(
+    cells: Path, one_process: dict[str, Any], tmp_path: Path
+) -> None:
+    """Ray Data on a local cluster of 2 CPUs (started for the run, stopped after): the same rows,
+    in the same order; then a run that finds them all held reads nothing."""
+    out = tmp_path / "ray.jsonl"
+    command = ("batch", "read", str(cells), "--out", str(out), "--engine", "ray", "--workers", "2",
+               "--chunk", "8")  # fmt: skip
+    done = cli(*command)
+    assert done.returncode == 1 and "by 2 Ray actors" in done.stdout, done.stderr[-3000:]
+    assert jsonl(out) == one_process["rows"]
+    again = cli(*command)
+    assert again.stdout.startswith("0 files read (121 held already)"), again.stderr[-3000:]
 
 
 def test_predict_rows_are_predicts_own(tmp_path: Path, mnist_dir: Path) -> None:

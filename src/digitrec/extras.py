@@ -16,6 +16,7 @@ EXTRA_OF_MODULE = {
     "onnxruntime": "onnx",
     "matplotlib": "plots",
     "pyarrow": "scale",
+    "ray": "scale",
 }
 
 

@@ -1,6 +1,7 @@
 """The local engine: chunks of files read by a pool of worker processes (each loads the model
 once, one torch thread each), at most two chunks a worker in flight, written in the inputs'
-order. One worker reads in this process, the same work the pool's workers do."""
+order. One worker reads in this process, the same work the pool's workers do. What every engine
+shares: `Work`, `rows_of` (a chunk's rows), `skip_done` (resuming), `write_rows`, `Summary`."""
 
 import itertools
 import os
@@ -55,22 +56,22 @@ def run(
     """Read every input the results do not hold yet, appending the rows a chunk at a time."""
     summary = Summary()
     started = time.perf_counter()
-    inputs = _skip_done(inputs, results, summary)
+    inputs = skip_done(inputs, results, summary)
     chunks = iter(lambda: list(itertools.islice(inputs, chunk)), [])
     if workers <= 1:
-        _start_worker(work)  # as a pool's worker is: one torch thread, the model loaded once
+        start_worker(work)  # as a pool's worker is: one torch thread, the model loaded once
         for paths in chunks:
-            _write(results, summary, rows_of(work, paths), on_progress)
+            write_rows(results, summary, rows_of(work, paths), on_progress)
     else:
-        with ProcessPoolExecutor(workers, initializer=_start_worker, initargs=(work, True)) as pool:
+        with ProcessPoolExecutor(workers, initializer=start_worker, initargs=(work, True)) as pool:
             pending: deque[Future[list[dict[str, Any]]]] = deque()
             try:
                 for paths in chunks:
                     pending.append(pool.submit(_worker_rows, paths))
                     if len(pending) >= 2 * workers:
-                        _write(results, summary, pending.popleft().result(), on_progress)
+                        write_rows(results, summary, pending.popleft().result(), on_progress)
                 while pending:
-                    _write(results, summary, pending.popleft().result(), on_progress)
+                    write_rows(results, summary, pending.popleft().result(), on_progress)
             except KeyboardInterrupt:  # Ctrl-C: what is written stays; the rest is not waited for
                 pool.shutdown(wait=False, cancel_futures=True)
                 raise
@@ -78,7 +79,7 @@ def run(
     return summary
 
 
-def _skip_done(inputs: Iterator[str], results: Results, summary: Summary) -> Iterator[str]:
+def skip_done(inputs: Iterator[str], results: Results, summary: Summary) -> Iterator[str]:
     """The inputs after those the results hold, checked to be the same files in the same order
     (else the inputs changed since the run began: a DataError, nothing written)."""
     for held in results.done():
@@ -92,7 +93,7 @@ def _skip_done(inputs: Iterator[str], results: Results, summary: Summary) -> Ite
     return inputs
 
 
-def _write(
+def write_rows(
     results: Results,
     summary: Summary,
     rows: list[dict[str, Any]],
@@ -136,7 +137,7 @@ def _model(work: Work) -> Any:
 _worker: list[Work] = []
 
 
-def _start_worker(work: Work, pooled: bool = False) -> None:
+def start_worker(work: Work, pooled: bool = False) -> None:
     import torch
 
     if pooled:  # Ctrl-C is the parent's to handle: a worker finishes its chunk and goes

@@ -32,10 +32,21 @@ def register(commands: "argparse._SubParsersAction[Any]") -> None:
             "--column", help="the manifest's column of paths (.csv, .parquet; default the first)"
         )
         action.add_argument(
-            "--engine", choices=["local"], default="local", help="local: a pool of processes"
+            "--engine",
+            choices=["local", "ray"],
+            default="local",
+            help="local: a pool of processes here; ray: Ray Data actors (digitrec[scale])",
         )
         action.add_argument(
-            "--workers", type=int, default=0, help="worker processes (default: one per core)"
+            "--address",
+            help="--engine ray: a running cluster to join ('auto', ray://HOST:PORT); "
+            "default: a local one for the run",
+        )
+        action.add_argument(
+            "--workers",
+            type=int,
+            default=0,
+            help="worker processes, or Ray actors (default: one per core here)",
         )
         action.add_argument("--chunk", type=int, default=64, help="files per chunk written (64)")
         action.add_argument("--model", default="default", help="'default', a run dir or file")
@@ -72,14 +83,24 @@ def run_batch(args: argparse.Namespace) -> int:
         threshold=getattr(args, "threshold", None),
         max_pixels=args.max_pixels,
     )
+    if args.address and args.engine != "ray":
+        raise UsageError("--address is the Ray cluster's: give it with --engine ray")
     inputs = input_paths(args.input, args.column)
     with rate_bar(f"batch {args.task}") as advance:
-        summary = run(work, inputs, results, workers=workers, chunk=args.chunk, on_progress=advance)
+        if args.engine == "ray":
+            from digitrec.batch.ray_engine import run_ray
+
+            summary = run_ray(work, inputs, results, workers=workers, chunk=args.chunk,
+                              address=args.address, on_progress=advance)  # fmt: skip
+        else:
+            summary = run(work, inputs, results, workers=workers, chunk=args.chunk,
+                          on_progress=advance)  # fmt: skip
     rate = summary.done / summary.seconds if summary.seconds else 0.0
     print(
         f"{summary.done:,} files {'read' if args.task == 'read' else 'predicted'} "
         f"({summary.skipped:,} held already), {summary.failed:,} failed, "
         f"{summary.rejected:,} rejected, in {summary.seconds:.1f} s ({rate:.1f} files/s) "
-        f"by {workers} worker{'s' * (workers > 1)}: {args.out}"
+        f"by {workers} {'Ray actor' if args.engine == 'ray' else 'worker'}{'s' * (workers > 1)}: "
+        f"{args.out}"
     )
     return 1 if summary.failed else 0
