@@ -35,13 +35,31 @@ class Summary:
     skipped: int = 0  # files the results held already (a resumed run)
     failed: int = 0  # rows with an error (an unreadable file)
     rejected: int = 0  # rows with a reason: no digit found, or not sure enough
-    seconds: float = 0.0
-    counts: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0  # the whole run, the model loading and a cluster's start included
+    first: tuple[int, float] | None = None  # (rows, seconds) when the first chunk was written
+    started: float = field(default_factory=time.perf_counter)
 
     def add(self, rows: list[dict[str, Any]]) -> None:
         self.done += len(rows)
         self.failed += sum(1 for row in rows if row.get("error"))
         self.rejected += sum(1 for row in rows if row.get("reason") and not row.get("error"))
+        if self.first is None:
+            self.first = (len(rows), time.perf_counter() - self.started)
+
+    def finish(self) -> "Summary":
+        self.seconds = time.perf_counter() - self.started
+        return self
+
+    @property
+    def rate(self) -> float:
+        return self.done / self.seconds if self.seconds else 0.0
+
+    @property
+    def running_rate(self) -> float | None:
+        """Files per second once running: after the first chunk (the start-up left out)."""
+        if self.first is None or self.done == self.first[0] or self.seconds <= self.first[1]:
+            return None
+        return (self.done - self.first[0]) / (self.seconds - self.first[1])
 
 
 def run(
@@ -55,7 +73,6 @@ def run(
 ) -> Summary:
     """Read every input the results do not hold yet, appending the rows a chunk at a time."""
     summary = Summary()
-    started = time.perf_counter()
     inputs = skip_done(inputs, results, summary)
     chunks = iter(lambda: list(itertools.islice(inputs, chunk)), [])
     if workers <= 1:
@@ -75,8 +92,7 @@ def run(
             except KeyboardInterrupt:  # Ctrl-C: what is written stays; the rest is not waited for
                 pool.shutdown(wait=False, cancel_futures=True)
                 raise
-    summary.seconds = time.perf_counter() - started
-    return summary
+    return summary.finish()
 
 
 def skip_done(inputs: Iterator[str], results: Results, summary: Summary) -> Iterator[str]:

@@ -47,17 +47,13 @@ def run_ray(
     on_progress: Callable[[int], None] | None = None,
 ) -> Summary:
     """Read every input the results do not hold yet, on Ray, appending the rows in order."""
-    import time
-
     ray = require("ray")
     require("ray.data")  # before quieting its loggers: importing it configures them
     summary = Summary()
-    started = time.perf_counter()
     inputs = skip_done(inputs, results, summary)
     first = list(itertools.islice(inputs, WINDOW))
     if not first:
-        summary.seconds = time.perf_counter() - started
-        return summary
+        return summary.finish()
     local = not address
     for name in ("ray", "ray.data"):  # digitrec's own spinner and summary say how it goes
         logging.getLogger(name).setLevel(logging.ERROR)
@@ -92,5 +88,4 @@ def run_ray(
     finally:
         if local:
             ray.shutdown()
-    summary.seconds = time.perf_counter() - started
-    return summary
+    return summary.finish()

@@ -50,6 +50,7 @@ def register(commands: "argparse._SubParsersAction[Any]") -> None:
         )
         action.add_argument("--chunk", type=int, default=64, help="files per chunk written (64)")
         action.add_argument("--model", default="default", help="'default', a run dir or file")
+        action.add_argument("--json", action="store_true", help="print the summary as JSON")
         add_max_pixels(action)
         if task == "read":
             action.add_argument("--reader", default="auto", metavar="auto|line|segment|DIR")
@@ -64,6 +65,7 @@ def register(commands: "argparse._SubParsersAction[Any]") -> None:
 
 
 def run_batch(args: argparse.Namespace) -> int:
+    import json
     import os
 
     from digitrec.batch.engine import Work, run
@@ -95,12 +97,20 @@ def run_batch(args: argparse.Namespace) -> int:
         else:
             summary = run(work, inputs, results, workers=workers, chunk=args.chunk,
                           on_progress=advance)  # fmt: skip
-    rate = summary.done / summary.seconds if summary.seconds else 0.0
-    print(
-        f"{summary.done:,} files {'read' if args.task == 'read' else 'predicted'} "
-        f"({summary.skipped:,} held already), {summary.failed:,} failed, "
-        f"{summary.rejected:,} rejected, in {summary.seconds:.1f} s ({rate:.1f} files/s) "
-        f"by {workers} {'Ray actor' if args.engine == 'ray' else 'worker'}{'s' * (workers > 1)}: "
-        f"{args.out}"
-    )
+    actors = "Ray actor" if args.engine == "ray" else "worker"
+    if args.json:
+        record = {k: v for k, v in vars(summary).items() if k not in ("started", "first")}
+        record |= {"files_per_second": round(summary.rate, 2), "engine": args.engine,
+                   "running_files_per_second": summary.running_rate and round(summary.running_rate, 2),
+                   "workers": workers, "out": str(args.out)}  # fmt: skip
+        print(json.dumps(record))
+    else:
+        running = summary.running_rate
+        after = f"; {running:.1f} once running" if running else ""
+        print(
+            f"{summary.done:,} files {'read' if args.task == 'read' else 'predicted'} "
+            f"({summary.skipped:,} held already), {summary.failed:,} failed, "
+            f"{summary.rejected:,} rejected, in {summary.seconds:.1f} s ({summary.rate:.1f} "
+            f"files/s{after}) by {workers} {actors}{'s' * (workers > 1)}: {args.out}"
+        )
     return 1 if summary.failed else 0
