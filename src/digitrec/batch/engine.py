@@ -76,9 +76,15 @@ def run(
     inputs = skip_done(inputs, results, summary)
     chunks = iter(lambda: list(itertools.islice(inputs, chunk)), [])
     if workers <= 1:
+        import torch
+
+        threads = torch.get_num_threads()
         start_worker(work)  # as a pool's worker is: one torch thread, the model loaded once
-        for paths in chunks:
-            write_rows(results, summary, rows_of(work, paths), on_progress)
+        try:
+            for paths in chunks:
+                write_rows(results, summary, rows_of(work, paths), on_progress)
+        finally:
+            torch.set_num_threads(threads)  # the caller's process is not a worker
     else:
         with ProcessPoolExecutor(workers, initializer=start_worker, initargs=(work, True)) as pool:
             pending: deque[Future[list[dict[str, Any]]]] = deque()
@@ -158,8 +164,8 @@ def start_worker(work: Work, pooled: bool = False) -> None:
 
     if pooled:  # Ctrl-C is the parent's to handle: a worker finishes its chunk and goes
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
     torch.set_num_threads(1)
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
     _worker.append(work)
     _model(work)
 
