@@ -156,8 +156,11 @@ def test_manifests_globs_and_bad_arguments(
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    import torch
+
     from digitrec.cli import main
 
+    threads = torch.get_num_threads()
     names = ["cell-001.png", "b-more/cell-004.png", "cell-002.png"]
     (tmp_path / "list.txt").write_text("# three cells\n" + "\n".join(names) + "\n")
     (tmp_path / "list.csv").write_text(
@@ -177,6 +180,7 @@ def test_manifests_globs_and_bad_arguments(
     globbed = tmp_path / "glob.jsonl"
     pattern = f"{cells}/**/cell-00*.png"
     assert main(["batch", "read", pattern, "--out", str(globbed), "--workers", "1"]) == 0
+    assert torch.get_num_threads() == threads  # the test's process was lent, not changed
     assert [Path(row["file"]).name for row in jsonl(globbed)] == [
         f"cell-{i:03d}.png" for i in (1, 2, 3, 5, 6, 7, 9, 0, 4, 8)
     ]  # the folder's files sorted, then the subfolder's
