@@ -155,7 +155,6 @@ def test_manifests_globs_and_bad_arguments(
 ) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
-
     import torch
 
     from digitrec.cli import main
