@@ -67,7 +67,7 @@ def main() -> int:
             **string_scores([truth[p] for p in chosen], reads),
         }
     one, pool, ray = (runs[name]["files_per_second"] for name in list(runs)[:3])
-    running = [runs[name]["running_files_per_second"] for name in list(runs)[:3]]
+    running = [runs[name]["running_files_per_second"] or 0.0 for name in list(runs)[:3]]
     result = {
         "command": "python benchmarks/batch_read.py " + " ".join(sys.argv[1:]),
         "pages": args.pages,
@@ -75,8 +75,8 @@ def main() -> int:
         "pool_speedup": round(pool / one, 3),
         "ray_of_pool": round(ray / pool, 3),
         "running": {  # after each run's first chunk: the start-up (workers, cluster) left out
-            "pool_speedup": round(running[1] / running[0], 3),
-            "ray_of_pool": round(running[2] / running[1], 3),
+            "pool_speedup": round(running[1] / running[0], 3) if running[0] else None,
+            "ray_of_pool": round(running[2] / running[1], 3) if running[1] else None,
         },
         "target": "the local pool at ≥ 1.8× one process, Ray within 15% of the pool (issue 18)",
         "tesseract": tesseract_version(tesseract),
@@ -89,6 +89,8 @@ def main() -> int:
         shown = f" ({once:.1f} once running)" if once else ""
         print(f"{name}: {run['files_per_second']:.1f} files/s{shown}, exact {run['exact']:.1%}")
     for label, figures in (("end to end", result), ("once running", result["running"])):
+        if figures["pool_speedup"] is None or figures["ray_of_pool"] is None:
+            continue  # a run of one chunk has no rate once running
         print(
             f"{label}: pool speed-up {figures['pool_speedup']:.2f}× (target 1.8×); Ray at "
             f"{figures['ray_of_pool']:.0%} of the pool (target ≥ 85%)"

@@ -181,8 +181,8 @@ def test_manifests_globs_and_bad_arguments(
     assert main(["batch", "read", pattern, "--out", str(globbed), "--workers", "1"]) == 0
     assert torch.get_num_threads() == threads  # the test's process was lent, not changed
     assert [Path(row["file"]).name for row in jsonl(globbed)] == [
-        f"cell-{i:03d}.png" for i in (1, 2, 3, 5, 6, 7, 9, 0, 4, 8)
-    ]  # the folder's files sorted, then the subfolder's
+        f"cell-{i:03d}.png" for i in (0, 4, 8, 1, 2, 3, 5, 6, 7, 9)
+    ]  # the folder's order: each directory's entries sorted, the subfolder in its place
     changed = tmp_path / "changed.jsonl"
     changed.write_text(json.dumps({"file": "/somewhere/else.png"}) + "\n")
     cases = [
@@ -194,6 +194,12 @@ def test_manifests_globs_and_bad_arguments(
         (["batch", "read", str(cells), "--out", str(changed)], 1, "the inputs changed"),
         (["batch", "read", str(cells), "--out", str(tmp_path / "z.jsonl"), "--chunk", "0"], 2,
          "--chunk must be in"),
+        (["batch", "read", f"{cells}/*.jpg", "--out", str(tmp_path / "j.jsonl")], 2,
+         "names no file"),
+        (["batch", "predict", str(cells), "--out", str(globbed)], 2,
+         "task 'read' then, 'predict' now"),
+        (["batch", "predict", str(cells), "--out", str(tmp_path / "m.jsonl"), "--model",
+          str(tmp_path / "no-model"), "--workers", "2"], 2, "no model at"),
     ]  # fmt: skip
     capsys.readouterr()
     for args, code, message in cases:

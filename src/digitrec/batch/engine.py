@@ -9,12 +9,12 @@ import signal
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass, field
+from concurrent.futures import BrokenExecutor, Future, ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from digitrec.batch.results import Results
-from digitrec.errors import DataError
+from digitrec.errors import DataError, DigitrecError
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,7 @@ class Work:
     reader: str = "auto"  # read: the reader
     threshold: float | None = None  # predict: the rejection threshold (None: the library's)
     max_pixels: int = 0  # 0: the library's bound
+    backend: str = "auto"  # the classifier's: chosen once by `prepared`, the same in every worker
 
 
 @dataclass
@@ -74,6 +75,7 @@ def run(
     """Read every input the results do not hold yet, appending the rows a chunk at a time."""
     summary = Summary()
     inputs = skip_done(inputs, results, summary)
+    work = prepared(work)
     chunks = iter(lambda: list(itertools.islice(inputs, chunk)), [])
     if workers <= 1:
         import torch
@@ -95,9 +97,14 @@ def run(
                         write_rows(results, summary, pending.popleft().result(), on_progress)
                 while pending:
                     write_rows(results, summary, pending.popleft().result(), on_progress)
-            except KeyboardInterrupt:  # Ctrl-C: what is written stays; the rest is not waited for
-                pool.shutdown(wait=False, cancel_futures=True)
+            except KeyboardInterrupt:  # Ctrl-C: what is written stays; the queued chunks are
+                pool.shutdown(wait=False, cancel_futures=True)  # dropped, those being read end
                 raise
+            except BrokenExecutor:
+                raise DataError(
+                    f"a worker died (out of memory? killed?) after {summary.done:,} files of "
+                    "this run; the same command resumes"
+                ) from None
     return summary.finish()
 
 
@@ -107,9 +114,10 @@ def skip_done(inputs: Iterator[str], results: Results, summary: Summary) -> Iter
     for held in results.done():
         path = next(inputs, None)
         if path != held:
+            now = "end before it" if path is None else f"now give {path!r}"
             raise DataError(
-                f"{results.path} holds {held!r} where the inputs now give {path!r}: the inputs "
-                "changed since this run began; give another --out"
+                f"{results.path} holds {held!r} where the inputs {now}: the inputs changed "
+                "since this run began; give another --out"
             )
         summary.skipped += 1
     return inputs
@@ -129,7 +137,21 @@ def write_rows(
 
 def rows_of(work: Work, paths: list[str]) -> list[dict[str, Any]]:
     """Each file's row, as `read --format json` or `predict --format json` prints it (a file
-    that cannot be read is a row with its `error`)."""
+    that cannot be read is a row with its `error`). A chunk that fails otherwise (a bug met by
+    one file) is read again a file at a time, the failing file's row saying what went wrong: one
+    bad file does not stop an archive, nor every resumed run after it."""
+    try:
+        return _rows(work, paths)
+    except DigitrecError:
+        raise  # the model or the reader: every chunk would fail alike
+    except Exception as error:
+        if len(paths) == 1:
+            row = {"file": paths[0], "error": f"internal error: {type(error).__name__}: {error}"}
+            return [row]
+        return [row for path in paths for row in rows_of(work, [path])]
+
+
+def _rows(work: Work, paths: list[str]) -> list[dict[str, Any]]:
     options: dict[str, Any] = {"max_pixels": work.max_pixels} if work.max_pixels else {}
     if work.task == "read":
         from digitrec.reading import read_many
@@ -142,6 +164,21 @@ def rows_of(work: Work, paths: list[str]) -> list[dict[str, Any]]:
     return [r.to_json() for r in predict_many(paths, _model(work), **options)]
 
 
+def prepared(work: Work) -> Work:
+    """`work` checked in this process before any worker starts (a bad --model or --reader is one
+    line here, not a failure in every worker), its classifier's backend chosen once."""
+    from digitrec.reading.reader import choose_reader
+
+    if work.task == "read" and choose_reader(work.reader) is not None:
+        return work  # the line reader: no classifier
+    classifier = _model(work)
+    chosen = replace(
+        work, backend="onnx" if type(classifier).__name__ == "OnnxClassifier" else "torch"
+    )
+    _loaded[chosen] = classifier  # this process reads with it too when it is the one worker
+    return chosen
+
+
 _loaded: dict[Work, Any] = {}
 
 
@@ -152,7 +189,10 @@ def _model(work: Work) -> Any:
         from digitrec.reading.reader import choose_reader
 
         needed = work.task == "predict" or choose_reader(work.reader) is None
-        _loaded[work] = load_classifier(work.model, "auto") if needed else work.model
+        # one thread: the workers are the parallelism (ONNX Runtime would take every core)
+        _loaded[work] = (
+            load_classifier(work.model, work.backend, threads=1) if needed else work.model
+        )
     return _loaded[work]
 
 

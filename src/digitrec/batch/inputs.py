@@ -1,12 +1,14 @@
 """The files a batch reads, streamed in an order that is the same on every run (a resumed run
 skips as many as the results hold): a folder (recursive; each directory's entries sorted, only
-image files), a glob (`**` recursive; the matches of each directory sorted), or a manifest —
-`.txt` (one path per line), `.csv` (a column: `--column`, default the first) or `.parquet` (a
-column, read a batch of rows at a time). A manifest's relative paths are relative to it."""
+image files), a glob (`**/` any folders; the folder before its first wildcard walked in the same
+order, image files only), or a manifest — `.txt` (one path per line), `.csv` (a header row, then
+the column `--column`, default the first) or `.parquet` (a column, read a batch of rows at a
+time). A manifest's relative paths are relative to it."""
 
 import csv
 import glob
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +20,17 @@ MANIFESTS = (".txt", ".csv", ".parquet")
 
 def input_paths(spec: str, column: str | None = None) -> Iterator[str]:
     """The paths `spec` names, one at a time; a UsageError (one line) for a spec that names
-    nothing readable. Raised when iterated first."""
+    nothing readable, or no file at all. Raised when iterated first."""
+    found = False
+    for path in _named(spec, column):
+        found = True
+        yield path
+    if not found:
+        there = "no image file in it" if Path(spec).expanduser().is_dir() else "names no file"
+        raise UsageError(f"{spec}: {there}")
+
+
+def _named(spec: str, column: str | None) -> Iterator[str]:
     path = Path(spec).expanduser()
     if path.is_dir():
         yield from _walk(path)
@@ -33,6 +45,7 @@ def input_paths(spec: str, column: str | None = None) -> Iterator[str]:
 
 
 def _walk(folder: Path) -> Iterator[str]:
+    """A folder's image files: each directory's entries sorted by name, subfolders in place."""
     try:
         entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
     except OSError as error:
@@ -45,22 +58,38 @@ def _walk(folder: Path) -> Iterator[str]:
 
 
 def _globbed(pattern: str) -> Iterator[str]:
-    """The files matching, sorted within each directory (glob's own order is the filesystem's):
-    `dir/**/*.png` is `Path("dir").glob("**/*.png")`, streamed."""
+    """The image files matching, in `_walk`'s order: the folder before the first part with a
+    wildcard is walked, each path under it matched (`**/` any folders, none included; `*` and
+    `?` within a name; `[...]`), so nothing is held but the directory being read."""
     parts = Path(pattern).expanduser().parts
     fixed = next((i for i, part in enumerate(parts) if glob.has_magic(part)), len(parts))
     base = Path(*parts[:fixed]) if fixed else Path()
-    batch: list[str] = []
-    folder = None
-    for match in base.glob(str(Path(*parts[fixed:]))):
-        if not match.is_file():
-            continue
-        if match.parent != folder and batch:
-            yield from sorted(batch)
-            batch = []
-        folder = match.parent
-        batch.append(str(match))
-    yield from sorted(batch)
+    matcher = _matcher("/".join(parts[fixed:]))
+    if not base.is_dir():
+        return
+    for path in _walk(base):
+        if matcher.fullmatch(Path(path).relative_to(base).as_posix()):
+            yield path
+
+
+def _matcher(pattern: str) -> "re.Pattern[str]":
+    out, i = "", 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out, i = out + "(?:[^/]+/)*", i + 3
+        elif pattern.startswith("**", i):
+            out, i = out + ".*", i + 2
+        elif pattern[i] == "*":
+            out, i = out + "[^/]*", i + 1
+        elif pattern[i] == "?":
+            out, i = out + "[^/]", i + 1
+        elif pattern[i] == "[" and (end := pattern.find("]", i + 2)) != -1:
+            inside = pattern[i + 1 : end]
+            out += "[" + ("^" + inside[1:] if inside.startswith("!") else inside) + "]"
+            i = end + 1
+        else:
+            out, i = out + re.escape(pattern[i]), i + 1
+    return re.compile(out)
 
 
 def _manifest(path: Path, column: str | None) -> Iterator[str]:

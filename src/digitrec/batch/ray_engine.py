@@ -11,8 +11,9 @@ import logging
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from digitrec.batch.engine import Summary, Work, rows_of, skip_done, write_rows
+from digitrec.batch.engine import Summary, Work, prepared, rows_of, skip_done, write_rows
 from digitrec.batch.results import Results
+from digitrec.errors import DataError
 from digitrec.extras import require
 
 WINDOW = 20_000  # files per Ray dataset: paths held by the driver at once (the actors restart)
@@ -54,6 +55,7 @@ def run_ray(
     first = list(itertools.islice(inputs, WINDOW))
     if not first:
         return summary.finish()
+    work = prepared(work)
     local = not address
     for name in ("ray", "ray.data"):  # digitrec's own spinner and summary say how it goes
         logging.getLogger(name).setLevel(logging.ERROR)
@@ -81,9 +83,16 @@ def run_ray(
                 compute=ray.data.ActorPoolStrategy(size=workers),
                 num_cpus=1,
             )
-            for batch in mapped.iter_batches(batch_size=chunk, batch_format="numpy"):
-                write_rows(results, summary, [json.loads(row) for row in batch["row"]],
-                           on_progress)  # fmt: skip
+            try:
+                for batch in mapped.iter_batches(batch_size=chunk, batch_format="numpy"):
+                    write_rows(results, summary, [json.loads(row) for row in batch["row"]],
+                               on_progress)  # fmt: skip
+            except ray.exceptions.RayError as error:  # an actor died, or Ray itself failed
+                first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
+                raise DataError(
+                    f"Ray failed after {summary.done:,} files of this run ({type(error).__name__}"
+                    f"{': ' + first_line if first_line else ''}); the same command resumes"
+                ) from None
             window = list(itertools.islice(inputs, WINDOW))
     finally:
         if local:

@@ -33,6 +33,26 @@ class Results:
     def __init__(self, path: Path, task: str) -> None:
         self.path, self.task = path, task
 
+    @property
+    def settings_path(self) -> Path:
+        raise NotImplementedError
+
+    def keep_settings(self, settings: dict[str, Any]) -> None:
+        """Record what the rows are made with; refuse to add rows made otherwise (another task,
+        model, reader or threshold than the run that began these results)."""
+        from digitrec.storage import atomic_write_json, read_json_object
+
+        kept = read_json_object(self.settings_path, missing_ok=True)
+        if kept and kept != settings:
+            differ = ", ".join(
+                f"{key} {kept.get(key)!r} then, {settings.get(key)!r} now"
+                for key in sorted(set(kept) | set(settings))
+                if kept.get(key) != settings.get(key)
+            )
+            raise UsageError(f"--out {self.path} was begun with other settings ({differ})")
+        if not kept:
+            atomic_write_json(self.settings_path, settings)
+
     def done(self) -> Iterator[str]:
         raise NotImplementedError
 
@@ -44,19 +64,23 @@ class Results:
 
 
 class JsonLines(Results):
+    @property
+    def settings_path(self) -> Path:
+        return self.path.with_name(self.path.name + ".settings.json")
+
     def done(self) -> Iterator[str]:
         if not self.path.exists():
             return
         kept = 0
         with self.path.open("rb") as handle:
-            for line in handle:
+            for number, line in enumerate(handle, start=1):
                 if not line.endswith(b"\n"):
                     break  # torn by a kill: written again
                 try:
                     yield str(json.loads(line)["file"])
                 except (ValueError, KeyError, TypeError):
                     raise DataError(
-                        f"{self.path}: line {kept + 1} is not a result row; "
+                        f"{self.path}: line {number} is not a result row; "
                         "give another --out (or remove it)"
                     ) from None
                 kept += len(line)
@@ -74,16 +98,27 @@ class JsonLines(Results):
 
 
 class ParquetParts(Results):
+    next_part: int = 0
+
+    @property
+    def settings_path(self) -> Path:
+        return self.path / "_settings.json"  # "_": not a part, to pyarrow and to `_parts`
+
     def _parts(self) -> list[Path]:
-        return sorted(self.path.glob("part-*.parquet")) if self.path.is_dir() else []
+        found = self.path.glob("part-*.parquet") if self.path.is_dir() else []
+        return sorted(found, key=lambda part: int(part.stem.removeprefix("part-") or 0))
 
     def done(self) -> Iterator[str]:
         pq = require("pyarrow.parquet")
         if self.path.exists() and not self.path.is_dir():
             raise UsageError(f"--out {self.path}: a Parquet result is a folder; this is a file")
         for part in self._parts():
-            for name in pq.read_table(part, columns=["file"])["file"].to_pylist():
-                yield str(name)
+            try:
+                names = pq.read_table(part, columns=["file"])["file"].to_pylist()
+            except Exception as error:  # pyarrow's own errors (a part damaged by hand)
+                raise DataError(f"{part}: not a readable result part ({error})") from None
+            yield from (str(name) for name in names)
+            self.next_part = int(part.stem.removeprefix("part-")) + 1
 
     def append(self, rows: list[dict[str, Any]]) -> None:
         import io
@@ -96,7 +131,8 @@ class ParquetParts(Results):
         buffer = io.BytesIO()
         pq.write_table(table, buffer)
         self.path.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(self.path / f"part-{len(self._parts()):06d}.parquet", buffer.getvalue())
+        atomic_write_bytes(self.path / f"part-{self.next_part:06d}.parquet", buffer.getvalue())
+        self.next_part += 1
 
 
 def _read_schema() -> Any:

@@ -87,6 +87,9 @@ def run_batch(args: argparse.Namespace) -> int:
     )
     if args.address and args.engine != "ray":
         raise UsageError("--address is the Ray cluster's: give it with --engine ray")
+    settings = {"task": work.task, "model": work.model, "max_pixels": work.max_pixels}
+    settings |= {"reader": work.reader} if work.task == "read" else {"threshold": work.threshold}
+    results.keep_settings(settings)
     inputs = input_paths(args.input, args.column)
     with rate_bar(f"batch {args.task}") as advance:
         if args.engine == "ray":
