@@ -206,7 +206,7 @@ def start_worker(work: Work, pooled: bool = False) -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         os.environ.setdefault("OMP_NUM_THREADS", "1")
     torch.set_num_threads(1)
-    _worker.append(work)
+    _worker[:] = [work]  # the one work of this process (a pool's worker, or the caller)
     _model(work)
 
 

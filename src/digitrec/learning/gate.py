@@ -12,6 +12,7 @@ longer a clean test set for the promoted lineage — report accuracy on data no 
 """
 
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -95,16 +96,15 @@ def accuracy(model: str | Path, sets: list[GateSet]) -> list[float | None]:
     from digitrec.models.modelfile import resolve_model_path
 
     weights = weights_digest(resolve_model_path(str(model)))
-    loaded: list[Any] = []
 
-    def classifier() -> Any:
-        if not loaded:
-            loaded.append(load_model(model))
-            if len(loaded[0].card.classes) != 10:
-                raise UsageError(
-                    f"{model}: {len(loaded[0].card.classes)} classes; the gate's sets have 10"
-                )
-        return loaded[0]
+    @cache
+    def classifier() -> Any:  # loaded only when a figure is not remembered
+        loaded = load_model(model)
+        if len(loaded.card.classes) != 10:
+            raise UsageError(
+                f"{model}: {len(loaded.card.classes)} classes; the gate's sets have 10"
+            )
+        return loaded
 
     found: list[float | None] = []
     for each in sets:
